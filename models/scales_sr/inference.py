@@ -1,0 +1,132 @@
+"""Inference network built from a model file: the executable form of docs/model-format.md.
+
+It runs the exported tensors (+-1 weights unpacked from their bits, the stored scales) with the
+same operations, in the same order, as the training network in eval mode, so its output equals
+the training network's exactly; it is what the TorchScript oracle for the C++ engine is made of.
+"""
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .edsr import ModelConfig, upsample_factors
+from .modelfile import unpack_sign_bits
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+
+
+_EMPTY = np.zeros((0,), dtype=np.float32)
+
+
+class BinaryConvInfer(nn.Module):
+    """z = x + conv3x3(pad(sign(x + shift), +1), sign W) * (alpha*k) * s * c  (see layers.py)."""
+
+    def __init__(self, t: dict, p: str, channels: int):
+        super().__init__()
+        g = lambda n: t.get(f"{p}.{n}", _EMPTY)  # noqa: E731
+        self.has_shift = f"{p}.shift" in t
+        self.has_alpha = f"{p}.alpha" in t
+        self.has_spatial = f"{p}.spatial.weight" in t
+        self.has_channel = f"{p}.channel.fc1.weight" in t
+        self.register_buffer("wsign", _t(unpack_sign_bits(t[f"{p}.weight_bits"], channels)))
+        self.register_buffer("k", _t(t[f"{p}.weight_scale"]))
+        self.register_buffer("shift", _t(g("shift")))
+        self.register_buffer("alpha", _t(g("alpha")))
+        sw = g("spatial.weight")
+        self.register_buffer("sp_w", _t(sw.reshape(1, -1, 1, 1) if sw.size else sw))
+        self.register_buffer("sp_b", _t(g("spatial.bias")))
+        self.register_buffer("fc1_w", _t(g("channel.fc1.weight")))
+        self.register_buffer("fc1_b", _t(g("channel.fc1.bias")))
+        self.register_buffer("fc2_w", _t(g("channel.fc2.weight")))
+        self.register_buffer("fc2_b", _t(g("channel.fc2.bias")))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = x + self.shift.view(1, -1, 1, 1) if self.has_shift else x
+        one = torch.ones((), dtype=u.dtype)
+        a = F.pad(torch.where(u >= 0, one, -one), (1, 1, 1, 1), value=1.0)
+        y = F.conv2d(a, self.wsign)
+        g = (self.alpha * self.k if self.has_alpha else self.k).view(1, -1, 1, 1)
+        if self.has_spatial:
+            g = g * torch.sigmoid(F.conv2d(x, self.sp_w, self.sp_b))
+        if self.has_channel:
+            m = x.mean(dim=(2, 3))
+            c = torch.sigmoid(F.linear(F.relu(F.linear(m, self.fc1_w, self.fc1_b)), self.fc2_w, self.fc2_b))
+            g = g * c.view(c.shape[0], -1, 1, 1)
+        return x + y * g
+
+
+class FPConvInfer(nn.Module):
+    def __init__(self, t: dict, p: str):
+        super().__init__()
+        self.register_buffer("w", _t(t[f"{p}.weight"]))
+        self.register_buffer("b", _t(t[f"{p}.bias"]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + F.conv2d(x, self.w, self.b, padding=1)
+
+
+class BlockInfer(nn.Module):
+    def __init__(self, conv1: nn.Module, act: np.ndarray, conv2: nn.Module):
+        super().__init__()
+        self.conv1 = conv1
+        self.conv2 = conv2
+        self.register_buffer("act", _t(act))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(F.prelu(self.conv1(x), self.act))
+
+
+class UpInfer(nn.Module):
+    def __init__(self, w: np.ndarray, b: np.ndarray, r: int):
+        super().__init__()
+        self.r = r
+        self.register_buffer("w", _t(w))
+        self.register_buffer("b", _t(b))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(F.conv2d(x, self.w, self.b, padding=1), self.r)
+
+
+class EDSRInfer(nn.Module):
+    """(N, 3, h, w) RGB in [0, 1] -> (N, 3, s*h, s*w), unclamped."""
+
+    def __init__(self, cfg: ModelConfig, t: dict):
+        super().__init__()
+        c = cfg.channels
+
+        def res(p: str) -> nn.Module:
+            return BinaryConvInfer(t, p, c) if cfg.binary else FPConvInfer(t, p)
+
+        self.register_buffer("rgb_mean", _t(t["rgb_mean"]).view(1, 3, 1, 1))
+        self.register_buffer("head_w", _t(t["head.weight"]))
+        self.register_buffer("head_b", _t(t["head.bias"]))
+        self.blocks = nn.ModuleList(
+            BlockInfer(res(f"body.{i}.conv1"), t[f"body.{i}.act.weight"], res(f"body.{i}.conv2"))
+            for i in range(cfg.blocks))
+        self.body_end = res("body_end")
+        self.up = nn.ModuleList(UpInfer(t[f"up.{j}.weight"], t[f"up.{j}.bias"], r)
+                                for j, r in enumerate(upsample_factors(cfg.scale)))
+        self.register_buffer("tail_w", _t(t["tail.weight"]))
+        self.register_buffer("tail_b", _t(t["tail.bias"]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f0 = F.conv2d(x - self.rgb_mean, self.head_w, self.head_b, padding=1)
+        f = f0
+        for blk in self.blocks:
+            f = blk(f)
+        f = self.body_end(f) + f0
+        for up in self.up:
+            f = up(f)
+        return F.conv2d(f, self.tail_w, self.tail_b, padding=1) + self.rgb_mean
+
+
+def load_inference(path) -> tuple[ModelConfig, EDSRInfer, dict]:
+    from .modelfile import read_model
+    cfg, tensors, meta = read_model(path)
+    return cfg, EDSRInfer(cfg, tensors).eval(), meta

@@ -1,0 +1,113 @@
+"""The SCALES binary 3x3 convolution (training form) and its FP counterpart.
+
+For an FP input x (N, C, H, W) a SCALES binary conv computes
+
+    u = x + beta                         channel-wise shift (beta per input channel)    [shift]
+    a = sign(u)                          +-1, sign(0) = +1
+    y = conv3x3(pad(a, +1), sign(W))     exact integers in [-9C, 9C]
+    g = alpha * k                        k[o] = mean|W[o]| (detached), alpha scalar     [layer_scale]
+      * s(h, w)                          s = sigmoid(conv1x1(x)) : C -> 1, per pixel     [spatial]
+      * c(o)                             c = sigmoid(fc2(relu(fc1(mean_hw(x))))), per    [channel]
+                                             output channel, per image
+    z = x + y * g                        full-precision residual
+
+Components switched off drop out of the product (alpha = 1, s = 1, c = 1, beta = 0); the weight
+scale k is always there. Padding is +1 on the binarized activations: a packed kernel stores +1 as
+bit 0, so out-of-image taps read a zero word and inference needs no border correction.
+
+The multiplication order above (y * g with g built left to right) is the order the exporter's
+inference module and the C++ engine follow; see docs/model-format.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .binarize import sign_activation, sign_weight, weight_scale
+
+PAD_VALUE = 1.0  # binarized activations are padded with +1 (bit 0)
+
+COMPONENTS = ("shift", "layer_scale", "spatial", "channel")
+
+
+@dataclass(frozen=True)
+class Components:
+    shift: bool = True
+    layer_scale: bool = True
+    spatial: bool = True
+    channel: bool = True
+
+    @staticmethod
+    def parse(text: str) -> "Components":
+        """'all', 'none' or a comma list of COMPONENTS."""
+        text = text.strip()
+        if text == "all":
+            return Components()
+        if text in ("none", ""):
+            return Components(False, False, False, False)
+        names = [t.strip() for t in text.split(",") if t.strip()]
+        bad = [n for n in names if n not in COMPONENTS]
+        if bad:
+            raise ValueError(f"unknown SCALES component(s) {bad}; known: {', '.join(COMPONENTS)}")
+        return Components(*(n in names for n in COMPONENTS))
+
+    def names(self) -> list[str]:
+        return [n for n in COMPONENTS if getattr(self, n)]
+
+
+def channel_hidden(channels: int) -> int:
+    """Bottleneck width of the channel re-scaling branch."""
+    return max(4, channels // 8)
+
+
+class ScalesBinaryConv(nn.Module):
+    def __init__(self, channels: int, comps: Components):
+        super().__init__()
+        c = channels
+        self.comps = comps
+        self.weight = nn.Parameter(torch.empty(c, c, 3, 3))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+        self.shift = nn.Parameter(torch.zeros(c)) if comps.shift else None
+        self.alpha = nn.Parameter(torch.ones(1)) if comps.layer_scale else None
+        if comps.spatial:
+            self.spatial = nn.Conv2d(c, 1, 1)
+            nn.init.zeros_(self.spatial.weight)
+            nn.init.zeros_(self.spatial.bias)
+        else:
+            self.spatial = None
+        if comps.channel:
+            h = channel_hidden(c)
+            self.fc1 = nn.Linear(c, h)
+            self.fc2 = nn.Linear(h, c)
+            nn.init.zeros_(self.fc2.weight)
+            nn.init.zeros_(self.fc2.bias)
+        else:
+            self.fc1 = self.fc2 = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = x + self.shift.view(1, -1, 1, 1) if self.shift is not None else x
+        a = F.pad(sign_activation(u), (1, 1, 1, 1), value=PAD_VALUE)
+        y = F.conv2d(a, sign_weight(self.weight))
+        k = weight_scale(self.weight)
+        g = (self.alpha * k if self.alpha is not None else k).view(1, -1, 1, 1)
+        if self.spatial is not None:
+            g = g * torch.sigmoid(self.spatial(x))
+        if self.fc1 is not None:
+            m = x.mean(dim=(2, 3))
+            c = torch.sigmoid(self.fc2(F.relu(self.fc1(m))))
+            g = g * c.view(c.shape[0], -1, 1, 1)
+        return x + y * g
+
+
+class FPResidualConv(nn.Module):
+    """The FP twin of ScalesBinaryConv: z = x + conv3x3(x) (zero padding, with bias)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x)
