@@ -1,0 +1,99 @@
+"""Export a trained network: the model file, its TorchScript oracle and golden tensors.
+
+    scripts/py -m scales_sr.export --checkpoint runs/x2/checkpoint.pt \
+        --out models/weights/scales-edsr-x2.safetensors [--oracle-dir tests/golden]
+
+Writes
+  OUT                               model file (docs/model-format.md): binary weights bit-packed
+  ORACLE/<stem>.torchscript.pt      TorchScript of the inference network built from OUT; takes
+                                    (N, 3, h, w) float32 RGB in [0, 1], returns (N, 3, sh, sw)
+  ORACLE/<stem>.golden.safetensors  'input' (1, 3, 20, 24) and 'output' float32: a crop of Set5's
+                                    butterfly LR image and the oracle's output for it
+The exporter re-reads OUT and checks that it reproduces the checkpoint's output exactly.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import safetensors
+from .eval import DEFAULT_DATA
+from .imageio import read_rgb
+from .inference import load_inference
+from .modelfile import save_model
+from .train import load_checkpoint_model
+
+GOLDEN_HW = (20, 24)
+
+
+def golden_input(scale: int, data: Path = DEFAULT_DATA) -> torch.Tensor:
+    lr = read_rgb(data / "Set5" / "LR_bicubic" / f"X{scale}" / f"butterflyx{scale}.png")
+    h, w = GOLDEN_HW
+    crop = lr[10:10 + h, 13:13 + w]
+    return torch.from_numpy(crop.astype(np.float32) / 255.0).permute(2, 0, 1)[None].contiguous()
+
+
+def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DEFAULT_DATA) -> dict:
+    ck = torch.load(checkpoint, map_location="cpu")
+    cfg, model = load_checkpoint_model(checkpoint)
+    args = ck.get("args", {})
+    extra = {
+        "iterations": str(ck.get("iteration", 0)),
+        "train_seconds": f"{ck.get('train_seconds', 0.0):.0f}",
+        "train_data": "T91+BSD200 (291 images), LR by MATLAB-compatible bicubic",
+        "patch": str(args.get("patch", "")), "batch": str(args.get("batch", "")),
+        "seed": str(args.get("seed", "")),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_model(out, model, extra)
+    _, infer, _ = load_inference(out)
+    x = golden_input(cfg.scale, data)
+    with torch.no_grad():
+        ref, got = model(x), infer(x)
+    if not torch.equal(ref, got):
+        raise RuntimeError(f"{out}: re-read model differs from the checkpoint (max |diff| "
+                           f"{(ref - got).abs().max().item():.3g})")
+    result = {"model": str(out)}
+    if oracle_dir is not None:
+        oracle_dir.mkdir(parents=True, exist_ok=True)
+        ts = torch.jit.script(infer)
+        ts_path = oracle_dir / f"{out.stem}.torchscript.pt"
+        ts.save(str(ts_path))
+        with torch.no_grad():
+            y = ts(x)
+        digest = hashlib.sha256(out.read_bytes()).hexdigest()
+        gold = oracle_dir / f"{out.stem}.golden.safetensors"
+        safetensors.save(gold, {"input": x.numpy(), "output": y.numpy()},
+                         {"model": out.name, "model_sha256": digest, "source": "Set5 butterfly LR crop"})
+        result.update(torchscript=str(ts_path), golden=str(gold))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="scales_sr.export", description="Export a trained SCALES network.")
+    ap.add_argument("--checkpoint", required=True, help="training checkpoint (.pt)")
+    ap.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    ap.add_argument("--oracle-dir", default="tests/golden",
+                    help="folder for the TorchScript oracle and golden tensors ('' to skip)")
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="benchmark folder (golden input)")
+    a = ap.parse_args(argv)
+    if not a.out.endswith(".safetensors"):
+        print("error: --out must end in .safetensors", file=sys.stderr)
+        return 2
+    try:
+        res = export(Path(a.checkpoint), Path(a.out), Path(a.oracle_dir) if a.oracle_dir else None, Path(a.data))
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for k, v in res.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Markdown from measured results: the ablation table and the model cards.
+
+    scripts/py -m scales_sr.report ablation RUNS VARIANT...      -> docs/ablation.md
+    scripts/py -m scales_sr.report card --model M.safetensors --eval M.eval.json \
+        --bicubic B.json --fp FP.eval.json --fp-checkpoint FP/checkpoint.pt --out M.md
+
+Every number comes from an eval JSON (scales_sr.eval --json) or a checkpoint/model file; nothing is
+typed in by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from .edsr import ModelConfig, count_params_ops
+from .modelfile import read_model
+
+ROOT = Path(__file__).resolve().parents[2]
+SETS = ("Set5", "Set14", "B100")
+
+
+def _row(label: str, ev: dict) -> str:
+    cells = [f"{ev['sets'][s]['psnr']:.2f} / {ev['sets'][s]['ssim']:.4f}" if s in ev["sets"] else "-" for s in SETS]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def _ck_info(path: Path) -> dict:
+    ck = torch.load(path, map_location="cpu")
+    return {"iterations": ck["iteration"], "train_seconds": ck["train_seconds"], "args": ck["args"],
+            "config": ck["config"]}
+
+
+def ablation(runs: Path, variants: list[str], out: Path) -> None:
+    first = _ck_info(runs / variants[0] / "checkpoint.pt")
+    a = first["args"]
+    lines = [
+        "# Ablation: SCALES components on binary EDSR (x2)",
+        "",
+        f"All rows: EDSR layout with B={a['blocks']} blocks, C={a['channels']} channels, x{a['scale']}, seed {a['seed']}, "
+        f"{first['iterations']} iterations of batch {a['batch']} ({a['patch']}x{a['patch']} LR patches), Adam "
+        f"lr {a['lr']} with {a['schedule']} decay, L1 loss, trained on T91+BSD200 with one CPU thread each. "
+        "PSNR (dB) / SSIM on Y, shave = scale, official bicubic LR inputs.",
+        "",
+        "Every binary row keeps the FP residual over each binary conv and the per-output-channel weight",
+        "scale mean|W|; \"plain\" has nothing else (sign only). \"+ X\" adds component X alone to plain;",
+        "\"SCALES\" has all four. \"FP twin\" replaces every binary conv by an FP conv of the same shape.",
+        "",
+        "| variant | Set5 | Set14 | B100 | train min |",
+        "|---|---|---|---|---|",
+    ]
+    labels = {"plain": "plain BNN", "scales": "SCALES (all four)", "fp": "FP twin"}
+    for v in variants:
+        ev = json.loads((runs / f"{v}.eval.json").read_text())
+        info = _ck_info(runs / v / "checkpoint.pt")
+        if info["iterations"] != first["iterations"]:
+            raise ValueError(f"{v}: {info['iterations']} iterations, not {first['iterations']}")
+        label = labels.get(v, v.replace("plain+", "plain + "))
+        lines.append(_row(label, ev)[:-1] + f" {info['train_seconds'] / 60:.1f} |")
+    lines += [
+        "",
+        "Produced by `models/scripts/ablation.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
+        "file with `scales_sr.report ablation`). Short CPU budgets make single-seed differences of a few",
+        "hundredths of a dB noise; read the larger gaps.",
+        "",
+    ]
+    out.write_text("\n".join(lines))
+
+
+def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path) -> None:
+    cfg, _, meta = read_model(model)
+    ops = count_params_ops(cfg)
+    name = model.stem
+    lines = [
+        f"# {name}",
+        "",
+        f"Binary SCALES-EDSR, x{cfg.scale}: {cfg.blocks} residual blocks of two SCALES binary 3x3 convs, "
+        f"{cfg.channels} channels, binary body-end conv, FP head, FP pixel-shuffle upsampler and FP tail. "
+        f"SCALES components: {', '.join(cfg.components) or 'none'}. Binarized activations are padded with +1. "
+        "Format: `docs/model-format.md` (format_version "
+        f"{meta['format_version']}).",
+        "",
+        "## Size and cost (320x180 input)",
+        "",
+        "| | value |",
+        "|---|---|",
+        f"| binary params | {ops['binary_params']:,} ({ops['binary_params'] / 32:,.0f} FP-equivalent, /32) |",
+        f"| FP params | {ops['fp_params']:,} |",
+        f"| params (FP + binary/32) | {ops['params_equiv']:,.0f} |",
+        f"| BOPs | {ops['bops'] / 1e9:.2f} G ({ops['bops'] / 64 / 1e9:.3f} G FLOP-equivalent, /64) |",
+        f"| FLOPs (multiply-adds) | {ops['flops'] / 1e9:.2f} G |",
+        f"| OPs (FLOPs + BOPs/64) | {ops['ops_equiv'] / 1e9:.2f} G |",
+        "",
+        "## Training",
+        "",
+        f"- data: {meta.get('train_data', '?')}; random {meta.get('patch')}x{meta.get('patch')} LR patches, "
+        f"batch {meta.get('batch')}, flips and 90-degree rotations; seed {meta.get('seed')}",
+        f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
+        "thread of the 2-core CPU development machine (the other core trained another model)",
+        "- L1 loss, Adam (0.9, 0.99), cosine learning-rate decay, 100 warm-up iterations",
+        f"- size chosen so that it trains within one CPU session; the paper size (B16 C64) is trained on a GPU separately",
+        "",
+        "## Quality (PSNR dB / SSIM on Y, shave = scale, official bicubic LR inputs)",
+        "",
+        "| model | Set5 | Set14 | B100 |",
+        "|---|---|---|---|",
+        _row("bicubic", bic),
+    ]
+    if fp is not None:
+        fp_note = ""
+        if fp_ck is not None:
+            info = _ck_info(fp_ck)
+            fp_note = f" (same size, {info['iterations']} iterations)"
+        lines.append(_row(f"FP twin{fp_note}", fp))
+    lines.append(_row(f"**{name}**", ev))
+    lines += [
+        "",
+        "Reproduce:",
+        "",
+        "```",
+        f"scripts/py -m scales_sr.eval --model models/weights/{name}.safetensors --sets Set5,Set14,B100 --scale {cfg.scale}",
+        "```",
+        "",
+        f"The same numbers are in `{name}.eval.json` beside this card.",
+        "",
+    ]
+    out.write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="scales_sr.report")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    ab = sub.add_parser("ablation")
+    ab.add_argument("runs")
+    ab.add_argument("variants", nargs="+")
+    ab.add_argument("--out", default=str(ROOT / "docs" / "ablation.md"))
+    cd = sub.add_parser("card")
+    cd.add_argument("--model", required=True)
+    cd.add_argument("--eval", required=True)
+    cd.add_argument("--bicubic", required=True)
+    cd.add_argument("--fp")
+    cd.add_argument("--fp-checkpoint")
+    cd.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    if a.cmd == "ablation":
+        ablation(Path(a.runs), a.variants, Path(a.out))
+    else:
+        card(Path(a.model), json.loads(Path(a.eval).read_text()), json.loads(Path(a.bicubic).read_text()),
+             json.loads(Path(a.fp).read_text()) if a.fp else None,
+             Path(a.fp_checkpoint) if a.fp_checkpoint else None, Path(a.out))
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

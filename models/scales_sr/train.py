@@ -1,0 +1,189 @@
+"""Train a SCALES-EDSR (or its FP twin / plain-BNN baseline).
+
+    scripts/py -m scales_sr.train --variant scales --scale 2 --blocks 4 --channels 32 \
+        --iters 20000 --out runs/x2 [--time-budget SECONDS] [--resume]
+
+L1 loss, Adam, cosine (default) or step schedule over --iters, random crops with flips/rotations
+(data.py). Uses CUDA when present (else all CPU cores). Every --val-every iterations it scores Set5
+(PSNR on Y) and writes OUT/checkpoint.pt; --resume continues from it exactly (model, optimizer,
+schedule, sampler RNG). --stop-at N stops at iteration N keeping the --iters schedule (for runs
+split across sessions or device leases). --time-budget stops cleanly with a checkpoint once that much wall time has
+been spent in this process. OUT/log.jsonl records every log line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import DEFAULT_TRAIN, PatchSampler
+from .edsr import ModelConfig, ScalesEDSR
+from .eval import DEFAULT_DATA
+from .imageio import list_images, read_image, read_rgb
+from .metrics import psnr_y, to_uint8
+
+
+def lr_at(it: int, base: float, iters: int, schedule: str, warmup: int) -> float:
+    if it < warmup:
+        return base * (it + 1) / warmup
+    if schedule == "cosine":
+        return 0.5 * base * (1.0 + math.cos(math.pi * min(it, iters) / iters))
+    if schedule == "step":  # halve at 50% and 75%
+        return base * (0.5 ** (int(it >= iters // 2) + int(it >= 3 * iters // 4)))
+    raise ValueError(f"unknown schedule {schedule}")
+
+
+def validate(model, device, data: Path, scale: int) -> float:
+    model.eval()
+    vals = []
+    with torch.no_grad():
+        for hp in list_images(data / "Set5" / "HR"):
+            lr = read_rgb(data / "Set5" / "LR_bicubic" / f"X{scale}" / f"{hp.stem}x{scale}.png")
+            x = torch.from_numpy(lr.astype(np.float32) / 255.0).permute(2, 0, 1)[None].to(device)
+            sr = to_uint8(model(x)[0].float().cpu().numpy())
+            vals.append(psnr_y(sr, read_image(hp), scale))
+    model.train()
+    return float(np.mean(vals))
+
+
+def load_checkpoint_model(path) -> tuple[ModelConfig, ScalesEDSR]:
+    ck = torch.load(path, map_location="cpu")
+    cfg = ModelConfig(**ck["config"])
+    model = ScalesEDSR(cfg)
+    model.load_state_dict(ck["model"])
+    return cfg, model.eval()
+
+
+def save_checkpoint(path: Path, model, opt, sampler, it: int, args, train_seconds: float, history: list) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({
+        "config": model.cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
+        "iteration": it, "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
+        "args": vars(args), "train_seconds": train_seconds, "history": history,
+    }, tmp)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="scales_sr.train", description="Train a SCALES-EDSR network.")
+    ap.add_argument("--variant", default="scales", help="scales | fp | plain | plain+<component>[+...]")
+    ap.add_argument("--scale", type=int, default=2)
+    ap.add_argument("--blocks", type=int, default=4)
+    ap.add_argument("--channels", type=int, default=32)
+    ap.add_argument("--patch", type=int, default=48, help="LR patch size")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--iters", type=int, default=20000, help="schedule length (iterations)")
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--schedule", default="cosine", choices=["cosine", "step"])
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--time-budget", type=float, default=0, help="seconds; stop cleanly when spent (0: none)")
+    ap.add_argument("--stop-at", type=int, default=0,
+                    help="stop (with a checkpoint) on reaching this iteration, keeping the --iters schedule")
+    ap.add_argument("--val-every", type=int, default=1000)
+    ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    ap.add_argument("--train-data", default=str(DEFAULT_TRAIN))
+    ap.add_argument("--val-data", default=str(DEFAULT_DATA))
+    ap.add_argument("--out", required=True, help="run folder (checkpoint.pt, log.jsonl)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    a = ap.parse_args(argv)
+
+    torch.set_num_threads(a.threads or os.cpu_count() or 1)
+    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if a.device == "auto" else a.device))
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ck_path = out / "checkpoint.pt"
+    torch.manual_seed(a.seed)
+    try:
+        cfg = ModelConfig.from_variant(a.variant, a.scale, a.blocks, a.channels)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    sampler = PatchSampler(a.train_data, a.scale, a.patch, a.seed)
+    model = ScalesEDSR(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.99))
+    it, train_seconds, history = 0, 0.0, []
+    if a.resume:
+        if not ck_path.is_file():
+            print(f"error: --resume but no checkpoint at {ck_path}", file=sys.stderr)
+            return 2
+        ck = torch.load(ck_path, map_location="cpu")
+        if ck["config"] != cfg.to_dict():
+            print(f"error: checkpoint config {ck['config']} differs from the command's {cfg.to_dict()}", file=sys.stderr)
+            return 2
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sampler.set_state(ck["sampler"])
+        torch.set_rng_state(ck["torch_rng"])
+        it, train_seconds, history = ck["iteration"], ck["train_seconds"], ck["history"]
+    log = open(out / "log.jsonl", "a")
+
+    def emit(rec: dict) -> None:
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+
+    print(f"training {cfg.variant} x{cfg.scale} B{cfg.blocks} C{cfg.channels} on {device} "
+          f"({torch.get_num_threads()} threads), {len(sampler)} images, from iteration {it}", flush=True)
+    start = time.time()
+    window_t, window_it, loss_sum = time.time(), it, 0.0
+    stop_reason = "iterations"
+    model.train()
+    while it < a.iters:
+        if a.time_budget and time.time() - start >= a.time_budget:
+            stop_reason = "time budget"
+            break
+        if a.stop_at and it >= a.stop_at:
+            stop_reason = "stop-at"
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(it, a.lr, a.iters, a.schedule, a.warmup)
+        lr_np, hr_np = sampler.batch(a.batch)
+        lr_t, hr_t = torch.from_numpy(lr_np).to(device), torch.from_numpy(hr_np).to(device)
+        loss = F.l1_loss(model(lr_t), hr_t)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        it += 1
+        loss_sum += loss.item()
+        if it % a.log_every == 0:
+            now = time.time()
+            ips = (it - window_it) / (now - window_t)
+            eta = (a.iters - it) / ips if ips > 0 else float("inf")
+            rec = {"it": it, "loss": loss_sum / (it - window_it), "it_per_s": ips, "lr": opt.param_groups[0]["lr"],
+                   "eta_s": eta, "elapsed_s": train_seconds + now - start}
+            print(f"it {it}/{a.iters}  loss {rec['loss']:.5f}  {ips:.2f} it/s  lr {rec['lr']:.2e}  "
+                  f"eta {eta / 60:.1f} min", flush=True)
+            emit(rec)
+            window_t, window_it, loss_sum = now, it, 0.0
+        if it % a.val_every == 0 or it == a.iters:
+            psnr = validate(model, device, Path(a.val_data), a.scale)
+            history.append({"it": it, "set5_psnr": psnr})
+            print(f"it {it}  Set5 PSNR {psnr:.3f} dB", flush=True)
+            emit({"it": it, "set5_psnr": psnr})
+            save_checkpoint(ck_path, model, opt, sampler, it, a, train_seconds + time.time() - start, history)
+    train_seconds += time.time() - start
+    if not history or history[-1]["it"] != it:
+        psnr = validate(model, device, Path(a.val_data), a.scale)
+        history.append({"it": it, "set5_psnr": psnr})
+        print(f"it {it}  Set5 PSNR {psnr:.3f} dB", flush=True)
+        emit({"it": it, "set5_psnr": psnr})
+    save_checkpoint(ck_path, model, opt, sampler, it, a, train_seconds, history)
+    emit({"done": True, "it": it, "stop": stop_reason, "train_seconds": train_seconds})
+    print(f"stopped at iteration {it} ({stop_reason}); {train_seconds / 60:.1f} min of training; "
+          f"checkpoint {ck_path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
