@@ -26,7 +26,7 @@ from .eval import DEFAULT_DATA
 from .imageio import read_rgb
 from .inference import load_inference
 from .modelfile import save_model
-from .train import load_checkpoint_model
+from .train import load_checkpoint_model, read_checkpoint
 
 GOLDEN_HW = (20, 24)
 
@@ -39,7 +39,7 @@ def golden_input(scale: int, data: Path = DEFAULT_DATA) -> torch.Tensor:
 
 
 def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DEFAULT_DATA) -> dict:
-    ck = torch.load(checkpoint, map_location="cpu")
+    ck = read_checkpoint(checkpoint)
     cfg, model = load_checkpoint_model(checkpoint)
     args = ck.get("args", {})
     extra = {

@@ -18,6 +18,7 @@ import torch
 
 from .edsr import ModelConfig, count_params_ops
 from .modelfile import read_model
+from .train import read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = ("Set5", "Set14", "B100")
@@ -29,7 +30,7 @@ def _row(label: str, ev: dict) -> str:
 
 
 def _ck_info(path: Path) -> dict:
-    ck = torch.load(path, map_location="cpu")
+    ck = read_checkpoint(path)
     return {"iterations": ck["iteration"], "train_seconds": ck["train_seconds"], "args": ck["args"],
             "config": ck["config"]}
 

@@ -54,8 +54,14 @@ def validate(model, device, data: Path, scale: int) -> float:
     return float(np.mean(vals))
 
 
+def read_checkpoint(path) -> dict:
+    """A training checkpoint as a dict. weights_only: a checkpoint holds tensors and plain data only,
+    and this is the default (and safe) loader on PyTorch 2.x as on 1.13."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def load_checkpoint_model(path) -> tuple[ModelConfig, ScalesEDSR]:
-    ck = torch.load(path, map_location="cpu")
+    ck = read_checkpoint(path)
     cfg = ModelConfig(**ck["config"])
     model = ScalesEDSR(cfg)
     model.load_state_dict(ck["model"])
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if not ck_path.is_file():
             print(f"error: --resume but no checkpoint at {ck_path}", file=sys.stderr)
             return 2
-        ck = torch.load(ck_path, map_location="cpu")
+        ck = read_checkpoint(ck_path)
         if ck["config"] != cfg.to_dict():
             print(f"error: checkpoint config {ck['config']} differs from the command's {cfg.to_dict()}", file=sys.stderr)
             return 2
