@@ -55,9 +55,10 @@ def validate(model, device, data: Path, scale: int) -> float:
 
 
 def read_checkpoint(path) -> dict:
-    """A training checkpoint as a dict. weights_only: a checkpoint holds tensors and plain data only,
-    and this is the default (and safe) loader on PyTorch 2.x as on 1.13."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A training checkpoint as a dict. Checkpoints are this trainer's own (trusted) files; they hold
+    plain Python floats, which PyTorch 1.13's weights_only unpickler cannot read, and PyTorch >= 2.6
+    defaults to weights_only=True, so the flag is spelled out for both."""
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def load_checkpoint_model(path) -> tuple[ModelConfig, ScalesEDSR]:
