@@ -1,6 +1,7 @@
 """Markdown from measured results: the ablation table and the model cards.
 
     scripts/py -m scales_sr.report ablation RUNS VARIANT...      -> docs/ablation.md
+    scripts/py -m scales_sr.report table [models/weights]         -> README's model table (stdout)
     scripts/py -m scales_sr.report card --model M.safetensors --eval M.eval.json \
         --bicubic B.json --fp FP.eval.json --fp-checkpoint FP/checkpoint.pt --out M.md
 
@@ -131,6 +132,20 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
     out.write_text("\n".join(lines))
 
 
+def table(weights: Path, data: Path) -> str:
+    """README table: every committed model's eval JSON next to bicubic (evaluated now) per scale."""
+    from .eval import evaluate
+    rows = ["| model | scale | Set5 | Set14 | B100 |", "|---|---|---|---|---|"]
+    evs = sorted((json.loads(p.read_text()) for p in weights.glob("*.eval.json")),
+                 key=lambda e: (e["scale"], e["model"]))
+    for scale in sorted({e["scale"] for e in evs}):
+        bic = evaluate("bicubic", list(SETS), scale, data)
+        rows.append(_row("bicubic", bic).replace("| bicubic |", f"| bicubic | x{scale} |"))
+        for e in (e for e in evs if e["scale"] == scale):
+            rows.append(_row(f"`{e['model']}`", e).replace(f"| `{e['model']}` |", f"| `{e['model']}` | x{scale} |"))
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scales_sr.report")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -145,7 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     cd.add_argument("--fp")
     cd.add_argument("--fp-checkpoint")
     cd.add_argument("--out", required=True)
+    tb = sub.add_parser("table")
+    tb.add_argument("weights", nargs="?", default=str(ROOT / "models" / "weights"))
+    tb.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "benchmark"))
     a = ap.parse_args(argv)
+    if a.cmd == "table":
+        print(table(Path(a.weights), Path(a.data)))
+        return 0
     if a.cmd == "ablation":
         ablation(Path(a.runs), a.variants, Path(a.out))
     else:

@@ -54,21 +54,17 @@ def test_model_file_round_trip_is_exact(tmp_path, variant, scale):
         assert torch.equal(m(x), net(x))
 
 
-def _train_tiny_checkpoint(tmp_path, bench):
+def _train_tiny_checkpoint(tmp_path, bench, small_train):
     from scales_sr.train import main as train_main
-    sub = tmp_path / "train" / "T91"
-    sub.mkdir(parents=True)
-    for p in sorted((bench.parent / "train" / "T91").glob("*.png"))[:3]:
-        (sub / p.name).symlink_to(p)
     run = tmp_path / "run"
     assert train_main(["--scale", "2", "--blocks", "1", "--channels", "16", "--patch", "16", "--batch", "2",
-                       "--iters", "3", "--warmup", "1", "--threads", "1", "--train-data", str(tmp_path / "train"),
+                       "--iters", "3", "--warmup", "1", "--threads", "1", "--train-data", str(small_train),
                        "--val-data", str(bench), "--out", str(run)]) == 0
     return run / "checkpoint.pt"
 
 
-def test_export_writes_model_torchscript_and_golden(tmp_path, bench):
-    ck = _train_tiny_checkpoint(tmp_path, bench)
+def test_export_writes_model_torchscript_and_golden(tmp_path, bench, small_train):
+    ck = _train_tiny_checkpoint(tmp_path, bench, small_train)
     out = tmp_path / "w" / "tiny-x2.safetensors"
     res = export(ck, out, tmp_path / "oracle", bench)
     ts = torch.jit.load(res["torchscript"])

@@ -39,15 +39,9 @@ def test_parameter_and_op_counts():
     assert fp["flops"] > r["flops"]
 
 
-def test_training_steps_reduce_loss_on_real_patches(bench, tmp_path):
-    # A few real training images (T91 ones are small and quick to downscale).
-    train = bench.parent / "train"
-    sub = tmp_path / "train" / "T91"
-    sub.mkdir(parents=True)
-    for p in sorted((train / "T91").glob("*.png"))[:4]:
-        (sub / p.name).symlink_to(p)
+def test_training_steps_reduce_loss_on_real_patches(small_train):
     torch.manual_seed(0)
-    sampler = PatchSampler(tmp_path / "train", 2, 24, seed=0)
+    sampler = PatchSampler(small_train, 2, 24, seed=0)
     lr, hr = (torch.from_numpy(a) for a in sampler.batch(8))
     m = ScalesEDSR(ModelConfig.from_variant("scales", 2, 1, 16))
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
@@ -61,13 +55,9 @@ def test_training_steps_reduce_loss_on_real_patches(bench, tmp_path):
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
 
 
-def test_patch_sampler_aligns_lr_and_hr(bench, tmp_path):
-    sub = tmp_path / "train" / "T91"
-    sub.mkdir(parents=True)
-    for p in sorted((bench.parent / "train" / "T91").glob("*.png"))[:2]:
-        (sub / p.name).symlink_to(p)
+def test_patch_sampler_aligns_lr_and_hr(small_train):
     from scales_sr.bicubic import imresize
-    s = PatchSampler(tmp_path / "train", 3, 10, seed=1)
+    s = PatchSampler(small_train, 3, 10, seed=1)
     lr, hr = s.batch(4)
     assert lr.shape == (4, 3, 10, 10) and hr.shape == (4, 3, 30, 30)
     # Downscaling the HR patch gives back (nearly) its LR patch away from the patch border.

@@ -1,18 +1,8 @@
 import json
 
-import pytest
 import torch
 
 from scales_sr.train import main as train_main
-
-
-@pytest.fixture()
-def small_train(tmp_path, bench):
-    sub = tmp_path / "train" / "T91"
-    sub.mkdir(parents=True)
-    for p in sorted((bench.parent / "train" / "T91").glob("*.png"))[:5]:
-        (sub / p.name).symlink_to(p)
-    return tmp_path / "train"
 
 
 def _args(small_train, bench, out, iters, *extra):
