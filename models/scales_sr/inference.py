@@ -48,7 +48,7 @@ class BinaryConvInfer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = x + self.shift.view(1, -1, 1, 1) if self.has_shift else x
-        one = torch.ones((), dtype=u.dtype)
+        one = torch.ones((), dtype=u.dtype, device=u.device)
         a = F.pad(torch.where(u >= 0, one, -one), (1, 1, 1, 1), value=1.0)
         y = F.conv2d(a, self.wsign)
         g = (self.alpha * self.k if self.has_alpha else self.k).view(1, -1, 1, 1)

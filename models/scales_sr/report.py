@@ -72,7 +72,8 @@ def ablation(runs: Path, variants: list[str], out: Path) -> None:
     out.write_text("\n".join(lines))
 
 
-def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path) -> None:
+def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path,
+         train_cmd: str = "", fp_model: str = "") -> None:
     cfg, _, meta = read_model(model)
     ops = count_params_ops(cfg)
     name = model.stem
@@ -103,6 +104,8 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
         "thread of the 2-core CPU development machine (the other core trained another model)",
         "- L1 loss, Adam (0.9, 0.99), cosine learning-rate decay, 100 warm-up iterations",
+        *([f"- command: `{train_cmd}`, then `scripts/py -m scales_sr.export --checkpoint RUN/checkpoint.pt "
+           f"--out models/weights/{model.stem}.safetensors`"] if train_cmd else []),
         f"- size chosen so that it trains within one CPU session; the paper size (B16 C64) is trained on a GPU separately",
         "",
         "## Quality (PSNR dB / SSIM on Y, shave = scale, official bicubic LR inputs)",
@@ -124,6 +127,9 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         "",
         "```",
         f"scripts/py -m scales_sr.eval --model models/weights/{name}.safetensors --sets Set5,Set14,B100 --scale {cfg.scale}",
+        f"scripts/py -m scales_sr.eval --model bicubic --sets Set5,Set14,B100 --scale {cfg.scale}",
+        *([f"scripts/py -m scales_sr.eval --model {fp_model} --sets Set5,Set14,B100 --scale {cfg.scale}"]
+          if fp_model else []),
         "```",
         "",
         f"The same numbers are in `{name}.eval.json` beside this card.",
@@ -160,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     cd.add_argument("--fp")
     cd.add_argument("--fp-checkpoint")
     cd.add_argument("--out", required=True)
+    cd.add_argument("--train-command", default="")
+    cd.add_argument("--fp-model", default="", help="path of the FP twin's model file, for the card's commands")
     tb = sub.add_parser("table")
     tb.add_argument("weights", nargs="?", default=str(ROOT / "models" / "weights"))
     tb.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "benchmark"))
@@ -172,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         card(Path(a.model), json.loads(Path(a.eval).read_text()), json.loads(Path(a.bicubic).read_text()),
              json.loads(Path(a.fp).read_text()) if a.fp else None,
-             Path(a.fp_checkpoint) if a.fp_checkpoint else None, Path(a.out))
+             Path(a.fp_checkpoint) if a.fp_checkpoint else None, Path(a.out), a.train_command, a.fp_model)
     print(f"wrote {a.out}")
     return 0
 
