@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 runs="${1:-$root/runs/ablation}"
-ITERS="${ITERS:-1500}" BLOCKS="${BLOCKS:-2}" CHANNELS="${CHANNELS:-32}" JOBS="${JOBS:-2}"
+ITERS="${ITERS:-1000}" BLOCKS="${BLOCKS:-2}" CHANNELS="${CHANNELS:-32}" JOBS="${JOBS:-2}"
 variants=(plain plain+shift plain+layer_scale plain+spatial plain+channel scales fp)
 mkdir -p "$runs"
 # A run that already has a checkpoint resumes from it (a finished one just re-validates).
