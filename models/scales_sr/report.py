@@ -61,7 +61,7 @@ def ablation(runs: Path, variants: list[str], out: Path) -> None:
         if info["iterations"] != first["iterations"]:
             raise ValueError(f"{v}: {info['iterations']} iterations, not {first['iterations']}")
         label = labels.get(v, v.replace("plain+", "plain + "))
-        lines.append(_row(label, ev)[:-1] + f" {info['train_seconds'] / 60:.1f} |")
+        lines.append(_row(label, ev) + f" {info['train_seconds'] / 60:.1f} |")
     lines += [
         "",
         "Produced by `models/scripts/ablation.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
