@@ -23,11 +23,9 @@ from .metrics import score_pairs, to_uint8
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "benchmark"
 
 
-def load_runner(model: str):
-    """Returns (name, scale or None, fn: uint8 HxWx3 LR -> uint8 HR)."""
-    if model == "bicubic":
-        return "bicubic", None, None
-    path = Path(model)
+def load_net(path: str | Path):
+    """(config, network in eval mode) from a model file (.safetensors) or a training checkpoint."""
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {path}")
     if path.suffix == ".safetensors":
@@ -36,7 +34,15 @@ def load_runner(model: str):
     else:
         from .train import load_checkpoint_model
         cfg, net = load_checkpoint_model(path)
-    net.eval()
+    return cfg, net.eval()
+
+
+def load_runner(model: str):
+    """Returns (name, scale or None, fn: uint8 HxWx3 LR -> uint8 HR)."""
+    if model == "bicubic":
+        return "bicubic", None, None
+    path = Path(model)
+    cfg, net = load_net(path)
 
     def run(lr: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(lr.astype(np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0)

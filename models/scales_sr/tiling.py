@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .eval import DEFAULT_DATA
+from .eval import DEFAULT_DATA, load_net
 from .imageio import list_images, read_image, read_rgb
 from .metrics import psnr_y, to_uint8
 
@@ -38,17 +38,6 @@ def tiled_forward(net, x: torch.Tensor, scale: int, tile: int, context: int) -> 
     return out
 
 
-def _load(model: str):
-    p = Path(model)
-    if p.suffix == ".safetensors":
-        from .inference import load_inference
-        cfg, net, _ = load_inference(p)
-    else:
-        from .train import load_checkpoint_model
-        cfg, net = load_checkpoint_model(p)
-    return cfg, net.eval()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scales_sr.tiling", description="Whole-image vs tiled inference.")
     ap.add_argument("--model", required=True)
@@ -57,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", default="Set5,Set14")
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     a = ap.parse_args(argv)
-    cfg, net = _load(a.model)
+    cfg, net = load_net(a.model)
     s = cfg.scale
     full_p, tile_p, max_diff, changed = [], [], 0, 0
     total = 0

@@ -8,7 +8,7 @@ runs="${1:-$root/runs/ablation}"
 ITERS="${ITERS:-1000}" BLOCKS="${BLOCKS:-2}" CHANNELS="${CHANNELS:-32}" JOBS="${JOBS:-2}"
 variants=(plain plain+shift plain+layer_scale plain+spatial plain+channel scales fp)
 mkdir -p "$runs"
-# A run that already has a checkpoint resumes from it (a finished one just re-validates).
+# A run that already has a checkpoint resumes from it (a finished one only rewrites its checkpoint).
 printf '%s\n' "${variants[@]}" | xargs -P "$JOBS" -I{} sh -c \
   "resume=; [ -f '$runs/{}/checkpoint.pt' ] && resume=--resume; \
    '$root/scripts/py' -m scales_sr.train --variant {} --scale 2 --blocks $BLOCKS --channels $CHANNELS \
