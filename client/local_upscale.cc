@@ -50,8 +50,10 @@ std::vector<Job> plan(const LocalOptions& opt) {
 
 int run_local(const LocalOptions& opt) {
   std::shared_ptr<const Model> model;
+  std::unique_ptr<Engine> engine;
   std::vector<Job> jobs;
   try {
+    engine = std::make_unique<Engine>(EngineOptions{opt.threads, opt.kernel, opt.tile});
     model = Model::load(opt.model);
     jobs = plan(opt);
   } catch (const Error& e) {
@@ -62,13 +64,14 @@ int run_local(const LocalOptions& opt) {
     std::cerr << "error: " << opt.input << ": no images found\n";
     return 2;
   }
+  std::cerr << "engine: kernel " << engine->kernel() << ", " << engine->threads() << " threads\n";
   int failed = 0;
   const size_t total = jobs.size();
   for (size_t i = 0; i < total; ++i) {
     const auto& j = jobs[i];
     try {
       const Decoded d = decode_file(j.in.string());
-      const Image sr = upscale(*model, d.rgb);
+      const Image sr = engine->upscale(*model, d.rgb);
       fs::create_directories(j.out.parent_path().empty() ? fs::path(".") : j.out.parent_path());
       encode_file(sr, d.alpha, d.rgb.width, d.rgb.height, j.out.string(), opt.quality);
       std::cerr << "[" << i + 1 << "/" << total << "] " << j.in.string() << " -> " << j.out.string() << "\n";

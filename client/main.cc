@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   app.add_option("--format", opt.format, "output format for folders and folder outputs")
       ->check(CLI::IsMember({"png", "jpg", "webp", "tif"}));
   app.add_option("--quality", opt.quality, "JPEG/WebP quality")->check(CLI::Range(1, 100));
+  app.add_option("--threads", opt.threads, "engine threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--kernel", opt.kernel, "binary conv kernel: auto, ref, avx2, avx512, neon (default: best)");
+  app.add_option("--tile", opt.tile, "LR tile side in pixels (0 = automatic, bounded memory)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("input", opt.input, "image file or folder")->required();
   CLI11_PARSE(app, argc, argv);
   const int rc = scales::client::run_local(opt);

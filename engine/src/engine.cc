@@ -1,29 +1,27 @@
-// Public API glue: Model loading and whole-image upscale.
+// Public API glue: model loading, the Engine (thread pool + kernel choice), tiling and stitching.
+#include "scales/engine.h"
+
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 
+#include "bconv/dispatch.h"
 #include "model/model_file.h"
 #include "net/edsr.h"
-#include "scales/engine.h"
+#include "net/network.h"
+#include "runtime/thread_pool.h"
+#include "tile/tiler.h"
 
 namespace scales {
 
-namespace {
-
-class EdsrModel final : public Model {
- public:
-  explicit EdsrModel(model::EdsrWeights w) : w_(std::move(w)) {}
-  const ModelInfo& info() const override { return w_.info; }
-  const model::EdsrWeights& weights() const { return w_; }
-
- private:
-  model::EdsrWeights w_;
-};
-
-}  // namespace
+Model::Model(std::unique_ptr<net::Network> net) : net_(std::move(net)) {}
+Model::~Model() = default;
+const ModelInfo& Model::info() const { return net_->info(); }
+int Model::tile_context() const { return net_->context(); }
 
 std::shared_ptr<const Model> Model::load_from_memory(const std::vector<uint8_t>& bytes, const std::string& name) {
-  return std::make_shared<EdsrModel>(model::read_model_file(bytes, name));
+  return std::make_shared<Model>(net::make_edsr(model::read_model_file(bytes, name)));
 }
 
 std::shared_ptr<const Model> Model::load(const std::string& path) {
@@ -33,14 +31,79 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
   return load_from_memory(bytes, path);
 }
 
-Image upscale(const Model& m, const Image& in) {
-  if (in.width <= 0 || in.height <= 0) throw Error("image has no pixels");
+struct Engine::Impl {
+  EngineOptions opt;
+  const bconv::KernelVariant* kernel;
+  runtime::ThreadPool pool;
+  std::mutex mu;  // one upscale at a time on this engine's pool
+
+  explicit Impl(const EngineOptions& o) : opt(o), kernel(&pick(o)), pool(o.threads) {}
+
+  static const bconv::KernelVariant& pick(const EngineOptions& o) {
+    if (!o.kernel.empty()) return bconv::select_kernel(o.kernel);
+    const char* env = std::getenv("SCALES_KERNEL");
+    return bconv::select_kernel(env ? env : "");
+  }
+};
+
+Engine::Engine(const EngineOptions& options) {
+  if (options.tile < 0) throw Error("tile size must be >= 0 (0 = automatic), got " + std::to_string(options.tile));
+  if (options.tile_memory_mb == 0) throw Error("tile_memory_mb must be > 0");
+  impl_ = std::make_unique<Impl>(options);
+}
+Engine::~Engine() = default;
+
+std::string Engine::kernel() const { return std::string(impl_->kernel->name); }
+int Engine::threads() const { return impl_->pool.size(); }
+
+int Engine::tile_size(const Model& m, int width, int height) const {
+  if (impl_->opt.tile > 0) return impl_->opt.tile;
+  return tile::auto_tile_size(width, height, m.tile_context(), m.network().bytes_per_pixel(),
+                              impl_->opt.tile_memory_mb << 20);
+}
+
+Image Engine::upscale(const Model& m, const Image& in) {
+  if (in.width <= 0 || in.height <= 0)
+    throw Error("image has no pixels (" + std::to_string(in.width) + "x" + std::to_string(in.height) + ")");
   if (in.rgb.size() != static_cast<size_t>(in.width) * in.height * 3)
     throw Error("image buffer holds " + std::to_string(in.rgb.size()) + " floats, expected width*height*3 = " +
                 std::to_string(static_cast<size_t>(in.width) * in.height * 3));
-  const auto* edsr = dynamic_cast<const EdsrModel*>(&m);
-  if (!edsr) throw Error("model is not a SCALES-EDSR model");
-  return net::edsr_forward(edsr->weights(), in);
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  net::Runtime rt{impl_->pool, *impl_->kernel};
+  const auto& netw = m.network();
+  const int s = m.info().scale;
+  const auto tiles = tile::plan_tiles(in.width, in.height, tile_size(m, in.width, in.height), m.tile_context());
+  if (tiles.size() == 1) return netw.forward(in, rt);
+
+  Image out;
+  out.width = in.width * s;
+  out.height = in.height * s;
+  out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
+  for (const auto& t : tiles) {
+    Image win;
+    win.width = t.window.width();
+    win.height = t.window.height();
+    win.rgb.resize(static_cast<size_t>(win.width) * win.height * 3);
+    for (int y = 0; y < win.height; ++y) {
+      const float* src = in.rgb.data() + (static_cast<size_t>(t.window.y0 + y) * in.width + t.window.x0) * 3;
+      std::copy(src, src + static_cast<size_t>(win.width) * 3, win.rgb.data() + static_cast<size_t>(y) * win.width * 3);
+    }
+    const Image up = netw.forward(win, rt);
+    // Copy the core's output: rows [s*core.y0, s*core.y1) of the image, offset by the window.
+    const int ox = (t.core.x0 - t.window.x0) * s, oy = (t.core.y0 - t.window.y0) * s;
+    const size_t row_floats = static_cast<size_t>(t.core.width()) * s * 3;
+    for (int y = 0; y < t.core.height() * s; ++y) {
+      const float* src = up.rgb.data() + (static_cast<size_t>(oy + y) * up.width + ox) * 3;
+      float* dst = out.rgb.data() + (static_cast<size_t>(t.core.y0 * s + y) * out.width + t.core.x0 * s) * 3;
+      std::copy(src, src + row_floats, dst);
+    }
+  }
+  return out;
+}
+
+Image upscale(const Model& model, const Image& input) {
+  static Engine engine;
+  return engine.upscale(model, input);
 }
 
 }  // namespace scales

@@ -1,9 +1,12 @@
-// SCALES-SR engine: the public API. A model, an image in, an image out, errors as exceptions.
+// SCALES-SR engine: the public API. A model, an engine (threads + kernel choice), an image in,
+// an image out, errors as exceptions.
 //
-// Ownership: a Model is immutable once loaded and may be shared by threads; upscale() allocates
-// its own working memory per call.
+// Ownership: a Model is immutable once loaded and may be shared by threads and engines. An
+// Engine owns its thread pool; its upscale() may be called from several threads (calls on one
+// engine run one at a time and each uses all the engine's threads).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -12,8 +15,12 @@
 
 namespace scales {
 
-// Every failure the engine reports (malformed model file, bad image size, ...). The message names
-// what is wrong.
+namespace net {
+class Network;
+}
+
+// Every failure the engine reports (malformed model file, bad image size, unknown kernel, ...).
+// The message names what is wrong.
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -41,11 +48,46 @@ class Model {
   static std::shared_ptr<const Model> load(const std::string& path);
   static std::shared_ptr<const Model> load_from_memory(const std::vector<uint8_t>& bytes,
                                                        const std::string& name = "<memory>");
-  virtual ~Model() = default;
-  virtual const ModelInfo& info() const = 0;
+  explicit Model(std::unique_ptr<net::Network> net);
+  ~Model();
+  const ModelInfo& info() const;
+  // LR pixels of context each tile gets on every side (the network's receptive radius).
+  int tile_context() const;
+  const net::Network& network() const { return *net_; }
+
+ private:
+  std::unique_ptr<net::Network> net_;
 };
 
-// Upscales a whole image by the model's scale (no tiling yet).
+struct EngineOptions {
+  int threads = 0;     // 0: all cores
+  std::string kernel;  // binary conv variant: "" (SCALES_KERNEL, else the best), "ref", "avx2", "avx512", "neon"
+  int tile = 0;        // LR tile side in pixels; 0: automatic from tile_memory_mb
+  size_t tile_memory_mb = 384;  // automatic tiles keep the network's working memory under this
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineOptions& options = {});  // throws Error for an unknown/unsupported kernel
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Upscales by the model's scale. Images larger than one tile are split into tiles with
+  // context overlap and stitched (docs/engine.md: tiling).
+  Image upscale(const Model& model, const Image& input);
+
+  std::string kernel() const;  // the binary conv variant in use
+  int threads() const;
+  // The tile side upscale() will use for this model and image size.
+  int tile_size(const Model& model, int width, int height) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Upscales with a process-wide default Engine (EngineOptions{}).
 Image upscale(const Model& model, const Image& input);
 
 }  // namespace scales

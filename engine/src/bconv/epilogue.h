@@ -1,12 +1,15 @@
-// The SCALES output transform of a binary residual conv, applied to the exact integer sums:
+// The SCALES output transform of a binary residual conv, fused with the preparation of the next
+// layer's input, one row at a time so a row leaves the cache finished.
 //
-//   z[p, o] = x[p, o] + ybin[p, o] * g[p, o]
-//   g[p, o] = ((alpha * k[o]) * s[p]) * c[o]         alpha, s, c each only when present
-//   s[p]    = sigmoid(sum_c spatial_w[c] * x[p, c] + spatial_b)          (spatial re-scaling)
-//   c[o]    = sigmoid(fc2 @ relu(fc1 @ mean_p(x) + b1) + b2)[o]          (channel re-scaling)
+//   z[p, o] = x[p, o] + ybin[p, o] * g[p, o]                           then PReLU if the block has one
+//   g[p, o] = ((alpha * k[o]) * s[p]) * c[o]                           alpha, s, c each only when present
+//   s[p]    = sigmoid(sum_c spatial_w[c] * x[p, c] + spatial_b)        spatial re-scaling
+//   c[o]    = sigmoid(fc2 @ relu(fc1 @ mean_p(x) + b1) + b2)[o]        channel re-scaling
 //
-// The float products are formed in the order above, the order of the PyTorch model
-// (models/scales_sr/layers.py), so the binary part of a layer matches it to the last bit.
+// and, for the next binary layer (its x is this z): the sign bits of z + shift, its s[p], and the
+// per-channel sums of z that give its mean. The float products are formed in the order above,
+// the order of the PyTorch model (models/scales_sr/layers.py), so a layer matches it to the last
+// bit given the same integer sums.
 #pragma once
 
 #include <cstdint>
@@ -16,12 +19,22 @@
 
 namespace scales::bconv {
 
-// Per-image channel factors c[o] (size C_out) from the layer input x (HWC); all ones if the
-// layer has no channel re-scaling.
-std::vector<float> channel_factors(const model::ResConv& rc, const float* x, int pixels, int channels);
+// Per-image channel factors c[o] from the per-channel sums of the layer input over `pixels`
+// pixels; all ones if the layer has no channel re-scaling.
+std::vector<float> channel_factors(const model::ResConv& rc, const std::vector<double>& sums, int pixels);
 
-// x, z: pixels x channels HWC (z may alias x); ybin: pixels x channels.
-void apply_epilogue(const model::ResConv& rc, const float* x, const int32_t* ybin, const std::vector<float>& cfac,
-                    int pixels, int channels, float* z);
+// gk[o] = alpha * k[o] (or k[o] without a layer scale).
+std::vector<float> scale_factors(const model::ResConv& rc);
+
+// One row of `width` pixels, C channels: x_row is updated in place to z (then PReLU when
+// prelu_slope is not null). s_row: this layer's s[p] or null; cfac: c[o] or null.
+void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+                  const float* prelu_slope, int width, int channels, float* x_row);
+
+// Prepares one row of x as the input of binary layer `next`: packed sign words (width x words,
+// no border), s[p] into s_row when next has spatial re-scaling, and adds x's channel sums to
+// `sums` when next has channel re-scaling.
+void prepare_row(const model::ResConv& next, const float* x_row, int width, int channels, uint64_t* packed_row,
+                 float* s_row, double* sums);
 
 }  // namespace scales::bconv

@@ -1,5 +1,7 @@
 #include "fp/conv3x3.h"
 
+#include <omp.h>
+
 #include <dnnl.hpp>
 
 namespace scales::fp {
@@ -13,10 +15,24 @@ dnnl::engine& cpu_engine() {
 }
 }  // namespace
 
-void conv3x3(const float* src, int height, int width, const model::FpConv& c, float* dst) {
+struct Conv3x3::Impl {
+  std::vector<float> weight, bias;  // (O, I, 3, 3), (O)
+  std::mutex mu;                    // guards reordered
+  std::vector<std::pair<memory::desc, memory>> reordered;
+};
+
+Conv3x3::Conv3x3(const model::FpConv& c) : in_(c.in), out_(c.out), impl_(std::make_unique<Impl>()) {
+  impl_->weight = c.weight;
+  impl_->bias = c.bias;
+}
+
+Conv3x3::~Conv3x3() = default;
+
+void Conv3x3::run(const float* src, int height, int width, float* dst, int threads) const {
+  omp_set_num_threads(threads);
   auto& eng = cpu_engine();
   dnnl::stream strm(eng);
-  const memory::dim h = height, w = width, ci = c.in, co = c.out;
+  const memory::dim h = height, w = width, ci = in_, co = out_;
   const auto f32 = memory::data_type::f32;
   memory::desc src_md({1, ci, h, w}, f32, memory::format_tag::nhwc);
   memory::desc dst_md({1, co, h, w}, f32, memory::format_tag::nhwc);
@@ -27,15 +43,25 @@ void conv3x3(const float* src, int height, int width, const model::FpConv& c, fl
                                     wei_any_md, bias_md, dst_md, {1, 1}, {1, 1}, {1, 1});
   dnnl::convolution_forward::primitive_desc pd(d, eng);
 
+  memory wei_mem;
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    for (auto& [md, mem] : impl_->reordered)
+      if (md == pd.weights_desc()) wei_mem = mem;
+    if (!wei_mem) {
+      memory wei_user(wei_user_md, eng, impl_->weight.data());
+      wei_mem = wei_user;
+      if (pd.weights_desc() != wei_user_md) {
+        wei_mem = memory(pd.weights_desc(), eng);
+        dnnl::reorder(wei_user, wei_mem).execute(strm, wei_user, wei_mem);
+        strm.wait();
+      }
+      impl_->reordered.emplace_back(pd.weights_desc(), wei_mem);
+    }
+  }
   memory src_mem(src_md, eng, const_cast<float*>(src));
   memory dst_mem(dst_md, eng, dst);
-  memory bias_mem(bias_md, eng, const_cast<float*>(c.bias.data()));
-  memory wei_user(wei_user_md, eng, const_cast<float*>(c.weight.data()));
-  memory wei_mem = wei_user;
-  if (pd.weights_desc() != wei_user_md) {
-    wei_mem = memory(pd.weights_desc(), eng);
-    dnnl::reorder(wei_user, wei_mem).execute(strm, wei_user, wei_mem);
-  }
+  memory bias_mem(bias_md, eng, impl_->bias.data());
   dnnl::convolution_forward(pd).execute(
       strm, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, wei_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}});
   strm.wait();

@@ -1,13 +1,33 @@
+// SCALES-EDSR forward pass over one tile, read top to bottom:
+//
+//   x0 = in - rgb_mean                         (h, w, 3)
+//   f0 = head(x0)                              FP conv 3 -> C            (oneDNN)
+//   f  = body(f0)                              binary residual convs     (bconv kernels + fused epilogue)
+//   f  = f + f0
+//   f  = shuffle_r(up_j(f)) for each stage     FP conv C -> r*r*C, pixel shuffle
+//   out = tail(f) + rgb_mean                   FP conv C -> 3
+//
+// The body is a flat list of residual convs read from the model file (conv1 + PReLU, conv2 per
+// block, then body_end). A binary layer runs as one pass over rows: kernel row -> epilogue
+// (scales, residual, PReLU) -> the next layer's packed signs, s[p] and channel sums, so each
+// feature row is touched once per layer. Rows go to the thread pool in fixed chunks, so the
+// result does not depend on the thread count.
 #include "net/edsr.h"
 
-#include "bconv/bconv3x3_ref.h"
+#include <algorithm>
+#include <numeric>
+#include <utility>
+
 #include "bconv/epilogue.h"
 #include "bconv/pack.h"
+#include "bconv/weights.h"
 #include "fp/conv3x3.h"
 
 namespace scales::net {
 
 namespace {
+
+constexpr int kRowsPerChunk = 4;
 
 // HWC float feature map.
 struct Map {
@@ -15,80 +35,204 @@ struct Map {
   std::vector<float> v;
   Map() = default;
   Map(int h_, int w_, int c_) : h(h_), w(w_), c(c_), v(static_cast<size_t>(h_) * w_ * c_) {}
-  int pixels() const { return h * w; }
+  float* row(int y) { return v.data() + static_cast<size_t>(y) * w * c; }
+  void release() { std::vector<float>().swap(v); }
 };
 
-Map conv(const Map& x, const model::FpConv& c) {
-  Map y(x.h, x.w, c.out);
-  fp::conv3x3(x.v.data(), x.h, x.w, c, y.v.data());
-  return y;
-}
+struct BodyLayer {
+  const model::ResConv* rc;
+  const std::vector<float>* prelu;  // slopes applied after this conv, or null
+  bconv::BconvWeights bw;           // binary layers
+  std::vector<float> gk;            // alpha * k
+  std::unique_ptr<fp::Conv3x3> fp;  // FP twin layers
+};
 
-// z = x + ybin * g (binary) or z = x + conv3x3(x) + b (FP twin).
-Map residual_conv(const Map& x, const model::ResConv& rc) {
-  if (!rc.binary) {
-    Map y = conv(x, rc.fp);
-    for (size_t i = 0; i < y.v.size(); ++i) y.v[i] = x.v[i] + y.v[i];
+int chunks(int rows) { return (rows + kRowsPerChunk - 1) / kRowsPerChunk; }
+
+class Edsr final : public Network {
+ public:
+  explicit Edsr(model::EdsrWeights w) : w_(std::move(w)), head_(w_.head), tail_(w_.tail) {
+    for (const auto& u : w_.up) up_.push_back(std::make_unique<fp::Conv3x3>(u));
+    auto add = [&](const model::ResConv& rc, const std::vector<float>* prelu) {
+      BodyLayer l{&rc, prelu, {}, {}, nullptr};
+      if (rc.binary) {
+        l.bw = bconv::make_bconv_weights(rc.weight_bits, w_.info.channels, w_.info.channels);
+        l.gk = bconv::scale_factors(rc);
+      } else {
+        l.fp = std::make_unique<fp::Conv3x3>(rc.fp);
+      }
+      body_.push_back(std::move(l));
+    };
+    for (const auto& b : w_.blocks) {
+      add(b.conv1, &b.act);
+      add(b.conv2, nullptr);
+    }
+    add(w_.body_end, nullptr);
+  }
+
+  const ModelInfo& info() const override { return w_.info; }
+
+  int context() const override {
+    // Receptive radius in LR pixels: each 3x3 conv at upsampling factor R adds 1/R.
+    double r = 1 + static_cast<double>(body_.size());  // head + body at LR
+    double res = 1;
+    for (int f : w_.up_factor) {
+      r += 1 / res;  // the conv before this pixel shuffle
+      res *= f;
+    }
+    r += 1 / res;  // tail
+    return static_cast<int>(r + 0.999999);
+  }
+
+  size_t bytes_per_pixel() const override {
+    const size_t c = w_.info.channels, words = w_.words;
+    size_t peak = 4 * 2 * c + 2 * 8 * words + 2 * 4;  // f0, f, two packed maps, two s maps
+    size_t res2 = 1;
+    for (int f : w_.up_factor) {
+      const size_t r2 = static_cast<size_t>(f) * f;
+      peak = std::max(peak, 4 * (c * res2 + r2 * c * res2));  // conv in + out
+      peak = std::max(peak, 4 * 2 * r2 * c * res2);           // shuffle in + out
+      res2 *= r2;
+    }
+    peak = std::max(peak, 4 * (c * res2 + 2 * 3 * res2));  // tail in, out, image
+    return peak + 4 * 3 * 2;                              // the tile's input copies
+  }
+
+  Image forward(const Image& in, Runtime& rt) const override {
+    const int h = in.height, w = in.width, c = w_.info.channels;
+    const int threads = rt.pool.size();
+    Map x0(h, w, 3);
+    for (size_t i = 0; i < x0.v.size(); ++i) x0.v[i] = in.rgb[i] - w_.rgb_mean[i % 3];
+    Map f0(h, w, c);
+    head_.run(x0.v.data(), h, w, f0.v.data(), threads);
+    x0.release();
+
+    Map f = f0;
+    if (w_.info.binary)
+      binary_body(f, rt);
+    else
+      fp_body(f, rt);
+    rt.pool.parallel_for(chunks(h), [&](int ch) {
+      const size_t lo = static_cast<size_t>(ch) * kRowsPerChunk * w * c;
+      const size_t hi = std::min(f.v.size(), lo + static_cast<size_t>(kRowsPerChunk) * w * c);
+      for (size_t i = lo; i < hi; ++i) f.v[i] += f0.v[i];
+    });
+    f0.release();
+
+    for (size_t j = 0; j < up_.size(); ++j) {
+      const int r = w_.up_factor[j];
+      Map g(f.h, f.w, up_[j]->out());
+      up_[j]->run(f.v.data(), f.h, f.w, g.v.data(), threads);
+      f.release();
+      f = pixel_shuffle(g, r, rt);
+    }
+    Map y(f.h, f.w, 3);
+    tail_.run(f.v.data(), f.h, f.w, y.v.data(), threads);
+    f.release();
+    Image out;
+    out.width = y.w;
+    out.height = y.h;
+    out.rgb = std::move(y.v);
+    for (size_t i = 0; i < out.rgb.size(); ++i) out.rgb[i] += w_.rgb_mean[i % 3];
+    return out;
+  }
+
+ private:
+  void binary_body(Map& x, Runtime& rt) const {
+    const int h = x.h, w = x.w, c = x.c, words = w_.words;
+    const int n_chunks = chunks(h);
+    bconv::PackedMap cur, nxt;
+    for (auto* m : {&cur, &nxt}) {
+      m->height = h;
+      m->width = w;
+      m->words = words;
+      m->bits.assign(static_cast<size_t>(h + 2) * (w + 2) * words, 0);  // border stays 0 (= +1)
+    }
+    auto packed_row = [&](bconv::PackedMap& m, int y) {
+      return m.bits.data() + (static_cast<size_t>(y + 1) * (w + 2) + 1) * words;
+    };
+    std::vector<float> s_cur(static_cast<size_t>(h) * w), s_nxt(s_cur.size());
+    std::vector<std::vector<double>> sums(n_chunks, std::vector<double>(c));
+    auto total_sums = [&] {
+      std::vector<double> t(c, 0.0);
+      for (const auto& s : sums)
+        for (int ch = 0; ch < c; ++ch) t[ch] += s[ch];
+      return t;
+    };
+
+    // The first layer's inputs: a pass of its own.
+    rt.pool.parallel_for(n_chunks, [&](int ch) {
+      std::fill(sums[ch].begin(), sums[ch].end(), 0.0);
+      for (int y = ch * kRowsPerChunk; y < std::min(h, (ch + 1) * kRowsPerChunk); ++y)
+        bconv::prepare_row(*body_[0].rc, x.row(y), w, c, packed_row(cur, y), s_cur.data() + size_t(y) * w,
+                           sums[ch].data());
+    });
+    std::vector<float> cfac = bconv::channel_factors(*body_[0].rc, total_sums(), h * w);
+
+    for (size_t li = 0; li < body_.size(); ++li) {
+      const BodyLayer& L = body_[li];
+      const model::ResConv* next = li + 1 < body_.size() ? body_[li + 1].rc : nullptr;
+      const bool spatial = !L.rc->spatial_w.empty(), channel = !L.rc->fc1_w.empty();
+      rt.pool.parallel_for(n_chunks, [&](int ch) {
+        std::vector<int32_t> ybin(static_cast<size_t>(w) * c);
+        if (next) std::fill(sums[ch].begin(), sums[ch].end(), 0.0);
+        for (int y = ch * kRowsPerChunk; y < std::min(h, (ch + 1) * kRowsPerChunk); ++y) {
+          rt.kernel.row(cur, L.bw, y, ybin.data());
+          bconv::epilogue_row(L.gk.data(), spatial ? s_cur.data() + size_t(y) * w : nullptr,
+                              channel ? cfac.data() : nullptr, ybin.data(), L.prelu ? L.prelu->data() : nullptr, w,
+                              c, x.row(y));
+          if (next)
+            bconv::prepare_row(*next, x.row(y), w, c, packed_row(nxt, y), s_nxt.data() + size_t(y) * w,
+                               sums[ch].data());
+        }
+      });
+      if (next) {
+        std::swap(cur, nxt);
+        std::swap(s_cur, s_nxt);
+        cfac = bconv::channel_factors(*next, total_sums(), h * w);
+      }
+    }
+  }
+
+  void fp_body(Map& x, Runtime& rt) const {
+    Map y(x.h, x.w, x.c);
+    for (const auto& L : body_) {
+      L.fp->run(x.v.data(), x.h, x.w, y.v.data(), rt.pool.size());
+      for (size_t i = 0; i < x.v.size(); ++i) {
+        float z = x.v[i] + y.v[i];
+        if (L.prelu && z < 0.0f) z = (*L.prelu)[i % x.c] * z;
+        x.v[i] = z;
+      }
+    }
+  }
+
+  // (h, w, c*r*r) -> (h*r, w*r, c): out[r*y+dy, r*x+dx, ch] = in[y, x, ch*r*r + dy*r + dx].
+  static Map pixel_shuffle(Map& g, int r, Runtime& rt) {
+    const int c = g.c / (r * r);
+    Map y(g.h * r, g.w * r, c);
+    rt.pool.parallel_for(chunks(g.h), [&](int ch) {
+      for (int yy = ch * kRowsPerChunk; yy < std::min(g.h, (ch + 1) * kRowsPerChunk); ++yy)
+        for (int xx = 0; xx < g.w; ++xx) {
+          const float* src = g.v.data() + (static_cast<size_t>(yy) * g.w + xx) * g.c;
+          for (int dy = 0; dy < r; ++dy)
+            for (int dx = 0; dx < r; ++dx) {
+              float* dst = y.v.data() + (static_cast<size_t>(yy * r + dy) * y.w + (xx * r + dx)) * c;
+              for (int k = 0; k < c; ++k) dst[k] = src[k * r * r + dy * r + dx];
+            }
+        }
+    });
+    g.release();
     return y;
   }
-  bconv::PackedMap a;
-  bconv::pack_signs(x.v.data(), x.h, x.w, x.c, rc.shift.empty() ? nullptr : rc.shift.data(), a);
-  std::vector<int32_t> ybin(x.v.size());
-  bconv::bconv3x3_ref(a, rc.weight_bits.data(), x.c, x.c, ybin.data());
-  const auto cfac = bconv::channel_factors(rc, x.v.data(), x.pixels(), x.c);
-  Map z(x.h, x.w, x.c);
-  bconv::apply_epilogue(rc, x.v.data(), ybin.data(), cfac, x.pixels(), x.c, z.v.data());
-  return z;
-}
 
-void prelu(Map& x, const std::vector<float>& slope) {
-  for (int p = 0; p < x.pixels(); ++p) {
-    float* v = x.v.data() + static_cast<size_t>(p) * x.c;
-    for (int ch = 0; ch < x.c; ++ch)
-      if (v[ch] < 0.0f) v[ch] = slope[ch] * v[ch];
-  }
-}
-
-// (h, w, c*r*r) -> (h*r, w*r, c): out[r*y+dy, r*x+dx, ch] = in[y, x, ch*r*r + dy*r + dx].
-Map pixel_shuffle(const Map& x, int r) {
-  const int c = x.c / (r * r);
-  Map y(x.h * r, x.w * r, c);
-  for (int yy = 0; yy < x.h; ++yy)
-    for (int xx = 0; xx < x.w; ++xx) {
-      const float* src = x.v.data() + (static_cast<size_t>(yy) * x.w + xx) * x.c;
-      for (int dy = 0; dy < r; ++dy)
-        for (int dx = 0; dx < r; ++dx) {
-          float* dst = y.v.data() + (static_cast<size_t>(yy * r + dy) * y.w + (xx * r + dx)) * c;
-          for (int ch = 0; ch < c; ++ch) dst[ch] = src[ch * r * r + dy * r + dx];
-        }
-    }
-  return y;
-}
+  model::EdsrWeights w_;
+  fp::Conv3x3 head_, tail_;
+  std::vector<std::unique_ptr<fp::Conv3x3>> up_;
+  std::vector<BodyLayer> body_;
+};
 
 }  // namespace
 
-Image edsr_forward(const model::EdsrWeights& w, const Image& in) {
-  Map x(in.height, in.width, 3);
-  for (int p = 0; p < x.pixels(); ++p)
-    for (int ch = 0; ch < 3; ++ch) x.v[p * 3 + ch] = in.rgb[p * 3 + ch] - w.rgb_mean[ch];
-  const Map f0 = conv(x, w.head);
-  Map f = f0;
-  for (const auto& b : w.blocks) {
-    Map t = residual_conv(f, b.conv1);
-    prelu(t, b.act);
-    f = residual_conv(t, b.conv2);
-  }
-  f = residual_conv(f, w.body_end);
-  for (size_t i = 0; i < f.v.size(); ++i) f.v[i] += f0.v[i];
-  for (size_t j = 0; j < w.up.size(); ++j) f = pixel_shuffle(conv(f, w.up[j]), w.up_factor[j]);
-  const Map y = conv(f, w.tail);
-  Image out;
-  out.width = y.w;
-  out.height = y.h;
-  out.rgb.resize(y.v.size());
-  for (int p = 0; p < y.pixels(); ++p)
-    for (int ch = 0; ch < 3; ++ch) out.rgb[p * 3 + ch] = y.v[p * 3 + ch] + w.rgb_mean[ch];
-  return out;
-}
+std::unique_ptr<Network> make_edsr(model::EdsrWeights w) { return std::make_unique<Edsr>(std::move(w)); }
 
 }  // namespace scales::net

@@ -1,12 +1,13 @@
-// SCALES-EDSR forward pass on one whole image (reference path: portable binary kernel, oneDNN
-// FP convs). The data path, top to bottom, is forward() in edsr.cc.
+// SCALES-EDSR (and its FP twin) as a Network: the layer list comes from the model file.
 #pragma once
 
+#include <memory>
+
 #include "model/model_file.h"
-#include "scales/engine.h"
+#include "net/network.h"
 
 namespace scales::net {
 
-Image edsr_forward(const model::EdsrWeights& w, const Image& in);
+std::unique_ptr<Network> make_edsr(model::EdsrWeights w);
 
 }  // namespace scales::net

@@ -1,0 +1,39 @@
+#include "tile/tiler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+namespace scales::tile {
+
+namespace {
+// Splits [0, n) into ceil(n / tile) nearly equal parts.
+std::vector<int> cuts(int n, int tile) {
+  const int parts = (n + tile - 1) / tile;
+  std::vector<int> c(parts + 1);
+  for (int i = 0; i <= parts; ++i) c[i] = static_cast<int>(static_cast<long long>(n) * i / parts);
+  return c;
+}
+}  // namespace
+
+std::vector<Tile> plan_tiles(int width, int height, int tile, int context) {
+  std::vector<Tile> tiles;
+  const auto xs = cuts(width, tile), ys = cuts(height, tile);
+  for (size_t j = 0; j + 1 < ys.size(); ++j)
+    for (size_t i = 0; i + 1 < xs.size(); ++i) {
+      Tile t;
+      t.core = {xs[i], ys[j], xs[i + 1], ys[j + 1]};
+      t.window = {std::max(0, t.core.x0 - context), std::max(0, t.core.y0 - context),
+                  std::min(width, t.core.x1 + context), std::min(height, t.core.y1 + context)};
+      tiles.push_back(t);
+    }
+  return tiles;
+}
+
+int auto_tile_size(int width, int height, int context, size_t bytes_per_pixel, size_t budget_bytes) {
+  const double window = std::sqrt(static_cast<double>(budget_bytes) / static_cast<double>(bytes_per_pixel));
+  const int side = std::max(16, static_cast<int>(window) - 2 * context);
+  return std::min(side, std::max(width, height));
+}
+
+}  // namespace scales::tile
