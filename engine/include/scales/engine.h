@@ -63,7 +63,7 @@ struct EngineOptions {
   int threads = 0;     // 0: all cores
   std::string kernel;  // binary conv variant: "" (SCALES_KERNEL, else the best), "ref", "avx2", "avx512", "neon"
   int tile = 0;        // LR tile side in pixels; 0: automatic from tile_memory_mb
-  size_t tile_memory_mb = 384;  // automatic tiles keep the network's working memory under this
+  size_t tile_memory_mb = 512;  // automatic tiles keep the network's working memory under this
 };
 
 class Engine {

@@ -7,6 +7,28 @@ namespace scales::bconv {
 
 namespace {
 float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+
+// The row functions run once per pixel per layer, so they are built for several ISAs from this
+// one source (GCC picks the clone at load time). The results do not depend on the clone: the
+// build uses ISO C++ (no FMA contraction) and every reduction has a fixed order below.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SCALES_ROW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SCALES_ROW_CLONES
+#endif
+
+// sum_c w[c] * x[c] as 16 interleaved partial sums folded pairwise: vectorizable, and the same
+// order whatever the vector width.
+inline float dot16(const float* w, const float* x, int n) {
+  float acc[16] = {};
+  int c = 0;
+  for (; c + 16 <= n; c += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += w[c + l] * x[c + l];
+  for (int l = 0; c < n; ++c, ++l) acc[l] += w[c] * x[c];
+  for (int half = 8; half >= 1; half /= 2)
+    for (int l = 0; l < half; ++l) acc[l] += acc[l + half];
+  return acc[0];
+}
 }  // namespace
 
 std::vector<float> channel_factors(const model::ResConv& rc, const std::vector<double>& sums, int pixels) {
@@ -34,7 +56,7 @@ std::vector<float> scale_factors(const model::ResConv& rc) {
   return gk;
 }
 
-void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+SCALES_ROW_CLONES void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                   const float* prelu_slope, int width, int channels, float* x_row) {
   for (int p = 0; p < width; ++p) {
     const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
@@ -52,7 +74,7 @@ void epilogue_row(const float* gk, const float* s_row, const float* cfac, const 
   }
 }
 
-void prepare_row(const model::ResConv& next, const float* x_row, int width, int channels, uint64_t* packed_row,
+SCALES_ROW_CLONES void prepare_row(const model::ResConv& next, const float* x_row, int width, int channels, uint64_t* packed_row,
                  float* s_row, double* sums) {
   const int words = (channels + 63) / 64;
   const float* shift = next.shift.empty() ? nullptr : next.shift.data();
@@ -63,16 +85,14 @@ void prepare_row(const model::ResConv& next, const float* x_row, int width, int 
     for (int w = 0; w < words; ++w) {
       const int c0 = w * 64, c1 = std::min(channels, c0 + 64);
       uint64_t word = 0;
-      for (int c = c0; c < c1; ++c) {
-        const float u = shift ? xp[c] + shift[c] : xp[c];
-        word |= static_cast<uint64_t>(u < 0.0f) << (c - c0);
-      }
+      if (shift)
+        for (int c = c0; c < c1; ++c) word |= static_cast<uint64_t>(xp[c] + shift[c] < 0.0f) << (c - c0);
+      else
+        for (int c = c0; c < c1; ++c) word |= static_cast<uint64_t>(xp[c] < 0.0f) << (c - c0);
       dst[w] = word;
     }
     if (spatial) {
-      float a = 0.0f;
-      for (int ch = 0; ch < channels; ++ch) a += next.spatial_w[ch] * xp[ch];
-      s_row[p] = sigmoid(a + next.spatial_b);
+      s_row[p] = sigmoid(dot16(next.spatial_w.data(), xp, channels) + next.spatial_b);
     }
     if (channel)
       for (int ch = 0; ch < channels; ++ch) sums[ch] += xp[ch];

@@ -4,7 +4,10 @@
 //   f0 = head(x0)                              FP conv 3 -> C            (oneDNN)
 //   f  = body(f0)                              binary residual convs     (bconv kernels + fused epilogue)
 //   f  = f + f0
-//   f  = shuffle_r(up_j(f)) for each stage     FP conv C -> r*r*C, pixel shuffle
+//   f  = shuffle_r(up_j(f)) for each stage     FP conv C -> r*r*C, pixel shuffle, run as r*r
+//                                              convs C -> C (one per sub-pixel) whose outputs are
+//                                              copied straight into place: no r*r*C map, and
+//                                              the shuffle copies whole C-channel runs
 //   out = tail(f) + rgb_mean                   FP conv C -> 3
 //
 // The body is a flat list of residual convs read from the model file (conv1 + PReLU, conv2 per
@@ -22,6 +25,7 @@
 #include "bconv/pack.h"
 #include "bconv/weights.h"
 #include "fp/conv3x3.h"
+#include "runtime/trace.h"
 
 namespace scales::net {
 
@@ -52,7 +56,24 @@ int chunks(int rows) { return (rows + kRowsPerChunk - 1) / kRowsPerChunk; }
 class Edsr final : public Network {
  public:
   explicit Edsr(model::EdsrWeights w) : w_(std::move(w)), head_(w_.head), tail_(w_.tail) {
-    for (const auto& u : w_.up) up_.push_back(std::make_unique<fp::Conv3x3>(u));
+    for (size_t j = 0; j < w_.up.size(); ++j) {
+      // Sub-pixel s = dy * r + dx of the shuffle takes output channels ch * r * r + s.
+      const model::FpConv& u = w_.up[j];
+      const int r2 = w_.up_factor[j] * w_.up_factor[j], c = u.in;
+      std::vector<std::unique_ptr<fp::Conv3x3>> subs;
+      for (int sp = 0; sp < r2; ++sp) {
+        model::FpConv sub;
+        sub.in = c;
+        sub.out = c;
+        for (int ch = 0; ch < c; ++ch) {
+          const size_t o = static_cast<size_t>(ch) * r2 + sp;
+          sub.weight.insert(sub.weight.end(), u.weight.begin() + o * c * 9, u.weight.begin() + (o + 1) * c * 9);
+          sub.bias.push_back(u.bias[o]);
+        }
+        subs.push_back(std::make_unique<fp::Conv3x3>(sub));
+      }
+      up_.push_back(std::move(subs));
+    }
     auto add = [&](const model::ResConv& rc, const std::vector<float>* prelu) {
       BodyLayer l{&rc, prelu, {}, {}, nullptr};
       if (rc.binary) {
@@ -90,8 +111,7 @@ class Edsr final : public Network {
     size_t res2 = 1;
     for (int f : w_.up_factor) {
       const size_t r2 = static_cast<size_t>(f) * f;
-      peak = std::max(peak, 4 * (c * res2 + r2 * c * res2));  // conv in + out
-      peak = std::max(peak, 4 * 2 * r2 * c * res2);           // shuffle in + out
+      peak = std::max(peak, 4 * (2 * c * res2 + r2 * c * res2));  // input, one sub-pixel output, HR map
       res2 *= r2;
     }
     peak = std::max(peak, 4 * (c * res2 + 2 * 3 * res2));  // tail in, out, image
@@ -101,34 +121,36 @@ class Edsr final : public Network {
   Image forward(const Image& in, Runtime& rt) const override {
     const int h = in.height, w = in.width, c = w_.info.channels;
     const int threads = rt.pool.size();
+    runtime::StageTrace trace;
     Map x0(h, w, 3);
     for (size_t i = 0; i < x0.v.size(); ++i) x0.v[i] = in.rgb[i] - w_.rgb_mean[i % 3];
     Map f0(h, w, c);
     head_.run(x0.v.data(), h, w, f0.v.data(), threads);
     x0.release();
+    trace.mark("head");
 
     Map f = f0;
     if (w_.info.binary)
       binary_body(f, rt);
     else
       fp_body(f, rt);
+    trace.mark("body");
     rt.pool.parallel_for(chunks(h), [&](int ch) {
       const size_t lo = static_cast<size_t>(ch) * kRowsPerChunk * w * c;
       const size_t hi = std::min(f.v.size(), lo + static_cast<size_t>(kRowsPerChunk) * w * c);
       for (size_t i = lo; i < hi; ++i) f.v[i] += f0.v[i];
     });
     f0.release();
+    trace.mark("skip");
 
     for (size_t j = 0; j < up_.size(); ++j) {
-      const int r = w_.up_factor[j];
-      Map g(f.h, f.w, up_[j]->out());
-      up_[j]->run(f.v.data(), f.h, f.w, g.v.data(), threads);
-      f.release();
-      f = pixel_shuffle(g, r, rt);
+      f = upsample(f, j, rt);
+      trace.mark("upsample");
     }
     Map y(f.h, f.w, 3);
     tail_.run(f.v.data(), f.h, f.w, y.v.data(), threads);
     f.release();
+    trace.mark("tail");
     Image out;
     out.width = y.w;
     out.height = y.h;
@@ -206,28 +228,29 @@ class Edsr final : public Network {
     }
   }
 
-  // (h, w, c*r*r) -> (h*r, w*r, c): out[r*y+dy, r*x+dx, ch] = in[y, x, ch*r*r + dy*r + dx].
-  static Map pixel_shuffle(Map& g, int r, Runtime& rt) {
-    const int c = g.c / (r * r);
-    Map y(g.h * r, g.w * r, c);
-    rt.pool.parallel_for(chunks(g.h), [&](int ch) {
-      for (int yy = ch * kRowsPerChunk; yy < std::min(g.h, (ch + 1) * kRowsPerChunk); ++yy)
-        for (int xx = 0; xx < g.w; ++xx) {
-          const float* src = g.v.data() + (static_cast<size_t>(yy) * g.w + xx) * g.c;
-          for (int dy = 0; dy < r; ++dy)
-            for (int dx = 0; dx < r; ++dx) {
-              float* dst = y.v.data() + (static_cast<size_t>(yy * r + dy) * y.w + (xx * r + dx)) * c;
-              for (int k = 0; k < c; ++k) dst[k] = src[k * r * r + dy * r + dx];
-            }
-        }
-    });
-    g.release();
-    return y;
+  // Conv C -> r*r*C then pixel shuffle: out[r*y+dy, r*x+dx, ch] = conv[y, x, ch*r*r + dy*r + dx],
+  // one sub-pixel conv at a time.
+  Map upsample(Map& f, size_t stage, Runtime& rt) const {
+    const int r = w_.up_factor[stage], c = f.c;
+    Map hr(f.h * r, f.w * r, c), g(f.h, f.w, c);
+    for (int sp = 0; sp < r * r; ++sp) {
+      const int dy = sp / r, dx = sp % r;
+      up_[stage][sp]->run(f.v.data(), f.h, f.w, g.v.data(), rt.pool.size());
+      rt.pool.parallel_for(chunks(f.h), [&](int ch) {
+        for (int y = ch * kRowsPerChunk; y < std::min(f.h, (ch + 1) * kRowsPerChunk); ++y)
+          for (int x = 0; x < f.w; ++x) {
+            const float* src = g.v.data() + (static_cast<size_t>(y) * f.w + x) * c;
+            std::copy(src, src + c, hr.v.data() + (static_cast<size_t>(r * y + dy) * hr.w + (r * x + dx)) * c);
+          }
+      });
+    }
+    f.release();
+    return hr;
   }
 
   model::EdsrWeights w_;
   fp::Conv3x3 head_, tail_;
-  std::vector<std::unique_ptr<fp::Conv3x3>> up_;
+  std::vector<std::vector<std::unique_ptr<fp::Conv3x3>>> up_;  // [stage][sub-pixel]
   std::vector<BodyLayer> body_;
 };
 

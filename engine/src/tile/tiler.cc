@@ -31,6 +31,9 @@ std::vector<Tile> plan_tiles(int width, int height, int tile, int context) {
 }
 
 int auto_tile_size(int width, int height, int context, size_t bytes_per_pixel, size_t budget_bytes) {
+  // A whole image needs no context: one tile whenever it fits.
+  if (static_cast<double>(width) * height * bytes_per_pixel <= static_cast<double>(budget_bytes))
+    return std::max(width, height);
   const double window = std::sqrt(static_cast<double>(budget_bytes) / static_cast<double>(bytes_per_pixel));
   const int side = std::max(16, static_cast<int>(window) - 2 * context);
   return std::min(side, std::max(width, height));

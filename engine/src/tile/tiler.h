@@ -27,8 +27,8 @@ struct Tile {
 // Cores of at most `tile` x `tile` LR pixels, as equal as possible, covering width x height.
 std::vector<Tile> plan_tiles(int width, int height, int tile, int context);
 
-// The automatic tile side: the largest square whose window (core + 2 * context) keeps the
-// network's working memory under `budget_bytes`; never below 16 + nothing above the image.
+// The automatic tile side: the whole image when its working memory fits `budget_bytes`, else
+// the largest square whose window (core + 2 * context) fits; never below 16.
 int auto_tile_size(int width, int height, int context, size_t bytes_per_pixel, size_t budget_bytes);
 
 }  // namespace scales::tile

@@ -1,0 +1,217 @@
+// scales-bench: the engine's speed, measured against its own ceiling and against LibTorch.
+//
+//   kernel  one 64 -> 64 binary 3x3 conv on a 256x256 map (the kernel alone), beside the
+//           XOR+popcount roofline of the same ISA on L1-resident data, same threads, same run
+//   fp      one 64 -> 256 FP 3x3 conv (the x2 upsampler's) through the engine's oneDNN path and
+//           through LibTorch: the FP rate that bounds the end-to-end speedup
+//   e2e     paper-size SCALES-EDSR (random weights) at x2 and x4 on a 256x256 input, engine vs
+//           the FP twin through LibTorch, same threads, timed alternately in the same run
+//
+// Every figure is the median of --repeats timed runs after one warm-up.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "bconv/dispatch.h"
+#include "bconv/pack.h"
+#include "bconv/weights.h"
+#include "fp/conv3x3.h"
+#include "model/synthetic.h"
+#include "net/edsr.h"
+#include "roofline.h"
+#include "runtime/thread_pool.h"
+#include "scales/engine.h"
+#include "torch_twin.h"
+
+namespace sb = scales::bench;
+using nlohmann::json;
+
+namespace {
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Median milliseconds of fn over `repeats` runs after one warm-up.
+double time_ms(int repeats, const std::function<void()>& fn) {
+  fn();
+  std::vector<double> t;
+  for (int i = 0; i < repeats; ++i) {
+    const double t0 = now_ms();
+    fn();
+    t.push_back(now_ms() - t0);
+  }
+  return median(t);
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+json bench_kernel(const scales::bconv::KernelVariant& k, scales::runtime::ThreadPool& pool, int repeats) {
+  constexpr int kC = 64, kH = 256, kW = 256, kChunk = 4;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(static_cast<size_t>(kH) * kW * kC);
+  for (auto& v : x) v = nd(rng);
+  scales::bconv::PackedMap a;
+  scales::bconv::pack_signs(x.data(), kH, kW, kC, nullptr, a);
+  std::vector<uint64_t> bits(static_cast<size_t>(kC) * 9);
+  for (auto& b : bits) b = (static_cast<uint64_t>(rng()) << 32) | rng();
+  const auto w = scales::bconv::make_bconv_weights(bits, kC, kC);
+  std::vector<int32_t> out(static_cast<size_t>(kH) * kW * kC);
+  const double ms = time_ms(repeats, [&] {
+    pool.parallel_for(kH / kChunk, [&](int ch) {
+      for (int y = ch * kChunk; y < (ch + 1) * kChunk; ++y) k.row(a, w, y, out.data() + static_cast<size_t>(y) * kW * kC);
+    });
+  });
+  const double gmacs = double(kH) * kW * kC * kC * 9 / (ms * 1e6);
+
+  // Roofline: the same total work split into many items so every thread stays busy.
+  const auto xp = sb::xor_popcount_for(k.name);
+  double roof = 0;
+  if (xp) {
+    constexpr int kWords = 512;  // 2 x 4 KiB per thread: L1-resident
+    constexpr long kReps = 4000;
+    constexpr int kItems = 64;
+    std::vector<std::vector<uint64_t>> bufs(pool.size() * 2, std::vector<uint64_t>(kWords));
+    for (auto& b : bufs)
+      for (auto& v : b) v = (static_cast<uint64_t>(rng()) << 32) | rng();
+    std::vector<uint64_t> sink(kItems);
+    const double rms = time_ms(repeats, [&] {
+      pool.parallel_for(kItems, [&](int i) {
+        const int t = i % pool.size();
+        sink[i] = xp(bufs[2 * t].data(), bufs[2 * t + 1].data(), kWords, kReps);
+      });
+    });
+    roof = double(kItems) * kReps * kWords * 64 / (rms * 1e6);
+  }
+  return {{"isa", k.name},
+          {"shape", "64->64 3x3 on 256x256"},
+          {"ms", ms},
+          {"gmacs", gmacs},
+          {"roofline_gmacs", roof},
+          {"efficiency", roof > 0 ? gmacs / roof : 0.0}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Benchmark the SCALES-SR engine against its roofline and LibTorch."};
+  bool as_json = false;
+  int threads = 0, repeats = 5, size = 256, blocks = 16, channels = 64;
+  std::string kernel;
+  std::vector<int> scales_list = {2, 4};
+  app.add_flag("--json", as_json, "print one JSON object");
+  app.add_option("--threads", threads, "threads for the engine and LibTorch (0 = all cores)");
+  app.add_option("--kernel", kernel, "binary kernel variant (default: best for this CPU)");
+  app.add_option("--repeats", repeats, "timed runs per figure (median)")->check(CLI::PositiveNumber);
+  app.add_option("--size", size, "e2e input side")->check(CLI::Range(8, 4096));
+  app.add_option("--blocks", blocks, "e2e residual blocks")->check(CLI::Range(0, 64));
+  app.add_option("--channels", channels, "e2e channels")->check(CLI::Range(1, 1024));
+  app.add_option("--scales", scales_list, "e2e scales")->check(CLI::IsMember({2, 3, 4}));
+  CLI11_PARSE(app, argc, argv);
+  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+
+  try {
+    scales::Engine engine(scales::EngineOptions{threads, kernel, 0});
+    scales::runtime::ThreadPool pool(threads);
+    sb::torch_set_threads(threads);
+    const auto& kv = scales::bconv::select_kernel(engine.kernel());
+    json out;
+    out["machine"] = {{"cpu", cpu_model()}, {"hardware_threads", std::thread::hardware_concurrency()}};
+    out["threads"] = threads;
+    out["repeats"] = repeats;
+    out["kernel"] = bench_kernel(kv, pool, repeats);
+
+    // FP rate: the x2 upsampler conv, engine (oneDNN) vs LibTorch.
+    const int fh = 256, fw = 256;
+    scales::model::FpConv fc;
+    fc.in = 64;
+    fc.out = 256;
+    fc.weight.assign(64 * 256 * 9, 0.01f);
+    fc.bias.assign(256, 0.0f);
+    scales::fp::Conv3x3 conv(fc);
+    std::vector<float> src(static_cast<size_t>(fh) * fw * 64, 0.5f), dst(static_cast<size_t>(fh) * fw * 256);
+    const double fp_macs = double(fh) * fw * 64 * 256 * 9;
+    const double ours_fp = time_ms(repeats, [&] { conv.run(src.data(), fh, fw, dst.data(), threads); });
+    std::vector<double> tt;
+    for (int i = 0; i < repeats; ++i) tt.push_back(sb::torch_conv_ms(64, 256, fh, fw));
+    const double torch_fp = median(tt);
+    const double fp_rate = fp_macs / (ours_fp * 1e6);
+    out["fp"] = {{"shape", "64->256 3x3 on 256x256"},
+                 {"engine_gmacs", fp_rate},
+                 {"torch_gmacs", fp_macs / (torch_fp * 1e6)}};
+
+    out["e2e"] = json::array();
+    for (int s : scales_list) {
+      scales::model::SyntheticSpec spec;
+      spec.scale = s;
+      spec.blocks = blocks;
+      spec.channels = channels;
+      const scales::Model model(scales::net::make_edsr(scales::model::synthetic_edsr(spec)));
+      sb::TorchFpTwin twin(s, blocks, channels);
+      scales::Image img;
+      img.width = img.height = size;
+      img.rgb.resize(static_cast<size_t>(size) * size * 3);
+      std::mt19937 rng(2);
+      std::uniform_real_distribution<float> ud(0.0f, 1.0f);
+      for (auto& v : img.rgb) v = ud(rng);
+      engine.upscale(model, img);  // warm-ups
+      twin.time_forward_ms(size, size);
+      std::vector<double> te, tt2;
+      for (int i = 0; i < repeats; ++i) {  // alternate so both see the same machine state
+        const double t0 = now_ms();
+        engine.upscale(model, img);
+        te.push_back(now_ms() - t0);
+        tt2.push_back(twin.time_forward_ms(size, size));
+      }
+      const double px = double(size) * size, c = channels;
+      const double bin_macs = (2.0 * blocks + 1) * px * c * c * 9;
+      double fp_total = px * 3 * c * 9, res2 = 1;
+      for (int f : s == 4 ? std::vector<int>{2, 2} : std::vector<int>{s}) {
+        fp_total += px * res2 * c * (f * f * c) * 9;
+        res2 *= f * f;
+      }
+      fp_total += px * res2 * c * 3 * 9;
+      const double roof = out["kernel"]["roofline_gmacs"].get<double>();
+      const double floor_ms = bin_macs / (roof * 1e6) + fp_total / (fp_rate * 1e6);
+      const double e = median(te), t = median(tt2);
+      out["e2e"].push_back({{"model", "scales-edsr-b" + std::to_string(blocks) + "c" + std::to_string(channels)},
+                            {"scale", s},
+                            {"size", size},
+                            {"threads", threads},
+                            {"engine_ms", e},
+                            {"torch_fp_ms", t},
+                            {"speedup", t / e},
+                            {"binary_gmac", bin_macs / 1e9},
+                            {"fp_gmac", fp_total / 1e9},
+                            {"floor_ms", floor_ms},
+                            {"ceiling_speedup", t / floor_ms}});
+    }
+    if (as_json) {
+      std::cout << out.dump() << "\n";
+    } else {
+      std::cout << out.dump(2) << "\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
