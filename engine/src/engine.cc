@@ -73,13 +73,10 @@ Image Engine::upscale(const Model& m, const Image& in) {
   const auto& netw = m.network();
   const int s = m.info().scale;
   const auto tiles = tile::plan_tiles(in.width, in.height, tile_size(m, in.width, in.height), m.tile_context());
-  if (tiles.size() == 1) return netw.forward(in, rt);
+  if (tiles.size() == 1) return netw.forward(in, rt);  // the image's own statistics: exact
 
-  Image out;
-  out.width = in.width * s;
-  out.height = in.height * s;
-  out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
-  for (const auto& t : tiles) {
+
+  auto window_of = [&](const tile::Tile& t) {
     Image win;
     win.width = t.window.width();
     win.height = t.window.height();
@@ -88,7 +85,34 @@ Image Engine::upscale(const Model& m, const Image& in) {
       const float* src = in.rgb.data() + (static_cast<size_t>(t.window.y0 + y) * in.width + t.window.x0) * 3;
       std::copy(src, src + static_cast<size_t>(win.width) * 3, win.rgb.data() + static_cast<size_t>(y) * win.width * 3);
     }
-    const Image up = netw.forward(win, rt);
+    return win;
+  };
+  auto core_in_window = [](const tile::Tile& t) {
+    return tile::Rect{t.core.x0 - t.window.x0, t.core.y0 - t.window.y0, t.core.x1 - t.window.x0,
+                      t.core.y1 - t.window.y0};
+  };
+
+  // Pass 1 (only for networks with image-wide statistics): every tile's body, to sum each
+  // layer's input over the image. Pass 2 runs every tile with those sums.
+  net::ImageStats image_stats;
+  net::StatsPlan plan;
+  if (netw.uses_image_stats()) {
+    for (const auto& t : tiles) {
+      net::StatsPlan collect;
+      collect.collect = &image_stats;
+      collect.core = core_in_window(t);
+      netw.forward(window_of(t), rt, collect);
+    }
+    image_stats.pixels = static_cast<double>(in.width) * in.height;
+    plan.use = &image_stats;
+  }
+
+  Image out;
+  out.width = in.width * s;
+  out.height = in.height * s;
+  out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
+  for (const auto& t : tiles) {
+    const Image up = netw.forward(window_of(t), rt, plan);
     // Copy the core's output: rows [s*core.y0, s*core.y1) of the image, offset by the window.
     const int ox = (t.core.x0 - t.window.x0) * s, oy = (t.core.y0 - t.window.y0) * s;
     const size_t row_floats = static_cast<size_t>(t.core.width()) * s * 3;

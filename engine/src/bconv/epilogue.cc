@@ -31,7 +31,7 @@ inline float dot16(const float* w, const float* x, int n) {
 }
 }  // namespace
 
-std::vector<float> channel_factors(const model::ResConv& rc, const std::vector<double>& sums, int pixels) {
+std::vector<float> channel_factors(const model::ResConv& rc, const std::vector<double>& sums, double pixels) {
   const int channels = static_cast<int>(rc.weight_scale.size());
   std::vector<float> c(channels, 1.0f);
   if (rc.fc1_w.empty()) return c;

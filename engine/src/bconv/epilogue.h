@@ -21,7 +21,7 @@ namespace scales::bconv {
 
 // Per-image channel factors c[o] from the per-channel sums of the layer input over `pixels`
 // pixels; all ones if the layer has no channel re-scaling.
-std::vector<float> channel_factors(const model::ResConv& rc, const std::vector<double>& sums, int pixels);
+std::vector<float> channel_factors(const model::ResConv& rc, const std::vector<double>& sums, double pixels);
 
 // gk[o] = alpha * k[o] (or k[o] without a layer scale).
 std::vector<float> scale_factors(const model::ResConv& rc);

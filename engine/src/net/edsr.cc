@@ -118,7 +118,13 @@ class Edsr final : public Network {
     return peak + 4 * 3 * 2;                              // the tile's input copies
   }
 
-  Image forward(const Image& in, Runtime& rt) const override {
+  bool uses_image_stats() const override {
+    for (const auto& L : body_)
+      if (!L.rc->fc1_w.empty()) return true;
+    return false;
+  }
+
+  Image forward(const Image& in, Runtime& rt, const StatsPlan& stats) const override {
     const int h = in.height, w = in.width, c = w_.info.channels;
     const int threads = rt.pool.size();
     runtime::StageTrace trace;
@@ -131,10 +137,11 @@ class Edsr final : public Network {
 
     Map f = f0;
     if (w_.info.binary)
-      binary_body(f, rt);
+      binary_body(f, rt, stats);
     else
       fp_body(f, rt);
     trace.mark("body");
+    if (stats.collect) return {};
     rt.pool.parallel_for(chunks(h), [&](int ch) {
       const size_t lo = static_cast<size_t>(ch) * kRowsPerChunk * w * c;
       const size_t hi = std::min(f.v.size(), lo + static_cast<size_t>(kRowsPerChunk) * w * c);
@@ -160,7 +167,33 @@ class Edsr final : public Network {
   }
 
  private:
-  void binary_body(Map& x, Runtime& rt) const {
+  // Channel factors of layer li from the tile's sums, or from the image's (plan.use); in collect
+  // mode the core's sums of the layer input are added to plan.collect first.
+  std::vector<float> layer_cfac(size_t li, Map& x, const std::vector<double>& tile_sums, Runtime& rt,
+                                const StatsPlan& plan) const {
+    const model::ResConv& rc = *body_[li].rc;
+    if (rc.fc1_w.empty()) return {};
+    if (plan.collect) {
+      auto& acc = plan.collect->layer_sums;
+      if (acc.size() < body_.size()) acc.resize(body_.size());
+      if (acc[li].empty()) acc[li].assign(x.c, 0.0);
+      const tile::Rect& r = plan.core;
+      std::vector<std::vector<double>> part(chunks(r.height()), std::vector<double>(x.c, 0.0));
+      rt.pool.parallel_for(static_cast<int>(part.size()), [&](int ch) {
+        for (int y = r.y0 + ch * kRowsPerChunk; y < std::min(r.y1, r.y0 + (ch + 1) * kRowsPerChunk); ++y)
+          for (int xx = r.x0; xx < r.x1; ++xx) {
+            const float* p = x.row(y) + static_cast<size_t>(xx) * x.c;
+            for (int c = 0; c < x.c; ++c) part[ch][c] += p[c];
+          }
+      });
+      for (const auto& p : part)
+        for (int c = 0; c < x.c; ++c) acc[li][c] += p[c];
+    }
+    if (plan.use) return bconv::channel_factors(rc, plan.use->layer_sums.at(li), 1.0 * plan.use->pixels);
+    return bconv::channel_factors(rc, tile_sums, 1.0 * x.h * x.w);
+  }
+
+  void binary_body(Map& x, Runtime& rt, const StatsPlan& plan) const {
     const int h = x.h, w = x.w, c = x.c, words = w_.words;
     const int n_chunks = chunks(h);
     bconv::PackedMap cur, nxt;
@@ -189,12 +222,12 @@ class Edsr final : public Network {
         bconv::prepare_row(*body_[0].rc, x.row(y), w, c, packed_row(cur, y), s_cur.data() + size_t(y) * w,
                            sums[ch].data());
     });
-    std::vector<float> cfac = bconv::channel_factors(*body_[0].rc, total_sums(), h * w);
+    std::vector<float> cfac = layer_cfac(0, x, total_sums(), rt, plan);
 
     for (size_t li = 0; li < body_.size(); ++li) {
       const BodyLayer& L = body_[li];
       const model::ResConv* next = li + 1 < body_.size() ? body_[li + 1].rc : nullptr;
-      const bool spatial = !L.rc->spatial_w.empty(), channel = !L.rc->fc1_w.empty();
+      const bool spatial = !L.rc->spatial_w.empty(), channel = !cfac.empty();
       rt.pool.parallel_for(n_chunks, [&](int ch) {
         std::vector<int32_t> ybin(static_cast<size_t>(w) * c);
         if (next) std::fill(sums[ch].begin(), sums[ch].end(), 0.0);
@@ -211,7 +244,7 @@ class Edsr final : public Network {
       if (next) {
         std::swap(cur, nxt);
         std::swap(s_cur, s_nxt);
-        cfac = bconv::channel_factors(*next, total_sums(), h * w);
+        cfac = layer_cfac(li + 1, x, total_sums(), rt, plan);
       }
     }
   }

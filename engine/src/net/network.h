@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "bconv/dispatch.h"
 #include "runtime/thread_pool.h"
 #include "scales/engine.h"
+#include "tile/tiler.h"
 
 namespace scales::net {
 
@@ -15,6 +17,21 @@ namespace scales::net {
 struct Runtime {
   runtime::ThreadPool& pool;
   const bconv::KernelVariant& kernel;
+};
+
+// Image-wide statistics: for every layer that uses them (SCALES channel re-scaling), the sum of
+// its input over the image, per channel. A tiled run collects them from every tile's core in a
+// first pass (body only) and then runs every tile with them, so all tiles share one set of
+// channel factors (docs/engine.md: tiling).
+struct ImageStats {
+  std::vector<std::vector<double>> layer_sums;  // [body layer][channel]; empty for layers without
+  double pixels = 0;
+};
+
+struct StatsPlan {
+  const ImageStats* use = nullptr;  // apply these instead of the tile's own statistics
+  ImageStats* collect = nullptr;    // add the core's sums here; forward() then stops after the body
+  tile::Rect core;                  // the core, in the tile's window coordinates (for collect)
 };
 
 class Network {
@@ -26,8 +43,10 @@ class Network {
   virtual int context() const = 0;
   // Peak working memory of forward() per input pixel, in bytes (an upper estimate).
   virtual size_t bytes_per_pixel() const = 0;
-  // Upscales one tile (or a whole image) by info().scale.
-  virtual Image forward(const Image& in, Runtime& rt) const = 0;
+  // Whether forward() depends on image-wide statistics (then tiles need the two-pass run).
+  virtual bool uses_image_stats() const = 0;
+  // Upscales one tile (or a whole image) by info().scale; returns an empty image in collect mode.
+  virtual Image forward(const Image& in, Runtime& rt, const StatsPlan& stats = {}) const = 0;
 };
 
 }  // namespace scales::net

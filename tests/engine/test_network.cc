@@ -1,0 +1,125 @@
+// Whole networks: every kernel variant and every thread count give the same image; tiles
+// stitch to the whole-image result; tile planning covers the image exactly once.
+#include <gtest/gtest.h>
+
+#include "bconv/dispatch.h"
+#include "model/synthetic.h"
+#include "net/edsr.h"
+#include "scales/engine.h"
+#include "test_util.h"
+#include "tile/tiler.h"
+
+namespace scales {
+namespace {
+
+std::shared_ptr<const Model> synthetic(int scale, int blocks, int channels, std::set<std::string> comps,
+                                       bool binary = true) {
+  model::SyntheticSpec s;
+  s.scale = scale;
+  s.blocks = blocks;
+  s.channels = channels;
+  s.components = std::move(comps);
+  s.binary = binary;
+  s.seed = scale * 100 + channels;
+  return std::make_shared<Model>(net::make_edsr(model::synthetic_edsr(s)));
+}
+
+const std::set<std::string> kAll = {"shift", "layer_scale", "spatial", "channel"};
+
+TEST(Network, EveryKernelVariantGivesTheSameImage) {
+  // Integer sums are exact and the epilogue is shared, so outputs must be bit-identical.
+  for (int channels : {32, 65}) {
+    const auto m = synthetic(2, 2, channels, kAll);
+    const Image in = testing::random_image(23, 17, channels);
+    Engine ref(EngineOptions{2, "ref", 0});
+    const Image want = ref.upscale(*m, in);
+    for (const auto& k : bconv::kernel_variants()) {
+      if (!k.supported) {
+        std::printf("[ SKIPPED  ] kernel %s: not supported by this CPU\n", std::string(k.name).c_str());
+        continue;
+      }
+      Engine e(EngineOptions{2, std::string(k.name), 0});
+      const Image got = e.upscale(*m, in);
+      ASSERT_EQ(got.rgb, want.rgb) << "kernel " << k.name << ", C=" << channels;
+    }
+  }
+}
+
+TEST(Network, ThreadCountDoesNotChangeTheImage) {
+  const auto m = synthetic(4, 1, 40, kAll);
+  const Image in = testing::random_image(31, 9, 3);
+  Engine one(EngineOptions{1, "", 0}), three(EngineOptions{3, "", 0});
+  EXPECT_EQ(one.upscale(*m, in).rgb, three.upscale(*m, in).rgb);
+}
+
+TEST(Network, OutputHasScaledSize) {
+  for (int s : {2, 3, 4}) {
+    const auto m = synthetic(s, 1, 16, kAll);
+    const Image out = Engine(EngineOptions{2, "", 0}).upscale(*m, testing::random_image(7, 5, s));
+    EXPECT_EQ(out.width, 7 * s);
+    EXPECT_EQ(out.height, 5 * s);
+    EXPECT_EQ(out.rgb.size(), size_t(7 * s) * 5 * s * 3);
+  }
+}
+
+// Without channel re-scaling a tile's core sees exactly what it sees in the whole image, so
+// the stitched result equals the whole-image result up to float noise from oneDNN choosing
+// different blockings for different map sizes.
+TEST(Tiling, StitchedEqualsWholeImageWithoutImageStatistics) {
+  struct Case {
+    int scale;
+    bool binary;
+    std::set<std::string> comps;
+  };
+  for (const Case& c : {Case{2, true, {"shift", "layer_scale", "spatial"}}, Case{4, true, {"shift", "spatial"}},
+                        Case{3, true, {"layer_scale"}}, Case{2, false, {}}}) {
+    const auto m = synthetic(c.scale, 2, 24, c.comps, c.binary);
+    const Image in = testing::random_image(61, 47, c.scale);
+    const Image whole = Engine(EngineOptions{2, "", 1 << 20}).upscale(*m, in);
+    for (int tile : {16, 25, 40}) {
+      const Image tiled = Engine(EngineOptions{2, "", tile}).upscale(*m, in);
+      const auto d = testing::compare(whole, tiled);
+      EXPECT_LT(d.max_abs, 1e-4) << "x" << c.scale << " binary=" << c.binary << " tile " << tile;
+      EXPECT_EQ(d.changed_8bit, 0.0) << "x" << c.scale << " tile " << tile;
+    }
+  }
+}
+
+// Channel re-scaling uses the mean of each layer's input over the image; a tile sees its own
+// window's mean. The deviation is small and shrinks with the tile; docs/engine.md has the numbers.
+TEST(Tiling, ChannelStatisticsDeviationIsSmall) {
+  const auto m = synthetic(2, 2, 24, kAll);
+  const Image in = testing::random_image(96, 80, 9);
+  const Image whole = Engine(EngineOptions{2, "", 1 << 20}).upscale(*m, in);
+  const auto d = testing::compare(whole, Engine(EngineOptions{2, "", 40}).upscale(*m, in));
+  EXPECT_GT(d.psnr, 40.0);
+}
+
+TEST(Tiling, PlanCoversEveryPixelOnceAndClipsWindows) {
+  for (auto [w, h, tile, ctx] : {std::tuple{100, 37, 32, 5}, std::tuple{1, 1, 16, 9}, std::tuple{513, 257, 128, 36}}) {
+    std::vector<int> hits(static_cast<size_t>(w) * h, 0);
+    for (const auto& t : tile::plan_tiles(w, h, tile, ctx)) {
+      EXPECT_LE(t.core.width(), tile);
+      EXPECT_LE(t.core.height(), tile);
+      EXPECT_EQ(t.window.x0, std::max(0, t.core.x0 - ctx));
+      EXPECT_EQ(t.window.y1, std::min(h, t.core.y1 + ctx));
+      for (int y = t.core.y0; y < t.core.y1; ++y)
+        for (int x = t.core.x0; x < t.core.x1; ++x) ++hits[static_cast<size_t>(y) * w + x];
+    }
+    for (int v : hits) ASSERT_EQ(v, 1);
+  }
+}
+
+TEST(Tiling, AutomaticTileKeepsTheBudget) {
+  // 1 KiB per pixel and 1 MiB: a 32 x 32 window; the core leaves room for 2 x 4 context.
+  EXPECT_EQ(tile::auto_tile_size(4000, 3000, 4, 1024, 1 << 20), 24);
+  EXPECT_EQ(tile::auto_tile_size(20, 30, 4, 1024, 1 << 20), 30);  // fits whole
+}
+
+TEST(Engine, BadOptionsAreClearErrors) {
+  EXPECT_THROW(Engine(EngineOptions{1, "sse9", 0}), Error);
+  EXPECT_THROW(Engine(EngineOptions{1, "", -1}), Error);
+}
+
+}  // namespace
+}  // namespace scales

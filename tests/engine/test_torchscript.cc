@@ -1,0 +1,59 @@
+// Whole-model parity against the oracle itself: the TorchScript export of each released model,
+// run through LibTorch (C++), on random image sizes the golden files do not cover.
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <ATen/Parallel.h>
+
+#include <filesystem>
+
+#include "scales/engine.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+scales::Image run_torchscript(torch::jit::Module& m, const scales::Image& in) {
+  torch::InferenceMode guard;
+  auto x = torch::from_blob(const_cast<float*>(in.rgb.data()), {1, in.height, in.width, 3}, torch::kFloat32)
+               .permute({0, 3, 1, 2})
+               .contiguous();
+  const auto y = m.forward({x}).toTensor().permute({0, 2, 3, 1}).contiguous();
+  scales::Image out;
+  out.height = static_cast<int>(y.size(1));
+  out.width = static_cast<int>(y.size(2));
+  out.rgb.assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+  return out;
+}
+
+TEST(TorchScript, EngineMatchesTheExportOnRandomSizes) {
+  at::set_num_threads(2);
+  int models = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(SCALES_SOURCE_DIR) / "tests" / "golden")) {
+    const std::string name = e.path().filename().string();
+    if (!name.ends_with(".torchscript.pt")) continue;
+    const std::string stem = name.substr(0, name.size() - std::string(".torchscript.pt").size());
+    const fs::path weights = fs::path(SCALES_SOURCE_DIR) / "models" / "weights" / (stem + ".safetensors");
+    SCOPED_TRACE(stem);
+    ASSERT_TRUE(fs::exists(weights)) << weights;
+    auto ts = torch::jit::load(e.path().string());
+    ts.eval();
+    const auto model = scales::Model::load(weights.string());
+    scales::Engine engine(scales::EngineOptions{2, "", 0});
+    for (auto [w, h] : {std::pair{13, 19}, std::pair{37, 24}, std::pair{64, 41}}) {
+      const scales::Image in = scales::testing::random_image(w, h, w * h);
+      const scales::Image want = run_torchscript(ts, in), got = engine.upscale(*model, in);
+      ASSERT_EQ(got.width, want.width);
+      ASSERT_EQ(got.height, want.height);
+      const auto d = scales::testing::compare(got, want);
+      EXPECT_GT(d.psnr, 100.0) << w << "x" << h << " max |diff| " << d.max_abs;
+      EXPECT_LT(d.changed_8bit, 0.0005) << w << "x" << h;
+      std::printf("  %s %dx%d: PSNR vs TorchScript %.1f dB, max |diff| %.2e, 8-bit changed %.4f%%\n", stem.c_str(), w,
+                  h, d.psnr, d.max_abs, 100 * d.changed_8bit);
+    }
+    ++models;
+  }
+  EXPECT_GE(models, 1) << "no tests/golden/*.torchscript.pt";
+}
+
+}  // namespace
