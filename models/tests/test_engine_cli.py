@@ -6,8 +6,11 @@ tests visibly.
 import json
 import os
 import subprocess
+import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from scales_sr import metrics
 
@@ -52,3 +55,47 @@ def test_cli_reports_bad_inputs(tmp_path):
     r = subprocess.run([CLI, "--local", "-m", str(junk), "-o", str(tmp_path / "out"), str(bad)],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "too short" in r.stderr
+
+
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set (scripts/test builds and sets it)")
+def test_tiled_output_stays_close_to_whole_image(bench, tmp_path):
+    """Small tiles (two-pass image statistics) against one whole-image tile, on Set5 x2: the score
+    may not move, and at most a few 8-bit levels may change anywhere."""
+    model = WEIGHTS / "scales-edsr-x2.safetensors"
+    lr = bench / "Set5" / "LR_bicubic" / "X2"
+    outs = {}
+    for tile in (0, 40):
+        out = tmp_path / f"t{tile}"
+        r = subprocess.run([CLI, "--local", "-m", str(model), "--tile", str(tile), "-o", str(out), str(lr)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        outs[tile] = out
+    for f in sorted(outs[0].iterdir()):
+        a = np.asarray(Image.open(f), dtype=np.int16)
+        b = np.asarray(Image.open(outs[40] / f.name), dtype=np.int16)
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() <= 4, f.name
+        assert (a != b).mean() < 0.15, f.name
+    scores = []
+    for tile in (0, 40):
+        j = tmp_path / f"m{tile}.json"
+        metrics.main(["--pred", str(outs[tile]), "--hr", str(bench / "Set5" / "HR"), "--scale", "2", "--json", str(j)])
+        scores.append(json.loads(j.read_text())["psnr"])
+    assert abs(scores[0] - scores[1]) <= 0.01
+
+
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set (scripts/test builds and sets it)")
+def test_2048_square_x2_peaks_below_1_gib(bench, tmp_path):
+    """The issue's memory target, measured as the CLI child's peak resident set (ru_maxrss)."""
+    src = next(iter(sorted((bench / "B100" / "HR").glob("*.png"))))
+    big = tmp_path / "big.png"
+    Image.open(src).convert("RGB").resize((2048, 2048), Image.BICUBIC).save(big)
+    code = ("import resource, subprocess, sys; "
+            "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+            "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.stderr.write(r.stderr)")
+    r = subprocess.run([sys.executable, "-c", code, CLI, "--local", "-m", str(WEIGHTS / "scales-edsr-x2.safetensors"),
+                        "-o", str(tmp_path / "out.png"), str(big)], capture_output=True, text=True)
+    rc, peak_kib = map(int, r.stdout.split())
+    assert rc == 0, r.stderr
+    assert Image.open(tmp_path / "out.png").size == (4096, 4096)
+    assert peak_kib < 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
