@@ -9,8 +9,9 @@
 
 namespace scales::bench {
 
-// Sums popcount(a[i] ^ b[i]) over i < words, `reps` times; returns the total (so the work cannot
-// be optimised away). words is a multiple of 32. Binary MACs done = 64 * words * reps.
+// Sums popcount(a[i] ^ b[i % 32]) over i < words, `reps` times (b's 32 words stay in registers,
+// a streams from L1, as weights and activations do in the kernel); returns the total so the work
+// cannot be optimised away. words is a multiple of 32. Binary MACs done = 64 * words * reps.
 using XorPopcountFn = uint64_t (*)(const uint64_t* a, const uint64_t* b, int words, long reps);
 
 uint64_t xor_popcount_ref(const uint64_t* a, const uint64_t* b, int words, long reps);

@@ -11,6 +11,7 @@
 #include "net/edsr.h"
 #include "net/network.h"
 #include "runtime/thread_pool.h"
+#include "runtime/workspace.h"
 #include "tile/tiler.h"
 
 namespace scales {
@@ -35,9 +36,11 @@ struct Engine::Impl {
   EngineOptions opt;
   const bconv::KernelVariant* kernel;
   runtime::ThreadPool pool;
-  std::mutex mu;  // one upscale at a time on this engine's pool
+  runtime::Workspace ws;  // keeps at most one tile budget of idle feature maps between calls
+  std::mutex mu;          // one upscale at a time on this engine's pool
 
-  explicit Impl(const EngineOptions& o) : opt(o), kernel(&pick(o)), pool(o.threads) {}
+  explicit Impl(const EngineOptions& o)
+      : opt(o), kernel(&pick(o)), pool(o.threads), ws(o.tile_memory_mb << 20) {}
 
   static const bconv::KernelVariant& pick(const EngineOptions& o) {
     if (!o.kernel.empty()) return bconv::select_kernel(o.kernel);
@@ -69,7 +72,7 @@ Image Engine::upscale(const Model& m, const Image& in) {
     throw Error("image buffer holds " + std::to_string(in.rgb.size()) + " floats, expected width*height*3 = " +
                 std::to_string(static_cast<size_t>(in.width) * in.height * 3));
   std::lock_guard<std::mutex> lk(impl_->mu);
-  net::Runtime rt{impl_->pool, *impl_->kernel};
+  net::Runtime rt{impl_->pool, *impl_->kernel, impl_->ws};
   const auto& netw = m.network();
   const int s = m.info().scale;
   const auto tiles = tile::plan_tiles(in.width, in.height, tile_size(m, in.width, in.height), m.tile_context());

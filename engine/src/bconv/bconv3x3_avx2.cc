@@ -28,6 +28,7 @@ inline void pixels_avx2(const PackedMap& a, const BconvWeights& w, int y, int x,
   for (int g = 0; g < w.groups(); ++g) {
     const uint64_t* wg = w.lane8.data() + static_cast<size_t>(g) * kw * 8;
     __m256i acc64[P][2], acc8[P][2];
+#pragma GCC unroll 8
     for (int p = 0; p < P; ++p)
       for (int h = 0; h < 2; ++h) acc64[p][h] = acc8[p][h] = zero;
     int pending = 0;  // steps summed in acc8 since the last fold
@@ -37,12 +38,14 @@ inline void pixels_avx2(const PackedMap& a, const BconvWeights& w, int y, int x,
       for (int j = 0; j < row_words; ++j) {
         const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + static_cast<size_t>(j) * 8));
         const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + static_cast<size_t>(j) * 8 + 4));
+#pragma GCC unroll 8
         for (int p = 0; p < P; ++p) {
           const __m256i av = _mm256_set1_epi64x(static_cast<long long>(r[p * words + j]));
           acc8[p][0] = _mm256_add_epi8(acc8[p][0], popcnt_bytes(_mm256_xor_si256(w0, av), lut, low4));
           acc8[p][1] = _mm256_add_epi8(acc8[p][1], popcnt_bytes(_mm256_xor_si256(w1, av), lut, low4));
         }
         if (++pending == 31) {
+#pragma GCC unroll 8
           for (int p = 0; p < P; ++p)
             for (int h = 0; h < 2; ++h) {
               acc64[p][h] = _mm256_add_epi64(acc64[p][h], _mm256_sad_epu8(acc8[p][h], zero));

@@ -29,6 +29,7 @@ inline void pixel_neon(const PackedMap& a, const BconvWeights& w, int y, int x, 
       const uint64_t* wk = wg + static_cast<size_t>(kh) * row_words * 8;
       for (int j = 0; j < row_words; ++j) {
         const uint64x2_t av = vdupq_n_u64(r[j]);
+#pragma GCC unroll 4
         for (int h = 0; h < 4; ++h) {
           const uint64x2_t wv = vld1q_u64(wk + static_cast<size_t>(j) * 8 + 2 * h);
           acc16[h] = vpadalq_u8(acc16[h], vcntq_u8(vreinterpretq_u8_u64(veorq_u64(wv, av))));

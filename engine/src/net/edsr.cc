@@ -26,6 +26,7 @@
 #include "bconv/weights.h"
 #include "fp/conv3x3.h"
 #include "runtime/trace.h"
+#include "runtime/workspace.h"
 
 namespace scales::net {
 
@@ -33,14 +34,17 @@ namespace {
 
 constexpr int kRowsPerChunk = 4;
 
-// HWC float feature map.
+// HWC float feature map in workspace memory (uninitialised when made).
 struct Map {
   int h = 0, w = 0, c = 0;
-  std::vector<float> v;
+  runtime::Workspace::Buffer buf;
   Map() = default;
-  Map(int h_, int w_, int c_) : h(h_), w(w_), c(c_), v(static_cast<size_t>(h_) * w_ * c_) {}
-  float* row(int y) { return v.data() + static_cast<size_t>(y) * w * c; }
-  void release() { std::vector<float>().swap(v); }
+  Map(runtime::Workspace& ws, int h_, int w_, int c_)
+      : h(h_), w(w_), c(c_), buf(ws.acquire(static_cast<size_t>(h_) * w_ * c_)) {}
+  float* data() const { return buf.data(); }
+  size_t size() const { return static_cast<size_t>(h) * w * c; }
+  float* row(int y) const { return data() + static_cast<size_t>(y) * w * c; }
+  void release() { buf.reset(); }
 };
 
 struct BodyLayer {
@@ -128,14 +132,15 @@ class Edsr final : public Network {
     const int h = in.height, w = in.width, c = w_.info.channels;
     const int threads = rt.pool.size();
     runtime::StageTrace trace;
-    Map x0(h, w, 3);
-    for (size_t i = 0; i < x0.v.size(); ++i) x0.v[i] = in.rgb[i] - w_.rgb_mean[i % 3];
-    Map f0(h, w, c);
-    head_.run(x0.v.data(), h, w, f0.v.data(), threads);
+    Map x0(rt.ws, h, w, 3);
+    for (size_t i = 0; i < x0.size(); ++i) x0.data()[i] = in.rgb[i] - w_.rgb_mean[i % 3];
+    Map f0(rt.ws, h, w, c);
+    head_.run(x0.data(), h, w, f0.data(), threads);
     x0.release();
     trace.mark("head");
 
-    Map f = f0;
+    Map f(rt.ws, h, w, c);
+    std::copy(f0.data(), f0.data() + f0.size(), f.data());
     if (w_.info.binary)
       binary_body(f, rt, stats);
     else
@@ -144,8 +149,8 @@ class Edsr final : public Network {
     if (stats.collect) return {};
     rt.pool.parallel_for(chunks(h), [&](int ch) {
       const size_t lo = static_cast<size_t>(ch) * kRowsPerChunk * w * c;
-      const size_t hi = std::min(f.v.size(), lo + static_cast<size_t>(kRowsPerChunk) * w * c);
-      for (size_t i = lo; i < hi; ++i) f.v[i] += f0.v[i];
+      const size_t hi = std::min(f.size(), lo + static_cast<size_t>(kRowsPerChunk) * w * c);
+      for (size_t i = lo; i < hi; ++i) f.data()[i] += f0.data()[i];
     });
     f0.release();
     trace.mark("skip");
@@ -154,14 +159,13 @@ class Edsr final : public Network {
       f = upsample(f, j, rt);
       trace.mark("upsample");
     }
-    Map y(f.h, f.w, 3);
-    tail_.run(f.v.data(), f.h, f.w, y.v.data(), threads);
+    Image out;
+    out.width = f.w;
+    out.height = f.h;
+    out.rgb.resize(f.size() / c * 3);
+    tail_.run(f.data(), f.h, f.w, out.rgb.data(), threads);
     f.release();
     trace.mark("tail");
-    Image out;
-    out.width = y.w;
-    out.height = y.h;
-    out.rgb = std::move(y.v);
     for (size_t i = 0; i < out.rgb.size(); ++i) out.rgb[i] += w_.rgb_mean[i % 3];
     return out;
   }
@@ -250,13 +254,13 @@ class Edsr final : public Network {
   }
 
   void fp_body(Map& x, Runtime& rt) const {
-    Map y(x.h, x.w, x.c);
+    Map y(rt.ws, x.h, x.w, x.c);
     for (const auto& L : body_) {
-      L.fp->run(x.v.data(), x.h, x.w, y.v.data(), rt.pool.size());
-      for (size_t i = 0; i < x.v.size(); ++i) {
-        float z = x.v[i] + y.v[i];
+      L.fp->run(x.data(), x.h, x.w, y.data(), rt.pool.size());
+      for (size_t i = 0; i < x.size(); ++i) {
+        float z = x.data()[i] + y.data()[i];
         if (L.prelu && z < 0.0f) z = (*L.prelu)[i % x.c] * z;
-        x.v[i] = z;
+        x.data()[i] = z;
       }
     }
   }
@@ -265,15 +269,15 @@ class Edsr final : public Network {
   // one sub-pixel conv at a time.
   Map upsample(Map& f, size_t stage, Runtime& rt) const {
     const int r = w_.up_factor[stage], c = f.c;
-    Map hr(f.h * r, f.w * r, c), g(f.h, f.w, c);
+    Map hr(rt.ws, f.h * r, f.w * r, c), g(rt.ws, f.h, f.w, c);
     for (int sp = 0; sp < r * r; ++sp) {
       const int dy = sp / r, dx = sp % r;
-      up_[stage][sp]->run(f.v.data(), f.h, f.w, g.v.data(), rt.pool.size());
+      up_[stage][sp]->run(f.data(), f.h, f.w, g.data(), rt.pool.size());
       rt.pool.parallel_for(chunks(f.h), [&](int ch) {
         for (int y = ch * kRowsPerChunk; y < std::min(f.h, (ch + 1) * kRowsPerChunk); ++y)
           for (int x = 0; x < f.w; ++x) {
-            const float* src = g.v.data() + (static_cast<size_t>(y) * f.w + x) * c;
-            std::copy(src, src + c, hr.v.data() + (static_cast<size_t>(r * y + dy) * hr.w + (r * x + dx)) * c);
+            const float* src = g.data() + (static_cast<size_t>(y) * f.w + x) * c;
+            std::copy(src, src + c, hr.data() + (static_cast<size_t>(r * y + dy) * hr.w + (r * x + dx)) * c);
           }
       });
     }

@@ -8,6 +8,7 @@
 
 #include "bconv/dispatch.h"
 #include "runtime/thread_pool.h"
+#include "runtime/workspace.h"
 #include "scales/engine.h"
 #include "tile/tiler.h"
 
@@ -17,6 +18,7 @@ namespace scales::net {
 struct Runtime {
   runtime::ThreadPool& pool;
   const bconv::KernelVariant& kernel;
+  runtime::Workspace& ws;  // feature-map memory, reused across calls
 };
 
 // Image-wide statistics: for every layer that uses them (SCALES channel re-scaling), the sum of
