@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -44,18 +43,6 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// Median milliseconds of fn over `repeats` runs after one warm-up.
-double time_ms(int repeats, const std::function<void()>& fn) {
-  fn();
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    const double t0 = now_ms();
-    fn();
-    t.push_back(now_ms() - t0);
-  }
-  return median(t);
-}
-
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
   for (std::string line; std::getline(f, line);)
@@ -75,32 +62,43 @@ json bench_kernel(const scales::bconv::KernelVariant& k, scales::runtime::Thread
   for (auto& b : bits) b = (static_cast<uint64_t>(rng()) << 32) | rng();
   const auto w = scales::bconv::make_bconv_weights(bits, kC, kC);
   std::vector<int32_t> out(static_cast<size_t>(kH) * kW * kC);
-  const double ms = time_ms(repeats, [&] {
+  auto run_kernel = [&] {
     pool.parallel_for(kH / kChunk, [&](int ch) {
       for (int y = ch * kChunk; y < (ch + 1) * kChunk; ++y) k.row(a, w, y, out.data() + static_cast<size_t>(y) * kW * kC);
     });
-  });
-  const double gmacs = double(kH) * kW * kC * kC * 9 / (ms * 1e6);
+  };
 
-  // Roofline: the same total work split into many items so every thread stays busy.
+  // Roofline: the same instructions on L1-resident words, split into many items so every thread
+  // stays busy. Kernel and roofline runs alternate, so both see the same machine state.
   const auto xp = sb::xor_popcount_for(k.name);
-  double roof = 0;
-  if (xp) {
-    constexpr int kWords = 512;  // 2 x 4 KiB per thread: L1-resident
-    constexpr long kReps = 4000;
-    constexpr int kItems = 64;
-    std::vector<std::vector<uint64_t>> bufs(pool.size() * 2, std::vector<uint64_t>(kWords));
-    for (auto& b : bufs)
-      for (auto& v : b) v = (static_cast<uint64_t>(rng()) << 32) | rng();
-    std::vector<uint64_t> sink(kItems);
-    const double rms = time_ms(repeats, [&] {
-      pool.parallel_for(kItems, [&](int i) {
-        const int t = i % pool.size();
-        sink[i] = xp(bufs[2 * t].data(), bufs[2 * t + 1].data(), kWords, kReps);
-      });
+  constexpr int kWords = 512;  // 4 KiB streamed per item: L1-resident
+  constexpr long kReps = 4000;
+  constexpr int kItems = 64;
+  std::vector<std::vector<uint64_t>> bufs(pool.size() * 2, std::vector<uint64_t>(kWords));
+  for (auto& b : bufs)
+    for (auto& v : b) v = (static_cast<uint64_t>(rng()) << 32) | rng();
+  std::vector<uint64_t> sink(kItems);
+  auto run_roof = [&] {
+    pool.parallel_for(kItems, [&](int i) {
+      const int t = i % pool.size();
+      sink[i] = xp(bufs[2 * t].data(), bufs[2 * t + 1].data(), kWords, kReps);
     });
-    roof = double(kItems) * kReps * kWords * 64 / (rms * 1e6);
+  };
+  run_kernel();
+  if (xp) run_roof();
+  std::vector<double> tk, tr;
+  for (int i = 0; i < repeats; ++i) {
+    double t0 = now_ms();
+    run_kernel();
+    tk.push_back(now_ms() - t0);
+    if (!xp) continue;
+    t0 = now_ms();
+    run_roof();
+    tr.push_back(now_ms() - t0);
   }
+  const double ms = median(tk);
+  const double gmacs = double(kH) * kW * kC * kC * 9 / (ms * 1e6);
+  const double roof = xp ? double(kItems) * kReps * kWords * 64 / (median(tr) * 1e6) : 0.0;
   return {{"isa", k.name},
           {"shape", "64->64 3x3 on 256x256"},
           {"ms", ms},
@@ -149,10 +147,15 @@ int main(int argc, char** argv) {
     scales::fp::Conv3x3 conv(fc);
     std::vector<float> src(static_cast<size_t>(fh) * fw * 64, 0.5f), dst(static_cast<size_t>(fh) * fw * 256);
     const double fp_macs = double(fh) * fw * 64 * 256 * 9;
-    const double ours_fp = time_ms(repeats, [&] { conv.run(src.data(), fh, fw, dst.data(), threads); });
-    std::vector<double> tt;
-    for (int i = 0; i < repeats; ++i) tt.push_back(sb::torch_conv_ms(64, 256, fh, fw));
-    const double torch_fp = median(tt);
+    conv.run(src.data(), fh, fw, dst.data(), threads);  // warm-up
+    std::vector<double> to, tt;
+    for (int i = 0; i < repeats; ++i) {  // alternating, as above
+      const double t0 = now_ms();
+      conv.run(src.data(), fh, fw, dst.data(), threads);
+      to.push_back(now_ms() - t0);
+      tt.push_back(sb::torch_conv_ms(64, 256, fh, fw));
+    }
+    const double ours_fp = median(to), torch_fp = median(tt);
     const double fp_rate = fp_macs / (ours_fp * 1e6);
     out["fp"] = {{"shape", "64->256 3x3 on 256x256"},
                  {"engine_gmacs", fp_rate},
