@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from . import safetensors
 from .eval import DEFAULT_DATA
@@ -36,6 +37,25 @@ def golden_input(scale: int, data: Path = DEFAULT_DATA) -> torch.Tensor:
     h, w = GOLDEN_HW
     crop = lr[10:10 + h, 13:13 + w]
     return torch.from_numpy(crop.astype(np.float32) / 255.0).permute(2, 0, 1)[None].contiguous()
+
+
+def layer_outputs(infer, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """Intermediate feature maps of the oracle on x, for layer-level parity in the C++ engine:
+    layer.head (head conv), layer.blocks.<i> (each block's output), layer.body_end (the body end's
+    residual conv, before the long skip). NCHW float32."""
+    outs: dict[str, np.ndarray] = {}
+
+    def keep(name):
+        return lambda _m, _inp, out: outs.__setitem__(name, out.detach().numpy().copy())
+
+    hooks = [blk.register_forward_hook(keep(f"layer.blocks.{i}")) for i, blk in enumerate(infer.blocks)]
+    hooks.append(infer.body_end.register_forward_hook(keep("layer.body_end")))
+    with torch.no_grad():
+        infer(x)
+        outs["layer.head"] = F.conv2d(x - infer.rgb_mean, infer.head_w, infer.head_b, padding=1).numpy()
+    for h in hooks:
+        h.remove()
+    return outs
 
 
 def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DEFAULT_DATA) -> dict:
@@ -68,7 +88,7 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
             y = ts(x)
         digest = hashlib.sha256(out.read_bytes()).hexdigest()
         gold = oracle_dir / f"{out.stem}.golden.safetensors"
-        safetensors.save(gold, {"input": x.numpy(), "output": y.numpy()},
+        safetensors.save(gold, {"input": x.numpy(), "output": y.numpy(), **layer_outputs(infer, x)},
                          {"model": out.name, "model_sha256": digest, "source": "Set5 butterfly LR crop"})
         result.update(torchscript=str(ts_path), golden=str(gold))
     return result

@@ -76,6 +76,18 @@ def test_export_writes_model_torchscript_and_golden(tmp_path, bench, small_train
         assert torch.equal(ts(x), torch.from_numpy(gold["output"]))
         _, net, _ = load_inference(out)
         assert torch.equal(net(x), torch.from_numpy(gold["output"]))
+        # Layer maps for the engine's layer-level parity: the head, each block, the body end,
+        # and the body end plus the head is what the upsampler receives.
+        cfg, _, _ = load_inference(out)
+        names = {k for k in gold if k.startswith("layer.")}
+        assert names == {"layer.head", "layer.body_end"} | {f"layer.blocks.{i}" for i in range(cfg.blocks)}
+        for k in names:
+            assert gold[k].shape == (1, cfg.channels, 20, 24), k
+        f = torch.from_numpy(gold["layer.head"])
+        for i in range(cfg.blocks):
+            f = net.blocks[i](f)
+            assert torch.equal(f, torch.from_numpy(gold[f"layer.blocks.{i}"]))
+        assert torch.equal(net.body_end(f), torch.from_numpy(gold["layer.body_end"]))
     assert meta["model"] == out.name
 
 

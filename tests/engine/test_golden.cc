@@ -7,7 +7,11 @@
 #include <fstream>
 #include <iterator>
 
+#include "bconv/dispatch.h"
 #include "model/safetensors.h"
+#include "net/network.h"
+#include "runtime/thread_pool.h"
+#include "runtime/workspace.h"
 #include "scales/engine.h"
 
 namespace fs = std::filesystem;
@@ -69,3 +73,45 @@ TEST(Golden, ReleasedModelsMatchTheirTorchScriptOracle) {
 }
 
 }  // namespace
+
+// Layer-level parity: the feature maps after the head, after every block and after the body end,
+// tapped from the engine and compared with the oracle's (written by scales_sr.export), for every
+// kernel variant this CPU runs.
+TEST(Golden, EveryLayerMatchesTheOracle) {
+  const auto files = golden_files();
+  ASSERT_FALSE(files.empty());
+  for (const auto& g : files) {
+    SCOPED_TRACE(g.string());
+    const auto bytes = read_file(g);
+    const auto st = scales::model::parse_safetensors(bytes, g.string());
+    const fs::path model = fs::path(SCALES_SOURCE_DIR) / "models" / "weights" / st.metadata.at("model");
+    const auto m = scales::Model::load(model.string());
+    const auto in = to_image(st.tensors.at("input"));
+    for (const auto& k : scales::bconv::kernel_variants()) {
+      if (!k.supported) continue;
+      SCOPED_TRACE(std::string(k.name));
+      int checked = 0;
+      scales::net::LayerTap tap = [&](const std::string& name, int h, int w, int c, const float* hwc) {
+        const auto it = st.tensors.find("layer." + name);
+        ASSERT_NE(it, st.tensors.end()) << "golden file lacks layer." << name;
+        const auto& t = it->second;
+        ASSERT_EQ(t.shape, (std::vector<int64_t>{1, c, h, w})) << name;
+        const auto* want = reinterpret_cast<const float*>(t.bytes.data());
+        double max_err = 0, max_ref = 0;
+        for (int ch = 0; ch < c; ++ch)
+          for (int p = 0; p < h * w; ++p) {
+            const double r = want[static_cast<size_t>(ch) * h * w + p];
+            max_ref = std::max(max_ref, std::abs(r));
+            max_err = std::max(max_err, std::abs(r - hwc[static_cast<size_t>(p) * c + ch]));
+          }
+        EXPECT_LT(max_err, 1e-4 * std::max(1.0, max_ref)) << name << " (max |ref| " << max_ref << ")";
+        ++checked;
+      };
+      scales::runtime::ThreadPool pool(2);
+      scales::runtime::Workspace ws(1 << 20);
+      scales::net::Runtime rt{pool, k, ws, &tap};
+      m->network().forward(in, rt);
+      EXPECT_EQ(checked, m->info().blocks + 2);  // head, every block, body end
+    }
+  }
+}

@@ -48,6 +48,7 @@ struct Map {
 };
 
 struct BodyLayer {
+  std::string tap_name;  // feature map name after this layer ("" = not tapped)
   const model::ResConv* rc;
   const std::vector<float>* prelu;  // slopes applied after this conv, or null
   bconv::BconvWeights bw;           // binary layers
@@ -78,8 +79,8 @@ class Edsr final : public Network {
       }
       up_.push_back(std::move(subs));
     }
-    auto add = [&](const model::ResConv& rc, const std::vector<float>* prelu) {
-      BodyLayer l{&rc, prelu, {}, {}, nullptr};
+    auto add = [&](const model::ResConv& rc, const std::vector<float>* prelu, std::string tap) {
+      BodyLayer l{std::move(tap), &rc, prelu, {}, {}, nullptr};
       if (rc.binary) {
         l.bw = bconv::make_bconv_weights(rc.weight_bits, w_.info.channels, w_.info.channels);
         l.gk = bconv::scale_factors(rc);
@@ -88,11 +89,11 @@ class Edsr final : public Network {
       }
       body_.push_back(std::move(l));
     };
-    for (const auto& b : w_.blocks) {
-      add(b.conv1, &b.act);
-      add(b.conv2, nullptr);
+    for (size_t i = 0; i < w_.blocks.size(); ++i) {
+      add(w_.blocks[i].conv1, &w_.blocks[i].act, "");
+      add(w_.blocks[i].conv2, nullptr, "blocks." + std::to_string(i));
     }
-    add(w_.body_end, nullptr);
+    add(w_.body_end, nullptr, "body_end");
   }
 
   const ModelInfo& info() const override { return w_.info; }
@@ -137,6 +138,7 @@ class Edsr final : public Network {
     Map f0(rt.ws, h, w, c);
     head_.run(x0.data(), h, w, f0.data(), threads);
     x0.release();
+    tap(rt, "head", f0);
     trace.mark("head");
 
     Map f(rt.ws, h, w, c);
@@ -171,6 +173,10 @@ class Edsr final : public Network {
   }
 
  private:
+  static void tap(const Runtime& rt, const std::string& name, const Map& m) {
+    if (rt.tap && !name.empty()) (*rt.tap)(name, m.h, m.w, m.c, m.data());
+  }
+
   // Channel factors of layer li from the tile's sums, or from the image's (plan.use); in collect
   // mode the core's sums of the layer input are added to plan.collect first.
   std::vector<float> layer_cfac(size_t li, Map& x, const std::vector<double>& tile_sums, Runtime& rt,
@@ -245,6 +251,7 @@ class Edsr final : public Network {
                                sums[ch].data());
         }
       });
+      tap(rt, L.tap_name, x);
       if (next) {
         std::swap(cur, nxt);
         std::swap(s_cur, s_nxt);
@@ -262,6 +269,7 @@ class Edsr final : public Network {
         if (L.prelu && z < 0.0f) z = (*L.prelu)[i % x.c] * z;
         x.data()[i] = z;
       }
+      tap(rt, L.tap_name, x);
     }
   }
 

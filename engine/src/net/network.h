@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "bconv/dispatch.h"
@@ -14,11 +16,16 @@
 
 namespace scales::net {
 
+// Called with intermediate feature maps (name, height, width, channels, HWC data) for
+// layer-level tests and debugging; names as in the golden files ("head", "blocks.<i>", "body_end").
+using LayerTap = std::function<void(const std::string& name, int h, int w, int c, const float* hwc)>;
+
 // What a forward pass may use; owned by the caller (the Engine), valid for the call.
 struct Runtime {
   runtime::ThreadPool& pool;
   const bconv::KernelVariant& kernel;
-  runtime::Workspace& ws;  // feature-map memory, reused across calls
+  runtime::Workspace& ws;         // feature-map memory, reused across calls
+  const LayerTap* tap = nullptr;  // null in production
 };
 
 // Image-wide statistics: for every layer that uses them (SCALES channel re-scaling), the sum of
