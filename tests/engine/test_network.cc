@@ -52,6 +52,15 @@ TEST(Network, ThreadCountDoesNotChangeTheImage) {
   EXPECT_EQ(one.upscale(*m, in).rgb, three.upscale(*m, in).rgb);
 }
 
+TEST(Network, OnePixelImageUpscales) {
+  for (int s : {2, 4}) {
+    const auto m = synthetic(s, 1, 16, kAll);
+    const Image out = Engine(EngineOptions{2, "", 0}).upscale(*m, testing::random_image(1, 1, 5));
+    ASSERT_EQ(out.width, s);
+    for (float v : out.rgb) EXPECT_TRUE(std::isfinite(v));
+  }
+}
+
 TEST(Network, OutputHasScaledSize) {
   for (int s : {2, 3, 4}) {
     const auto m = synthetic(s, 1, 16, kAll);
