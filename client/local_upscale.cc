@@ -5,8 +5,8 @@
 #include <iostream>
 #include <set>
 
-#include "image_io.h"
 #include "scales/engine.h"
+#include "scales/imageio.h"
 
 namespace fs = std::filesystem;
 
@@ -70,10 +70,10 @@ int run_local(const LocalOptions& opt) {
   for (size_t i = 0; i < total; ++i) {
     const auto& j = jobs[i];
     try {
-      const Decoded d = decode_file(j.in.string());
+      const imageio::Decoded d = imageio::decode_file(j.in.string());
       const Image sr = engine->upscale(*model, d.rgb);
       fs::create_directories(j.out.parent_path().empty() ? fs::path(".") : j.out.parent_path());
-      encode_file(sr, d.alpha, d.rgb.width, d.rgb.height, j.out.string(), opt.quality);
+      imageio::encode_file(sr, d.alpha, d.rgb.width, d.rgb.height, j.out.string(), opt.quality);
       std::cerr << "[" << i + 1 << "/" << total << "] " << j.in.string() << " -> " << j.out.string() << "\n";
     } catch (const std::exception& e) {
       ++failed;

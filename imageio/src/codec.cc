@@ -1,0 +1,134 @@
+#include <vips/vips8>
+
+#include <cmath>
+
+#include "scales/imageio.h"
+
+namespace scales::imageio {
+
+namespace {
+
+void check_limits(const vips::VImage& im, const std::string& what, const Limits& l) {
+  const int64_t w = im.width(), h = im.height();
+  if (l.max_side > 0 && std::max(w, h) > l.max_side)
+    throw Error(what + ": image is " + std::to_string(w) + "x" + std::to_string(h) + ", larger than the " +
+                std::to_string(l.max_side) + "-pixel side limit");
+  if (l.max_pixels > 0 && w * h > l.max_pixels)
+    throw Error(what + ": image has " + std::to_string(w * h) + " pixels (" + std::to_string(w) + "x" +
+                std::to_string(h) + "), more than the limit of " + std::to_string(l.max_pixels));
+}
+
+// The header is loaded (lazily, sequential access); the limits are checked before autorot or
+// any pixel access decodes the image.
+Decoded decode(vips::VImage im, const std::string& what, const Limits& limits) {
+  Decoded d;
+  check_limits(im, what, limits);
+  im = im.autorot();
+  if (im.has_alpha()) {
+    vips::VImage a = im.extract_band(im.bands() - 1);
+    im = im.extract_band(0, vips::VImage::option()->set("n", im.bands() - 1));
+    if (a.format() != VIPS_FORMAT_UCHAR) a = (a.format() == VIPS_FORMAT_USHORT ? a / 257.0 : a).cast(VIPS_FORMAT_UCHAR);
+    d.has_alpha = true;
+    size_t n = 0;
+    auto* mem = static_cast<uint8_t*>(a.write_to_memory(&n));
+    d.alpha.assign(mem, mem + n);
+    g_free(mem);
+  }
+  if (im.interpretation() != VIPS_INTERPRETATION_sRGB || im.bands() != 3) im = im.colourspace(VIPS_INTERPRETATION_sRGB);
+  if (im.format() != VIPS_FORMAT_UCHAR) im = im.cast(VIPS_FORMAT_UCHAR);
+  size_t size = 0;
+  auto* mem = static_cast<uint8_t*>(im.write_to_memory(&size));
+  d.rgb.width = im.width();
+  d.rgb.height = im.height();
+  d.rgb.rgb.resize(size);
+  for (size_t i = 0; i < size; ++i) d.rgb.rgb[i] = mem[i] / 255.0f;
+  g_free(mem);
+  if (d.rgb.rgb.size() != static_cast<size_t>(d.rgb.width) * d.rgb.height * 3)
+    throw Error(what + ": decoded image has an unexpected layout");
+  return d;
+}
+
+vips::VImage to_vips(const Image& rgb, std::vector<uint8_t>& px, const std::vector<uint8_t>& alpha, int alpha_w,
+                     int alpha_h) {
+  px.resize(rgb.rgb.size());
+  for (size_t i = 0; i < px.size(); ++i)
+    px[i] = static_cast<uint8_t>(std::floor(std::min(255.0f, std::max(0.0f, rgb.rgb[i] * 255.0f)) + 0.5f));
+  vips::VImage out = vips::VImage::new_from_memory(px.data(), px.size(), rgb.width, rgb.height, 3, VIPS_FORMAT_UCHAR);
+  out = out.copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+  if (!alpha.empty()) {
+    vips::VImage a = vips::VImage::new_from_memory(const_cast<uint8_t*>(alpha.data()), alpha.size(), alpha_w, alpha_h,
+                                                   1, VIPS_FORMAT_UCHAR);
+    a = a.resize(static_cast<double>(rgb.width) / alpha_w,
+                 vips::VImage::option()->set("kernel", VIPS_KERNEL_CUBIC)->set(
+                     "vscale", static_cast<double>(rgb.height) / alpha_h));
+    out = out.bandjoin(a);
+  }
+  return out;
+}
+
+}  // namespace
+
+Decoded decode_file(const std::string& path, const Limits& limits) {
+  try {
+    return decode(vips::VImage::new_from_file(path.c_str(), vips::VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)),
+                  path, limits);
+  } catch (const vips::VError& e) {
+    throw Error(path + ": cannot decode image: " + std::string(e.what()));
+  }
+}
+
+Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits) {
+  if (size == 0) throw Error(what + ": image is empty (0 bytes)");
+  try {
+    return decode(vips::VImage::new_from_buffer(data, size, "", vips::VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)),
+                  what, limits);
+  } catch (const vips::VError& e) {
+    throw Error(what + ": cannot decode image: " + std::string(e.what()));
+  }
+}
+
+std::string check_format(const std::string& format) {
+  if (format == "png" || format == "jpg" || format == "webp" || format == "tif") return format;
+  if (format == "jpeg") return "jpg";
+  if (format == "tiff") return "tif";
+  throw Error("unknown output format '" + format + "' (png, jpg, webp, tif)");
+}
+
+std::vector<uint8_t> encode_buffer(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
+                                   const std::string& format, int quality) {
+  const std::string f = check_format(format);
+  if (quality < 1 || quality > 100) throw Error("quality must be 1..100, got " + std::to_string(quality));
+  std::vector<uint8_t> px;
+  try {
+    vips::VImage out = to_vips(rgb, px, alpha, alpha_w, alpha_h);
+    void* buf = nullptr;
+    size_t n = 0;
+    const std::string suffix = "." + f;
+    if (f == "jpg" || f == "webp")
+      out.write_to_buffer(suffix.c_str(), &buf, &n, vips::VImage::option()->set("Q", quality));
+    else
+      out.write_to_buffer(suffix.c_str(), &buf, &n);
+    std::vector<uint8_t> bytes(static_cast<uint8_t*>(buf), static_cast<uint8_t*>(buf) + n);
+    g_free(buf);
+    return bytes;
+  } catch (const vips::VError& e) {
+    throw Error("cannot encode " + f + ": " + std::string(e.what()));
+  }
+}
+
+void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
+                 const std::string& path, int quality) {
+  std::vector<uint8_t> px;
+  try {
+    vips::VImage out = to_vips(rgb, px, alpha, alpha_w, alpha_h);
+    const bool lossy = path.ends_with(".jpg") || path.ends_with(".jpeg") || path.ends_with(".webp");
+    if (lossy)
+      out.write_to_file(path.c_str(), vips::VImage::option()->set("Q", quality));
+    else
+      out.write_to_file(path.c_str());
+  } catch (const vips::VError& e) {
+    throw Error(path + ": cannot write image: " + std::string(e.what()));
+  }
+}
+
+}  // namespace scales::imageio
