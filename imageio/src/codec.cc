@@ -11,10 +11,10 @@ namespace {
 void check_limits(const vips::VImage& im, const std::string& what, const Limits& l) {
   const int64_t w = im.width(), h = im.height();
   if (l.max_side > 0 && std::max(w, h) > l.max_side)
-    throw Error(what + ": image is " + std::to_string(w) + "x" + std::to_string(h) + ", larger than the " +
+    throw LimitError(what + ": image is " + std::to_string(w) + "x" + std::to_string(h) + ", larger than the " +
                 std::to_string(l.max_side) + "-pixel side limit");
   if (l.max_pixels > 0 && w * h > l.max_pixels)
-    throw Error(what + ": image has " + std::to_string(w * h) + " pixels (" + std::to_string(w) + "x" +
+    throw LimitError(what + ": image has " + std::to_string(w * h) + " pixels (" + std::to_string(w) + "x" +
                 std::to_string(h) + "), more than the limit of " + std::to_string(l.max_pixels));
 }
 
@@ -23,7 +23,9 @@ void check_limits(const vips::VImage& im, const std::string& what, const Limits&
 Decoded decode(vips::VImage im, const std::string& what, const Limits& limits) {
   Decoded d;
   check_limits(im, what, limits);
-  im = im.autorot();
+  // Decode once into memory: the loader streams sequentially, and the alpha and colour bands are
+  // read separately below (a second sequential pass fails: "out of order read").
+  im = im.autorot().copy_memory();
   if (im.has_alpha()) {
     vips::VImage a = im.extract_band(im.bands() - 1);
     im = im.extract_band(0, vips::VImage::option()->set("n", im.bands() - 1));
@@ -48,6 +50,12 @@ Decoded decode(vips::VImage im, const std::string& what, const Limits& limits) {
   return d;
 }
 
+// Sequential streaming, and a truncated or corrupt file is an error (libvips would otherwise
+// return the part it could read).
+vips::VOption* load_options() {
+  return vips::VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_ERROR);
+}
+
 vips::VImage to_vips(const Image& rgb, std::vector<uint8_t>& px, const std::vector<uint8_t>& alpha, int alpha_w,
                      int alpha_h) {
   px.resize(rgb.rgb.size());
@@ -70,7 +78,7 @@ vips::VImage to_vips(const Image& rgb, std::vector<uint8_t>& px, const std::vect
 
 Decoded decode_file(const std::string& path, const Limits& limits) {
   try {
-    return decode(vips::VImage::new_from_file(path.c_str(), vips::VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)),
+    return decode(vips::VImage::new_from_file(path.c_str(), load_options()),
                   path, limits);
   } catch (const vips::VError& e) {
     throw Error(path + ": cannot decode image: " + std::string(e.what()));
@@ -80,7 +88,7 @@ Decoded decode_file(const std::string& path, const Limits& limits) {
 Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits) {
   if (size == 0) throw Error(what + ": image is empty (0 bytes)");
   try {
-    return decode(vips::VImage::new_from_buffer(data, size, "", vips::VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)),
+    return decode(vips::VImage::new_from_buffer(data, size, "", load_options()),
                   what, limits);
   } catch (const vips::VError& e) {
     throw Error(what + ": cannot decode image: " + std::string(e.what()));

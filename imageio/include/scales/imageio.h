@@ -1,7 +1,7 @@
 // Encoded images <-> engine images, through libvips; shared by scales-upscale and scales-server.
 //
 // Decoding: the header is read first and the pixel and side limits are checked before any pixel
-// is decoded (a decompression bomb costs a header parse); EXIF auto-rotation; gray and other colour
+// is decoded (a decompression bomb costs a header parse); truncated or corrupt files are errors; EXIF auto-rotation; gray and other colour
 // spaces are converted to 8-bit sRGB; 16-bit input is reduced to 8 bits; an alpha channel is split
 // off and returned separately (the model upscales RGB; alpha is upscaled bicubically on encode).
 // Encoding: 8-bit RGB (plus alpha if given) as PNG (default), JPEG, WebP or TIFF.
@@ -14,6 +14,12 @@
 #include "scales/engine.h"
 
 namespace scales::imageio {
+
+// The image is larger than the caller's limits (a server maps this to RESOURCE_EXHAUSTED).
+class LimitError : public Error {
+ public:
+  using Error::Error;
+};
 
 struct Limits {
   int64_t max_pixels = 0;  // width * height; 0 = no limit

@@ -1,0 +1,130 @@
+// scales-server: the SCALES-SR upscaling service (proto/scales/v1/upscaler.proto).
+//
+//   scales-server --listen 0.0.0.0:50051 --models models/weights
+//
+// Every flag can also be set by the environment variable named in --help. Signals: SIGHUP reloads
+// the model directory; SIGTERM/SIGINT drain: new calls get UNAVAILABLE, in-flight and queued
+// calls finish within --grace-seconds, then the process exits.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <vips/vips8>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "registry.h"
+#include "service.h"
+#include "workers.h"
+
+int main(int argc, char** argv) {
+  if (VIPS_INIT(argv[0])) {
+    std::fprintf(stderr, "error: cannot initialise libvips\n");
+    return 2;
+  }
+  CLI::App app{"SCALES-SR upscaling service (gRPC)."};
+  std::string listen = "0.0.0.0:50051", models_dir = "models/weights";
+  int workers = 1, threads = 0, max_queue = 64, max_side = 16384, max_message_mb = 64, grace = 30;
+  int64_t max_pixels = 16 * 1024 * 1024;
+  app.add_option("--listen", listen, "gRPC address")->envname("SCALES_LISTEN")->capture_default_str();
+  app.add_option("--models", models_dir, "model directory (*.safetensors; name = file stem)")
+      ->envname("SCALES_MODELS")
+      ->capture_default_str();
+  app.add_option("--workers", workers, "engine workers (images processed at once)")
+      ->envname("SCALES_WORKERS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--threads", threads, "engine threads per worker (0 = all cores / workers)")
+      ->envname("SCALES_THREADS")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-queue", max_queue, "requests waiting before RESOURCE_EXHAUSTED")
+      ->envname("SCALES_MAX_QUEUE")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--max-pixels", max_pixels, "largest input in pixels (checked on the header)")
+      ->envname("SCALES_MAX_PIXELS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-side", max_side, "largest input width or height")
+      ->envname("SCALES_MAX_SIDE")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-message-mb", max_message_mb, "largest gRPC message, MiB (both directions)")
+      ->envname("SCALES_MAX_MESSAGE_MB")
+      ->check(CLI::Range(1, 2047))
+      ->capture_default_str();
+  app.add_option("--grace-seconds", grace, "how long SIGTERM waits for in-flight calls")
+      ->envname("SCALES_GRACE_SECONDS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals go to one thread (sigwait), so no handler runs inside gRPC or engine code.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  scales::server::Registry registry;
+  try {
+    std::vector<std::string> warnings;
+    registry.load(models_dir, warnings);
+    for (const auto& w : warnings) std::fprintf(stderr, "warning: skipped model: %s\n", w.c_str());
+  } catch (const scales::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(workers));
+  scales::server::Workers pool(workers, threads, static_cast<size_t>(max_queue));
+  scales::server::UpscalerService service(registry, pool, {{max_pixels, max_side}});
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(max_message_mb << 20);
+  builder.SetMaxSendMessageSize(max_message_mb << 20);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    std::fprintf(stderr, "error: cannot listen on %s\n", listen.c_str());
+    return 2;
+  }
+  server->GetHealthCheckService()->SetServingStatus("scales.v1.Upscaler", true);
+  for (const auto& m : *registry.snapshot())
+    std::fprintf(stderr, "model %s x%d%s\n", m->name.c_str(), m->model->info().scale, m->is_default ? " (default)" : "");
+  std::fprintf(stderr, "scales-server listening on %s (port %d), %d workers x %d threads, kernel %s\n", listen.c_str(),
+               port, workers, threads, scales::Engine(scales::EngineOptions{1, "", 0}).kernel().c_str());
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    if (sig == SIGHUP) {
+      try {
+        std::vector<std::string> warnings;
+        registry.load(models_dir, warnings);
+        for (const auto& w : warnings) std::fprintf(stderr, "warning: skipped model: %s\n", w.c_str());
+        std::fprintf(stderr, "reloaded %zu models from %s\n", registry.snapshot()->size(), models_dir.c_str());
+      } catch (const scales::Error& e) {
+        std::fprintf(stderr, "error: reload failed, keeping the loaded models: %s\n", e.what());
+      }
+      continue;
+    }
+    std::fprintf(stderr, "draining (signal %d): %zu queued, grace %d s\n", sig, pool.queued(), grace);
+    service.start_draining();
+    server->GetHealthCheckService()->SetServingStatus(false);
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(grace));
+    pool.stop();
+    server->Wait();
+    std::fprintf(stderr, "stopped\n");
+    break;
+  }
+  vips_shutdown();
+  return 0;
+}

@@ -1,0 +1,16 @@
+"""The `server` fixture: one scales-server for a test module (server_harness.py starts it)."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server_harness import start_server  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    r = start_server(tmp_path_factory.mktemp("server"), "--max-message-mb", "8", "--max-pixels", "4000000")
+    yield r
+    r.proc.terminate()
+    r.proc.wait(timeout=30)

@@ -1,0 +1,59 @@
+"""Starts a real scales-server on a free loopback port for the service tests (the fixture is in
+conftest.py).
+
+scripts/test builds the server and sets SCALES_SERVER (and SCALES_UPSCALE); run alone, these
+tests are skipped visibly."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from upscaler_client import Client  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER = os.environ.get("SCALES_SERVER")
+BENCH = ROOT.parent / "shared" / "data" / "benchmark"
+needs_server = pytest.mark.skipif(not SERVER, reason="SCALES_SERVER not set (scripts/test builds and sets it)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Running:
+    def __init__(self, proc: subprocess.Popen, port: int, log: Path):
+        self.proc, self.port, self.log = proc, port, log
+        self.client = Client(f"127.0.0.1:{port}")
+
+    def log_text(self) -> str:
+        return self.log.read_text()
+
+
+def start_server(tmp: Path, *args: str) -> Running:
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    proc = subprocess.Popen([SERVER, "--listen", f"127.0.0.1:{port}", "--models", str(ROOT / "models" / "weights"),
+                             *args], stderr=open(log, "w"), stdout=subprocess.DEVNULL)
+    r = Running(proc, port, log)
+    for _ in range(200):
+        try:
+            if r.client.health() == 1:
+                return r
+        except Exception:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"scales-server exited: {log.read_text()}")
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("scales-server did not become healthy")
+
+

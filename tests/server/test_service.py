@@ -1,0 +1,139 @@
+"""End-to-end tests of scales-server on a loopback port, through a client built from the .proto."""
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import subprocess
+import threading
+import time
+import zlib
+
+import grpc
+import numpy as np
+import pytest
+from PIL import Image
+import io
+
+from server_harness import BENCH, ROOT, needs_server, start_server
+
+CLI = os.environ.get("SCALES_UPSCALE")
+
+
+def png_bytes(arr: np.ndarray) -> bytes:
+    b = io.BytesIO()
+    Image.fromarray(arr).save(b, format="PNG")
+    return b.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG signature and a valid IHDR claiming width x height, then a tiny IDAT and IEND."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+
+
+def code_of(call) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as e:
+        call()
+    return e.value.code(), e.value.details()
+
+
+@needs_server
+def test_health_reflection_and_models(server):
+    c = server.client
+    assert c.health() == 1
+    assert c.health("scales.v1.Upscaler") == 1
+    names = c.reflection_services()
+    assert b"scales.v1.Upscaler" in names and b"grpc.health.v1.Health" in names
+    models = {m.name: m for m in c.list_models().models}
+    assert set(models) >= {"scales-edsr-x2", "scales-edsr-x4"}
+    x2 = models["scales-edsr-x2"]
+    assert x2.scale == 2 and x2.is_default and x2.binary and x2.binary_params > 0 and x2.fp_macs_per_pixel > 0
+    assert {s.set for s in x2.scores} == {"Set5", "Set14", "B100"}
+    assert abs([s for s in x2.scores if s.set == "Set5"][0].psnr - 35.59) < 0.01
+
+
+@needs_server
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set")
+def test_set5_through_the_server_equals_local(server, tmp_path):
+    lr = BENCH / "Set5" / "LR_bicubic" / "X2"
+    r = subprocess.run([CLI, "--local", "-m", str(ROOT / "models" / "weights" / "scales-edsr-x2.safetensors"),
+                        "-o", str(tmp_path), str(lr)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for f in sorted(lr.glob("*.png")):
+        resp = server.client.upscale(f.read_bytes(), model="scales-edsr-x2")
+        got = np.asarray(Image.open(io.BytesIO(resp.image)))
+        want = np.asarray(Image.open(tmp_path / f.name))
+        assert got.shape == want.shape and np.array_equal(got, want), f.name
+        assert resp.info.model == "scales-edsr-x2" and resp.info.width == want.shape[1]
+        assert resp.info.timings.total_ms > 0
+
+
+@needs_server
+def test_formats_gray_and_alpha(server):
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
+    resp = server.client.upscale(png_bytes(rgba), scale=2)
+    out = Image.open(io.BytesIO(resp.image))
+    assert out.size == (60, 40) and out.mode == "RGBA"
+    gray = rng.integers(0, 256, (17, 13), dtype=np.uint8)
+    resp = server.client.upscale(png_bytes(gray), scale=4, fmt="FORMAT_JPEG", quality=80)
+    assert Image.open(io.BytesIO(resp.image)).size == (52, 68)
+    assert resp.image[:2] == b"\xff\xd8"
+
+
+@needs_server
+def test_bad_inputs_get_their_status_and_the_server_keeps_serving(server):
+    c = server.client
+    good = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
+    cases = [
+        ("truncated png", lambda: c.upscale(good[: len(good) // 3], scale=2), grpc.StatusCode.INVALID_ARGUMENT),
+        ("zero bytes", lambda: c.upscale(b"", scale=2), grpc.StatusCode.INVALID_ARGUMENT),
+        ("random bytes", lambda: c.upscale(os.urandom(5000), scale=2), grpc.StatusCode.INVALID_ARGUMENT),
+        ("100000x100000 header", lambda: c.upscale(png_header_only(100000, 100000), scale=2),
+         grpc.StatusCode.RESOURCE_EXHAUSTED),
+        ("unknown model", lambda: c.upscale(good, model="no-such-model"), grpc.StatusCode.NOT_FOUND),
+        ("wrong scale for model", lambda: c.upscale(good, model="scales-edsr-x2", scale=4),
+         grpc.StatusCode.INVALID_ARGUMENT),
+        ("scale nobody serves", lambda: c.upscale(good, scale=3), grpc.StatusCode.INVALID_ARGUMENT),
+        ("bad quality", lambda: c.upscale(good, scale=2, quality=101), grpc.StatusCode.INVALID_ARGUMENT),
+        ("oversized message", lambda: c.upscale(os.urandom(9 << 20), scale=2), grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ]
+    for name, call, want in cases:
+        code, details = code_of(call)
+        assert code == want, f"{name}: {code} {details}"
+        assert details, f"{name}: empty message"
+        assert c.upscale(good, scale=2).info.width == 2 * Image.open(io.BytesIO(good)).size[0], f"after {name}"
+
+
+@needs_server
+def test_deadline_drops_queued_work(tmp_path):
+    srv = start_server(tmp_path, "--workers", "1")
+    try:
+        big = png_bytes(np.random.default_rng(1).integers(0, 256, (700, 700, 3), dtype=np.uint8))
+        small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
+        slow = srv.client.upscale_future(big, scale=4, timeout=120)
+        time.sleep(0.2)
+        codes = [code_of(lambda: srv.client.upscale(small, scale=2, timeout=0.3))[0] for _ in range(3)]
+        assert all(c == grpc.StatusCode.DEADLINE_EXCEEDED for c in codes), codes
+        assert slow.result().info.width == 2800
+        time.sleep(0.2)
+        log = srv.log_text()
+        assert log.count("deadline passed while queued") == 3, log
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)
+
+
+@needs_server
+def test_sigterm_drains_in_flight_calls(tmp_path):
+    srv = start_server(tmp_path, "--workers", "1")
+    big = png_bytes(np.random.default_rng(2).integers(0, 256, (600, 600, 3), dtype=np.uint8))
+    fut = srv.client.upscale_future(big, scale=4, timeout=120)
+    time.sleep(0.3)
+    srv.proc.send_signal(signal.SIGTERM)
+    assert fut.result().info.width == 2400  # the in-flight call completes
+    assert srv.proc.wait(timeout=60) == 0
+    assert "draining" in srv.log_text() and "stopped" in srv.log_text()

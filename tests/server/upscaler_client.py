@@ -1,0 +1,75 @@
+"""A client of scales.v1.Upscaler written only from the .proto: the message classes are built at
+run time from the descriptor set protoc makes of proto/scales/v1/upscaler.proto (no generated code
+from this project), and calls go through grpcio's generic stubs. Health and reflection are
+spoken in raw protobuf wire format, from their public .proto definitions."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_messages(desc_path: Path | None = None) -> dict:
+    if desc_path is None:  # compile the .proto ourselves
+        desc_path = Path("/tmp") / "scales-upscaler.desc"
+        subprocess.run(["protoc", f"--proto_path={ROOT / 'proto'}", "--include_imports",
+                        f"--descriptor_set_out={desc_path}", "scales/v1/upscaler.proto"], check=True)
+    fds = descriptor_pb2.FileDescriptorSet.FromString(desc_path.read_bytes())
+    pool = descriptor_pool.DescriptorPool()
+    for f in fds.file:
+        pool.Add(f)
+    names = ["UpscaleRequest", "UpscaleResponse", "UpscaleOptions", "ListModelsRequest", "ListModelsResponse",
+             "UpscaleStreamRequest", "UpscaleStreamResponse"]
+    factory = message_factory.MessageFactory(pool)
+    msgs = {n: factory.GetPrototype(pool.FindMessageTypeByName(f"scales.v1.{n}")) for n in names}
+    msgs["Format"] = pool.FindEnumTypeByName("scales.v1.Format")
+    return msgs
+
+
+class Client:
+    def __init__(self, target: str, max_message_mb: int = 256):
+        self.m = load_messages()
+        opts = [("grpc.max_receive_message_length", max_message_mb << 20),
+                ("grpc.max_send_message_length", max_message_mb << 20)]
+        self.channel = grpc.insecure_channel(target, options=opts)
+        m = self.m
+        self._upscale = self.channel.unary_unary(
+            "/scales.v1.Upscaler/Upscale", request_serializer=m["UpscaleRequest"].SerializeToString,
+            response_deserializer=m["UpscaleResponse"].FromString)
+        self._list = self.channel.unary_unary(
+            "/scales.v1.Upscaler/ListModels", request_serializer=m["ListModelsRequest"].SerializeToString,
+            response_deserializer=m["ListModelsResponse"].FromString)
+        self._health = self.channel.unary_unary(
+            "/grpc.health.v1.Health/Check", request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        self._reflect = self.channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            request_serializer=lambda b: b, response_deserializer=lambda b: b)
+
+    def upscale(self, image: bytes, model: str = "", scale: int = 0, fmt: str = "FORMAT_PNG", quality: int = 0,
+                timeout: float | None = 60):
+        m = self.m
+        opts = m["UpscaleOptions"](model=model, scale=scale, format=m["Format"].values_by_name[fmt].number,
+                                   quality=quality)
+        return self._upscale(m["UpscaleRequest"](image=image, options=opts), timeout=timeout)
+
+    def upscale_future(self, image: bytes, model: str = "", scale: int = 0, timeout: float | None = 60):
+        m = self.m
+        req = m["UpscaleRequest"](image=image, options=m["UpscaleOptions"](model=model, scale=scale))
+        return self._upscale.future(req, timeout=timeout)
+
+    def list_models(self):
+        return self._list(self.m["ListModelsRequest"](), timeout=10)
+
+    def health(self, service: str = "") -> int:
+        """grpc.health.v1 HealthCheckRequest{service=1}; returns HealthCheckResponse.status (1 = SERVING)."""
+        req = b"" if not service else b"\x0a" + bytes([len(service)]) + service.encode()
+        resp = self._health(req, timeout=5)
+        return resp[1] if len(resp) >= 2 and resp[0] == 0x08 else 0
+
+    def reflection_services(self) -> bytes:
+        """ServerReflectionRequest{list_services=7: "*"}; returns the raw response (service names inside)."""
+        return b"".join(self._reflect(iter([b"\x3a\x01*"]), timeout=5))
