@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "metrics.h"
 #include "registry.h"
 #include "service.h"
 #include "workers.h"
@@ -26,10 +27,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   CLI::App app{"SCALES-SR upscaling service (gRPC)."};
-  std::string listen = "0.0.0.0:50051", models_dir = "models/weights";
+  std::string listen = "0.0.0.0:50051", metrics_listen = "0.0.0.0:9090", models_dir = "models/weights";
   int workers = 1, threads = 0, max_queue = 64, max_side = 16384, max_message_mb = 64, grace = 30;
   int64_t max_pixels = 16 * 1024 * 1024;
   app.add_option("--listen", listen, "gRPC address")->envname("SCALES_LISTEN")->capture_default_str();
+  app.add_option("--metrics-listen", metrics_listen, "Prometheus /metrics HTTP address")
+      ->envname("SCALES_METRICS_LISTEN")
+      ->capture_default_str();
   app.add_option("--models", models_dir, "model directory (*.safetensors; name = file stem)")
       ->envname("SCALES_MODELS")
       ->capture_default_str();
@@ -81,7 +85,18 @@ int main(int argc, char** argv) {
   }
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(workers));
   scales::server::Workers pool(workers, threads, static_cast<size_t>(max_queue));
-  scales::server::UpscalerService service(registry, pool, {{max_pixels, max_side}});
+  std::unique_ptr<scales::server::Metrics> metrics;
+  try {
+    metrics = std::make_unique<scales::server::Metrics>(metrics_listen);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: cannot serve metrics on %s: %s\n", metrics_listen.c_str(), e.what());
+    return 2;
+  }
+  const std::string kernel = scales::Engine(scales::EngineOptions{1, "", 0}).kernel();
+  metrics->set_build_info(SCALES_VERSION, kernel);
+  for (const auto& m : *registry.snapshot())
+    metrics->set_model_info(m->name, m->model->info().scale, m->model->info().architecture, m->model->info().variant);
+  scales::server::UpscalerService service(registry, pool, *metrics, {{max_pixels, max_side}});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -99,8 +114,8 @@ int main(int argc, char** argv) {
   server->GetHealthCheckService()->SetServingStatus("scales.v1.Upscaler", true);
   for (const auto& m : *registry.snapshot())
     std::fprintf(stderr, "model %s x%d%s\n", m->name.c_str(), m->model->info().scale, m->is_default ? " (default)" : "");
-  std::fprintf(stderr, "scales-server listening on %s (port %d), %d workers x %d threads, kernel %s\n", listen.c_str(),
-               port, workers, threads, scales::Engine(scales::EngineOptions{1, "", 0}).kernel().c_str());
+  std::fprintf(stderr, "scales-server listening on %s (port %d), metrics on %s, %d workers x %d threads, kernel %s\n",
+               listen.c_str(), port, metrics_listen.c_str(), workers, threads, kernel.c_str());
 
   for (;;) {
     int sig = 0;
@@ -111,6 +126,9 @@ int main(int argc, char** argv) {
         registry.load(models_dir, warnings);
         for (const auto& w : warnings) std::fprintf(stderr, "warning: skipped model: %s\n", w.c_str());
         std::fprintf(stderr, "reloaded %zu models from %s\n", registry.snapshot()->size(), models_dir.c_str());
+        for (const auto& m : *registry.snapshot())
+          metrics->set_model_info(m->name, m->model->info().scale, m->model->info().architecture,
+                                  m->model->info().variant);
       } catch (const scales::Error& e) {
         std::fprintf(stderr, "error: reload failed, keeping the loaded models: %s\n", e.what());
       }

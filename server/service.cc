@@ -27,6 +27,20 @@ std::string format_name(scales::v1::Format f) {
   }
 }
 
+std::string code_name(grpc::StatusCode c) {
+  switch (c) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    default: return "INTERNAL";
+  }
+}
+
 // One structured log line per request.
 void log_request(const std::string& rpc, const std::string& model, int in_w, int in_h, int out_w, int out_h,
                  const grpc::Status& st, double ms) {
@@ -69,15 +83,21 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
   auto* reactor = ctx->DefaultReactor();
   const auto t0 = Clock::now();
   if (draining_) {
+    metrics_.request_done(req->options().model(), "UNAVAILABLE", 0);
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; retry on another instance"));
     return reactor;
   }
+  metrics_.in_flight_add(1);
   auto job = [this, ctx, req, resp, reactor, t0](Engine& engine) {
     const double queue_ms = ms_since(t0);
     std::string model_name = req->options().model();
     int in_w = 0, in_h = 0, out_w = 0, out_h = 0;
+    metrics_.set_queue_depth(static_cast<double>(workers_.queued()));
     auto finish = [&](const grpc::Status& st) {
-      log_request("Upscale", model_name, in_w, in_h, out_w, out_h, st, ms_since(t0));
+      const double ms = ms_since(t0);
+      log_request("Upscale", model_name, in_w, in_h, out_w, out_h, st, ms);
+      metrics_.request_done(model_name, code_name(st.error_code()), ms / 1000);
+      metrics_.in_flight_add(-1);
       reactor->Finish(st);
     };
     // A passed deadline also marks the call cancelled, so it is checked first.
@@ -108,6 +128,9 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
       t = Clock::now();
       const Image sr = engine.upscale(*m->model, d.rgb);
       const double infer_ms = ms_since(t);
+      const int tile = engine.tile_size(*m->model, in_w, in_h);
+      metrics_.image_done(m->name, queue_ms / 1000, infer_ms / 1000, ((in_w + tile - 1) / tile) * ((in_h + tile - 1) / tile),
+                          static_cast<double>(in_w) * in_h, 1);
       out_w = sr.width;
       out_h = sr.height;
       if (ctx->IsCancelled()) return finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
@@ -143,7 +166,11 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
     const grpc::Status st(grpc::StatusCode::RESOURCE_EXHAUSTED,
                           "queue full (" + std::to_string(workers_.queued()) + " requests waiting); retry later");
     log_request("Upscale", req->options().model(), 0, 0, 0, 0, st, ms_since(t0));
+    metrics_.request_done(req->options().model(), "RESOURCE_EXHAUSTED", ms_since(t0) / 1000);
+    metrics_.in_flight_add(-1);
     reactor->Finish(st);
+  } else {
+    metrics_.set_queue_depth(static_cast<double>(workers_.queued()));
   }
   return reactor;
 }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "metrics.h"
 #include "registry.h"
 #include "scales/imageio.h"
 #include "scales/v1/upscaler.grpc.pb.h"
@@ -18,8 +19,8 @@ struct ServiceLimits {
 
 class UpscalerService final : public scales::v1::Upscaler::CallbackService {
  public:
-  UpscalerService(Registry& registry, Workers& workers, ServiceLimits limits)
-      : registry_(registry), workers_(workers), limits_(limits) {}
+  UpscalerService(Registry& registry, Workers& workers, Metrics& metrics, ServiceLimits limits)
+      : registry_(registry), workers_(workers), metrics_(metrics), limits_(limits) {}
 
   // New calls get UNAVAILABLE once draining (SIGTERM) starts.
   void start_draining() { draining_ = true; }
@@ -32,6 +33,7 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
  private:
   Registry& registry_;
   Workers& workers_;
+  Metrics& metrics_;
   const ServiceLimits limits_;
   std::atomic<bool> draining_{false};
 };

@@ -30,20 +30,32 @@ def free_port() -> int:
 
 
 class Running:
-    def __init__(self, proc: subprocess.Popen, port: int, log: Path):
-        self.proc, self.port, self.log = proc, port, log
+    def __init__(self, proc: subprocess.Popen, port: int, metrics_port: int, log: Path):
+        self.proc, self.port, self.metrics_port, self.log = proc, port, metrics_port, log
         self.client = Client(f"127.0.0.1:{port}")
 
     def log_text(self) -> str:
         return self.log.read_text()
 
+    def metrics(self) -> dict[str, float]:
+        """The /metrics page as {series: value} (series = name{labels})."""
+        import urllib.request
+        text = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                series, value = line.rsplit(" ", 1)
+                out[series] = float(value)
+        return out
+
 
 def start_server(tmp: Path, *args: str) -> Running:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     log = tmp / f"server-{port}.log"
-    proc = subprocess.Popen([SERVER, "--listen", f"127.0.0.1:{port}", "--models", str(ROOT / "models" / "weights"),
-                             *args], stderr=open(log, "w"), stdout=subprocess.DEVNULL)
-    r = Running(proc, port, log)
+    proc = subprocess.Popen([SERVER, "--listen", f"127.0.0.1:{port}", "--metrics-listen", f"127.0.0.1:{metrics_port}",
+                             "--models", str(ROOT / "models" / "weights"), *args],
+                            stderr=open(log, "w"), stdout=subprocess.DEVNULL)
+    r = Running(proc, port, metrics_port, log)
     for _ in range(200):
         try:
             if r.client.health() == 1:

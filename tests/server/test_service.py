@@ -137,3 +137,36 @@ def test_sigterm_drains_in_flight_calls(tmp_path):
     assert fut.result().info.width == 2400  # the in-flight call completes
     assert srv.proc.wait(timeout=60) == 0
     assert "draining" in srv.log_text() and "stopped" in srv.log_text()
+
+
+@needs_server
+def test_metrics_after_traffic(tmp_path):
+    srv = start_server(tmp_path)
+    try:
+        good = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
+        for _ in range(3):
+            srv.client.upscale(good, scale=2)
+        code_of(lambda: srv.client.upscale(good, model="nope"))
+        m = srv.metrics()
+
+        def get(prefix):
+            return [v for k, v in m.items() if k.startswith(prefix)]
+
+        assert sum(get('scales_requests_total{code="OK",model="scales-edsr-x2"}')) == 3
+        assert sum(get('scales_requests_total{code="NOT_FOUND"')) == 1
+        assert get('scales_request_duration_seconds_count{model="scales-edsr-x2"}') == [3.0]
+        # Buckets reach a minute (multi-second upscales) and every request falls under +Inf.
+        assert any(k.startswith("scales_request_duration_seconds_bucket") and 'le="60' in k and v == 3 for k, v in m.items())
+        assert get('scales_queue_duration_seconds_count{model="scales-edsr-x2"}') == [3.0]
+        assert 0 < sum(get('scales_inference_duration_seconds_sum{model="scales-edsr-x2"}')) < 30
+        assert get("scales_batch_size_count") == [3.0]
+        assert get('scales_tiles_total{model="scales-edsr-x2"}') == [3.0]
+        w, h = Image.open(io.BytesIO(good)).size
+        assert get('scales_input_pixels_total{model="scales-edsr-x2"}') == [3.0 * w * h]
+        assert get("scales_queue_depth") == [0.0]
+        assert get("scales_in_flight_requests") == [0.0]
+        assert any(k.startswith("scales_build_info{") and v == 1 for k, v in m.items())
+        assert sum(1 for k in m if k.startswith("scales_model_info{")) == 2
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)

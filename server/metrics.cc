@@ -1,0 +1,89 @@
+#include "metrics.h"
+
+namespace scales::server {
+
+namespace {
+const prometheus::Histogram::BucketBoundaries& seconds_buckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                            1,     2.5,  5,     10,   20,  40,  60};
+  return b;
+}
+}  // namespace
+
+Metrics::Metrics(const std::string& listen)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      exposer_(listen),
+      requests_(prometheus::BuildCounter()
+                    .Name("scales_requests_total")
+                    .Help("Upscale calls finished, by model and gRPC status code")
+                    .Register(*registry_)),
+      request_seconds_(prometheus::BuildHistogram()
+                           .Name("scales_request_duration_seconds")
+                           .Help("End-to-end Upscale latency in the server (decode, queue, inference, encode)")
+                           .Register(*registry_)),
+      queue_seconds_(prometheus::BuildHistogram()
+                         .Name("scales_queue_duration_seconds")
+                         .Help("Time an image waited for a worker")
+                         .Register(*registry_)),
+      inference_seconds_(prometheus::BuildHistogram()
+                             .Name("scales_inference_duration_seconds")
+                             .Help("Engine time per image (all its tiles)")
+                             .Register(*registry_)),
+      batch_size_(prometheus::BuildHistogram()
+                      .Name("scales_batch_size")
+                      .Help("Images per batch handed to a worker")
+                      .Register(*registry_)
+                      .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32})),
+      tiles_(prometheus::BuildCounter().Name("scales_tiles_total").Help("Tiles run through the engine").Register(*registry_)),
+      pixels_(prometheus::BuildCounter()
+                  .Name("scales_input_pixels_total")
+                  .Help("Input pixels upscaled")
+                  .Register(*registry_)),
+      queue_depth_(prometheus::BuildGauge()
+                       .Name("scales_queue_depth")
+                       .Help("Images waiting for a worker")
+                       .Register(*registry_)
+                       .Add({})),
+      in_flight_(prometheus::BuildGauge()
+                     .Name("scales_in_flight_requests")
+                     .Help("Upscale calls accepted and not yet finished")
+                     .Register(*registry_)
+                     .Add({})),
+      build_info_(prometheus::BuildGauge()
+                      .Name("scales_build_info")
+                      .Help("Always 1; labels describe the build")
+                      .Register(*registry_)),
+      model_info_(prometheus::BuildGauge()
+                      .Name("scales_model_info")
+                      .Help("Always 1 per served model; labels describe it")
+                      .Register(*registry_)) {
+  exposer_.RegisterCollectable(registry_);
+}
+
+void Metrics::set_build_info(const std::string& version, const std::string& kernel) {
+  build_info_.Add({{"version", version}, {"kernel", kernel}}).Set(1);
+}
+
+void Metrics::set_model_info(const std::string& model, int scale, const std::string& architecture,
+                             const std::string& variant) {
+  std::lock_guard<std::mutex> lk(mu_);
+  model_info_.Add({{"model", model}, {"scale", std::to_string(scale)}, {"architecture", architecture},
+                   {"variant", variant}})
+      .Set(1);
+}
+
+void Metrics::request_done(const std::string& model, const std::string& code, double total_s) {
+  requests_.Add({{"model", model}, {"code", code}}).Increment();
+  request_seconds_.Add({{"model", model}}, seconds_buckets()).Observe(total_s);
+}
+
+void Metrics::image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels,
+                         int batch_size) {
+  queue_seconds_.Add({{"model", model}}, seconds_buckets()).Observe(queue_s);
+  inference_seconds_.Add({{"model", model}}, seconds_buckets()).Observe(inference_s);
+  tiles_.Add({{"model", model}}).Increment(tiles);
+  pixels_.Add({{"model", model}}).Increment(in_pixels);
+  batch_size_.Observe(batch_size);
+}
+
+}  // namespace scales::server

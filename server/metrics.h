@@ -1,0 +1,51 @@
+// Prometheus metrics of the service, served by prometheus-cpp on their own HTTP port (/metrics).
+// Names follow Prometheus conventions: a scales_ prefix, base units (seconds), _total counters,
+// histograms with buckets up to a minute for multi-second upscales.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace scales::server {
+
+class Metrics {
+ public:
+  // Starts the HTTP exposer on `listen` (host:port); throws std::exception when it cannot bind.
+  explicit Metrics(const std::string& listen);
+
+  void set_build_info(const std::string& version, const std::string& kernel);
+  void set_model_info(const std::string& model, int scale, const std::string& architecture, const std::string& variant);
+
+  // One finished Upscale call: gRPC status code name ("OK", "INVALID_ARGUMENT", ...).
+  void request_done(const std::string& model, const std::string& code, double total_s);
+  // One image run through the engine.
+  void image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels,
+                  int batch_size);
+  void set_queue_depth(double n) { queue_depth_.Set(n); }
+  void in_flight_add(double d) { in_flight_.Increment(d); }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Exposer exposer_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_seconds_;
+  prometheus::Family<prometheus::Histogram>& queue_seconds_;
+  prometheus::Family<prometheus::Histogram>& inference_seconds_;
+  prometheus::Histogram& batch_size_;
+  prometheus::Family<prometheus::Counter>& tiles_;
+  prometheus::Family<prometheus::Counter>& pixels_;
+  prometheus::Gauge& queue_depth_;
+  prometheus::Gauge& in_flight_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
+  prometheus::Family<prometheus::Gauge>& model_info_;
+  std::mutex mu_;  // Family::Add is thread-safe; this only orders the info gauges' resets
+};
+
+}  // namespace scales::server
