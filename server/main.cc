@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"SCALES-SR upscaling service (gRPC)."};
   std::string listen = "0.0.0.0:50051", metrics_listen = "0.0.0.0:9090", models_dir = "models/weights";
-  int workers = 1, threads = 0, max_queue = 64, max_side = 16384, max_message_mb = 64, grace = 30;
+  int workers = 1, threads = 0, max_queue = 64, max_side = 16384, max_message_mb = 64, max_upload_mb = 512, grace = 30;
   int64_t max_pixels = 16 * 1024 * 1024;
   app.add_option("--listen", listen, "gRPC address")->envname("SCALES_LISTEN")->capture_default_str();
   app.add_option("--metrics-listen", metrics_listen, "Prometheus /metrics HTTP address")
@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-mb", max_message_mb, "largest gRPC message, MiB (both directions)")
       ->envname("SCALES_MAX_MESSAGE_MB")
       ->check(CLI::Range(1, 2047))
+      ->capture_default_str();
+  app.add_option("--max-upload-mb", max_upload_mb, "largest UpscaleStream upload, MiB")
+      ->envname("SCALES_MAX_UPLOAD_MB")
+      ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   app.add_option("--grace-seconds", grace, "how long SIGTERM waits for in-flight calls")
       ->envname("SCALES_GRACE_SECONDS")
@@ -96,7 +100,9 @@ int main(int argc, char** argv) {
   metrics->set_build_info(SCALES_VERSION, kernel);
   for (const auto& m : *registry.snapshot())
     metrics->set_model_info(m->name, m->model->info().scale, m->model->info().architecture, m->model->info().variant);
-  scales::server::UpscalerService service(registry, pool, *metrics, {{max_pixels, max_side}});
+  scales::server::UpscalerService service(registry, pool, *metrics, {{max_pixels, max_side},
+                                                  static_cast<size_t>(max_upload_mb) << 20,
+                                                  static_cast<size_t>(max_message_mb) << 20});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

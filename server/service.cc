@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -8,7 +9,6 @@ namespace scales::server {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 std::string format_name(scales::v1::Format f) {
@@ -77,102 +77,235 @@ void shape_costs(const ModelInfo& i, scales::v1::ModelInfo* out) {
 
 }  // namespace
 
+UpscalerService::Outcome UpscalerService::process(Engine& engine, const std::string& bytes,
+                                                  const scales::v1::UpscaleOptions& o, Clock::time_point t0,
+                                                  std::chrono::system_clock::time_point deadline,
+                                                  const std::function<bool()>& cancelled) {
+  Outcome out;
+  out.model = o.model();
+  const double queue_ms = ms_since(t0);
+  metrics_.set_queue_depth(static_cast<double>(workers_.queued()));
+  auto fail = [&](grpc::StatusCode c, const std::string& msg) {
+    out.status = grpc::Status(c, msg);
+    return std::move(out);
+  };
+  // A passed deadline also marks the call cancelled, so it is checked first.
+  if (deadline < std::chrono::system_clock::now())
+    return fail(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
+  if (cancelled()) return fail(grpc::StatusCode::CANCELLED, "cancelled while queued");
+  const std::string fmt = format_name(o.format());
+  if (fmt.empty()) return fail(grpc::StatusCode::INVALID_ARGUMENT, "unknown output format " + std::to_string(o.format()));
+  const int quality = o.quality() == 0 ? 90 : o.quality();
+  if (quality < 1 || quality > 100)
+    return fail(grpc::StatusCode::INVALID_ARGUMENT, "quality must be 1..100, got " + std::to_string(quality));
+  if (o.scale() < 0) return fail(grpc::StatusCode::INVALID_ARGUMENT, "scale must be positive");
+  std::shared_ptr<const ServedModel> m;
+  try {
+    m = registry_.find(o.model(), o.scale());
+  } catch (const Registry::LookupError& e) {
+    return fail(e.not_found ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::INVALID_ARGUMENT, e.message);
+  }
+  out.model = m->name;
+  try {
+    auto t = Clock::now();
+    const auto d = imageio::decode_buffer(bytes.data(), bytes.size(), "image", limits_.image);
+    const double decode_ms = ms_since(t);
+    out.in_w = d.rgb.width;
+    out.in_h = d.rgb.height;
+    t = Clock::now();
+    const Image sr = engine.upscale(*m->model, d.rgb);
+    const double infer_ms = ms_since(t);
+    const int tile = engine.tile_size(*m->model, out.in_w, out.in_h);
+    metrics_.image_done(m->name, queue_ms / 1000, infer_ms / 1000,
+                        ((out.in_w + tile - 1) / tile) * ((out.in_h + tile - 1) / tile),
+                        static_cast<double>(out.in_w) * out.in_h, 1);
+    out.out_w = sr.width;
+    out.out_h = sr.height;
+    if (cancelled()) return fail(grpc::StatusCode::CANCELLED, "cancelled during inference");
+    t = Clock::now();
+    const auto encoded = imageio::encode_buffer(sr, d.alpha, d.rgb.width, d.rgb.height, fmt, quality);
+    const double encode_ms = ms_since(t);
+    out.image.assign(encoded.begin(), encoded.end());
+    auto& info = out.info;
+    info.set_model(m->name);
+    info.set_scale(m->model->info().scale);
+    info.set_width(sr.width);
+    info.set_height(sr.height);
+    info.set_format(o.format() == scales::v1::FORMAT_UNSPECIFIED ? scales::v1::FORMAT_PNG : o.format());
+    info.set_size_bytes(static_cast<int64_t>(out.image.size()));
+    auto* tm = info.mutable_timings();
+    tm->set_decode_ms(decode_ms);
+    tm->set_queue_ms(queue_ms);
+    tm->set_inference_ms(infer_ms);
+    tm->set_encode_ms(encode_ms);
+    tm->set_total_ms(ms_since(t0));
+    out.status = grpc::Status::OK;
+  } catch (const imageio::LimitError& e) {
+    out.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, e.what());
+  } catch (const Error& e) {
+    out.status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  } catch (const std::bad_alloc&) {
+    out.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory for this image");
+  } catch (const std::exception& e) {
+    out.status = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
+  }
+  return out;
+}
+
+void UpscalerService::record(const char* rpc, const Outcome& o, Clock::time_point t0) {
+  const double ms = ms_since(t0);
+  log_request(rpc, o.model, o.in_w, o.in_h, o.out_w, o.out_h, o.status, ms);
+  metrics_.request_done(o.model, code_name(o.status.error_code()), ms / 1000);
+  metrics_.in_flight_add(-1);
+}
+
+grpc::Status UpscalerService::admit(const std::string& model) {
+  if (draining_) {
+    metrics_.request_done(model, "UNAVAILABLE", 0);
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; retry on another instance");
+  }
+  metrics_.in_flight_add(1);
+  return grpc::Status::OK;
+}
+
+grpc::Status UpscalerService::queue_full(const char* rpc, const std::string& model, Clock::time_point t0) {
+  Outcome o;
+  o.model = model;
+  o.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "queue full (" + std::to_string(workers_.queued()) + " requests waiting); retry later");
+  record(rpc, o, t0);
+  return o.status;
+}
+
 grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* ctx,
                                                    const scales::v1::UpscaleRequest* req,
                                                    scales::v1::UpscaleResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   const auto t0 = Clock::now();
-  if (draining_) {
-    metrics_.request_done(req->options().model(), "UNAVAILABLE", 0);
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; retry on another instance"));
+  if (auto st = admit(req->options().model()); !st.ok()) {
+    reactor->Finish(st);
     return reactor;
   }
-  metrics_.in_flight_add(1);
   auto job = [this, ctx, req, resp, reactor, t0](Engine& engine) {
-    const double queue_ms = ms_since(t0);
-    std::string model_name = req->options().model();
-    int in_w = 0, in_h = 0, out_w = 0, out_h = 0;
-    metrics_.set_queue_depth(static_cast<double>(workers_.queued()));
-    auto finish = [&](const grpc::Status& st) {
-      const double ms = ms_since(t0);
-      log_request("Upscale", model_name, in_w, in_h, out_w, out_h, st, ms);
-      metrics_.request_done(model_name, code_name(st.error_code()), ms / 1000);
-      metrics_.in_flight_add(-1);
-      reactor->Finish(st);
-    };
-    // A passed deadline also marks the call cancelled, so it is checked first.
-    if (ctx->deadline() < std::chrono::system_clock::now())
-      return finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued"));
-    if (ctx->IsCancelled()) return finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while queued"));
-    const auto& o = req->options();
-    const std::string fmt = format_name(o.format());
-    if (fmt.empty())
-      return finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unknown output format " + std::to_string(o.format())));
-    const int quality = o.quality() == 0 ? 90 : o.quality();
-    if (quality < 1 || quality > 100)
-      return finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "quality must be 1..100, got " + std::to_string(quality)));
-    if (o.scale() < 0) return finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "scale must be positive"));
-    std::shared_ptr<const ServedModel> m;
-    try {
-      m = registry_.find(o.model(), o.scale());
-    } catch (const Registry::LookupError& e) {
-      return finish(grpc::Status(e.not_found ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::INVALID_ARGUMENT, e.message));
+    Outcome o = process(engine, req->image(), req->options(), t0, ctx->deadline(), [ctx] { return ctx->IsCancelled(); });
+    if (o.status.ok() && o.image.size() + 4096 > limits_.max_message_bytes)
+      o.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              "result is " + std::to_string(o.image.size()) + " bytes, more than one message (" +
+                                  std::to_string(limits_.max_message_bytes >> 20) + " MiB); use UpscaleStream");
+    if (o.status.ok()) {
+      *resp->mutable_info() = o.info;
+      resp->set_image(std::move(o.image));
     }
-    model_name = m->name;
-    try {
-      auto t = Clock::now();
-      const auto d = imageio::decode_buffer(req->image().data(), req->image().size(), "image", limits_.image);
-      const double decode_ms = ms_since(t);
-      in_w = d.rgb.width;
-      in_h = d.rgb.height;
-      t = Clock::now();
-      const Image sr = engine.upscale(*m->model, d.rgb);
-      const double infer_ms = ms_since(t);
-      const int tile = engine.tile_size(*m->model, in_w, in_h);
-      metrics_.image_done(m->name, queue_ms / 1000, infer_ms / 1000, ((in_w + tile - 1) / tile) * ((in_h + tile - 1) / tile),
-                          static_cast<double>(in_w) * in_h, 1);
-      out_w = sr.width;
-      out_h = sr.height;
-      if (ctx->IsCancelled()) return finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-      t = Clock::now();
-      auto bytes = imageio::encode_buffer(sr, d.alpha, d.rgb.width, d.rgb.height, fmt, quality);
-      const double encode_ms = ms_since(t);
-      resp->set_image(bytes.data(), bytes.size());
-      auto* info = resp->mutable_info();
-      info->set_model(m->name);
-      info->set_scale(m->model->info().scale);
-      info->set_width(sr.width);
-      info->set_height(sr.height);
-      info->set_format(o.format() == scales::v1::FORMAT_UNSPECIFIED ? scales::v1::FORMAT_PNG : o.format());
-      info->set_size_bytes(static_cast<int64_t>(bytes.size()));
-      auto* tm = info->mutable_timings();
-      tm->set_decode_ms(decode_ms);
-      tm->set_queue_ms(queue_ms);
-      tm->set_inference_ms(infer_ms);
-      tm->set_encode_ms(encode_ms);
-      tm->set_total_ms(ms_since(t0));
-      finish(grpc::Status::OK);
-    } catch (const imageio::LimitError& e) {
-      finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, e.what()));
-    } catch (const Error& e) {
-      finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what()));
-    } catch (const std::bad_alloc&) {
-      finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory for this image"));
-    } catch (const std::exception& e) {
-      finish(grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what()));
-    }
+    record("Upscale", o, t0);
+    reactor->Finish(o.status);
   };
-  if (!workers_.submit(std::move(job))) {
-    const grpc::Status st(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "queue full (" + std::to_string(workers_.queued()) + " requests waiting); retry later");
-    log_request("Upscale", req->options().model(), 0, 0, 0, 0, st, ms_since(t0));
-    metrics_.request_done(req->options().model(), "RESOURCE_EXHAUSTED", ms_since(t0) / 1000);
-    metrics_.in_flight_add(-1);
-    reactor->Finish(st);
-  } else {
+  if (!workers_.submit(std::move(job)))
+    reactor->Finish(queue_full("Upscale", req->options().model(), t0));
+  else
     metrics_.set_queue_depth(static_cast<double>(workers_.queued()));
-  }
   return reactor;
+}
+
+namespace {
+
+// UpscaleStream: read the options and every chunk, run the image on a worker, then write the
+// result's info and its bytes in 1 MiB chunks. gRPC calls OnDone last; the reactor deletes itself.
+class StreamReactor final
+    : public grpc::ServerBidiReactor<scales::v1::UpscaleStreamRequest, scales::v1::UpscaleStreamResponse> {
+ public:
+  static constexpr size_t kChunk = size_t{1} << 20;
+
+  StreamReactor(UpscalerService& svc, grpc::CallbackServerContext* ctx, size_t max_upload)
+      : svc_(svc), ctx_(ctx), max_upload_(max_upload), t0_(Clock::now()) {
+    if (auto st = svc_.admit(""); !st.ok()) {
+      Finish(st);
+      return;
+    }
+    admitted_ = true;
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      if (first_) {
+        options_ = in_.options();
+        first_ = false;
+      }
+      if (upload_.size() + in_.chunk().size() > max_upload_)
+        return fail(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                    "upload exceeds " + std::to_string(max_upload_ >> 20) + " MiB (--max-upload-mb)");
+      upload_.append(in_.chunk());
+      StartRead(&in_);
+      return;
+    }
+    if (cancelled_) return fail(grpc::StatusCode::CANCELLED, "cancelled during upload");
+    if (first_) return fail(grpc::StatusCode::INVALID_ARGUMENT, "stream carried no request message");
+    auto job = [this](Engine& engine) {
+      UpscalerService::Outcome o =
+          svc_.process(engine, upload_, options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); });
+      upload_.clear();
+      if (!o.status.ok()) return finish(o);
+      outcome_ = std::move(o);
+      send_next();
+    };
+    if (!svc_.submit(std::move(job))) {
+      admitted_ = false;  // queue_full records it
+      Finish(svc_.queue_full("UpscaleStream", options_.model(), t0_));
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      outcome_.status = grpc::Status(grpc::StatusCode::CANCELLED, "client went away during download");
+      return finish(outcome_);
+    }
+    if (pos_ < outcome_.image.size()) return send_next();
+    finish(outcome_);
+  }
+
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { delete this; }
+
+ private:
+  void send_next() {
+    out_.Clear();
+    if (pos_ == 0) *out_.mutable_info() = outcome_.info;
+    const size_t n = std::min(kChunk, outcome_.image.size() - pos_);
+    out_.set_chunk(outcome_.image.data() + pos_, n);
+    pos_ += n;
+    StartWrite(&out_);
+  }
+  void fail(grpc::StatusCode c, const std::string& msg) {
+    UpscalerService::Outcome o;
+    o.model = options_.model();
+    o.status = grpc::Status(c, msg);
+    finish(o);
+  }
+  void finish(const UpscalerService::Outcome& o) {
+    if (admitted_) svc_.record("UpscaleStream", o, t0_);
+    admitted_ = false;
+    Finish(o.status);
+  }
+
+  UpscalerService& svc_;
+  grpc::CallbackServerContext* ctx_;
+  const size_t max_upload_;
+  const Clock::time_point t0_;
+  bool admitted_ = false, first_ = true;
+  std::atomic<bool> cancelled_{false};
+  scales::v1::UpscaleStreamRequest in_;
+  scales::v1::UpscaleStreamResponse out_;
+  scales::v1::UpscaleOptions options_;
+  std::string upload_;
+  UpscalerService::Outcome outcome_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<scales::v1::UpscaleStreamRequest, scales::v1::UpscaleStreamResponse>*
+UpscalerService::UpscaleStream(grpc::CallbackServerContext* ctx) {
+  return new StreamReactor(*this, ctx, limits_.max_upload_bytes);
 }
 
 grpc::ServerUnaryReactor* UpscalerService::ListModels(grpc::CallbackServerContext* ctx,

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
 
 #include "metrics.h"
 #include "registry.h"
@@ -13,8 +16,12 @@
 
 namespace scales::server {
 
+using Clock = std::chrono::steady_clock;
+
 struct ServiceLimits {
-  imageio::Limits image;  // checked on the header, before decoding
+  imageio::Limits image;         // checked on the header, before decoding
+  size_t max_upload_bytes = 0;   // UpscaleStream's whole upload
+  size_t max_message_bytes = 0;  // Upscale's response must fit one message
 };
 
 class UpscalerService final : public scales::v1::Upscaler::CallbackService {
@@ -27,8 +34,31 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
 
   grpc::ServerUnaryReactor* Upscale(grpc::CallbackServerContext* ctx, const scales::v1::UpscaleRequest* req,
                                     scales::v1::UpscaleResponse* resp) override;
+  grpc::ServerBidiReactor<scales::v1::UpscaleStreamRequest, scales::v1::UpscaleStreamResponse>* UpscaleStream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* ctx, const scales::v1::ListModelsRequest* req,
                                        scales::v1::ListModelsResponse* resp) override;
+
+  // What one call's image came to, for its response, log line and metrics.
+  struct Outcome {
+    grpc::Status status;
+    std::string model;
+    int in_w = 0, in_h = 0, out_w = 0, out_h = 0;
+    std::string image;  // encoded result
+    scales::v1::ResultInfo info;
+  };
+  // The shared path of Upscale and UpscaleStream, run on a worker: deadline and cancellation
+  // checks, options, model lookup, decode (limits), engine, encode.
+  Outcome process(Engine& engine, const std::string& bytes, const scales::v1::UpscaleOptions& options,
+                  Clock::time_point t0, std::chrono::system_clock::time_point deadline,
+                  const std::function<bool()>& cancelled);
+  // Accepting a call: UNAVAILABLE while draining, else counts it in flight.
+  grpc::Status admit(const std::string& model);
+  bool submit(Workers::Job job) { return workers_.submit(std::move(job)); }
+  // The RESOURCE_EXHAUSTED answer when the queue is full (logged and counted).
+  grpc::Status queue_full(const char* rpc, const std::string& model, Clock::time_point t0);
+  // The log line and metrics of a finished, admitted call.
+  void record(const char* rpc, const Outcome& o, Clock::time_point t0);
 
  private:
   Registry& registry_;

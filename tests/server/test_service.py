@@ -170,3 +170,29 @@ def test_metrics_after_traffic(tmp_path):
     finally:
         srv.proc.terminate()
         srv.proc.wait(timeout=30)
+
+
+@needs_server
+def test_stream_a_result_larger_than_one_message(server):
+    """The fixture's server allows 8 MiB messages: a 2400x2400 noise PNG (about 17 MB) cannot come
+    back from Upscale, and comes back whole, in 1 MiB chunks, from UpscaleStream."""
+    noise = png_bytes(np.random.default_rng(3).integers(0, 256, (1200, 1200, 3), dtype=np.uint8))
+    code, details = code_of(lambda: server.client.upscale(noise, scale=2, timeout=120))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "use UpscaleStream" in details, details
+    info, data = server.client.upscale_stream(noise, scale=2, chunk=1 << 20)
+    assert info.width == 2400 and info.height == 2400 and info.size_bytes == len(data) > 8 << 20
+    out = np.asarray(Image.open(io.BytesIO(data)))
+    assert out.shape == (2400, 2400, 3)
+    # Same pixels as the unary path on a small image.
+    small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
+    _, streamed = server.client.upscale_stream(small, model="scales-edsr-x2", chunk=1000)
+    unary = server.client.upscale(small, model="scales-edsr-x2").image
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(streamed))), np.asarray(Image.open(io.BytesIO(unary))))
+
+
+@needs_server
+def test_stream_errors(server):
+    code, details = code_of(lambda: server.client.upscale_stream(b"not an image", scale=2))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT, details
+    code, details = code_of(lambda: server.client.upscale_stream(b"", model="nope"))
+    assert code == grpc.StatusCode.NOT_FOUND, details

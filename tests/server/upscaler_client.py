@@ -43,6 +43,9 @@ class Client:
         self._list = self.channel.unary_unary(
             "/scales.v1.Upscaler/ListModels", request_serializer=m["ListModelsRequest"].SerializeToString,
             response_deserializer=m["ListModelsResponse"].FromString)
+        self._stream = self.channel.stream_stream(
+            "/scales.v1.Upscaler/UpscaleStream", request_serializer=m["UpscaleStreamRequest"].SerializeToString,
+            response_deserializer=m["UpscaleStreamResponse"].FromString)
         self._health = self.channel.unary_unary(
             "/grpc.health.v1.Health/Check", request_serializer=lambda b: b, response_deserializer=lambda b: b)
         self._reflect = self.channel.stream_stream(
@@ -60,6 +63,24 @@ class Client:
         m = self.m
         req = m["UpscaleRequest"](image=image, options=m["UpscaleOptions"](model=model, scale=scale))
         return self._upscale.future(req, timeout=timeout)
+
+    def upscale_stream(self, image: bytes, model: str = "", scale: int = 0, chunk: int = 1 << 20,
+                       timeout: float | None = 300):
+        """Chunked upload and download; returns (ResultInfo, encoded bytes)."""
+        m = self.m
+
+        def requests():
+            opts = m["UpscaleOptions"](model=model, scale=scale)
+            yield m["UpscaleStreamRequest"](options=opts, chunk=image[:chunk])
+            for i in range(chunk, len(image), chunk):
+                yield m["UpscaleStreamRequest"](chunk=image[i:i + chunk])
+
+        info, parts = None, []
+        for resp in self._stream(requests(), timeout=timeout):
+            if resp.HasField("info"):
+                info = resp.info
+            parts.append(resp.chunk)
+        return info, b"".join(parts)
 
     def list_models(self):
         return self._list(self.m["ListModelsRequest"](), timeout=10)
