@@ -9,6 +9,8 @@
 #include "test_util.h"
 #include "tile/tiler.h"
 
+#include <thread>
+
 namespace scales {
 namespace {
 
@@ -129,6 +131,66 @@ TEST(Tiling, AutomaticTileKeepsTheBudget) {
 TEST(Engine, BadOptionsAreClearErrors) {
   EXPECT_THROW(Engine(EngineOptions{1, "sse9", 0}), Error);
   EXPECT_THROW(Engine(EngineOptions{1, "", -1}), Error);
+}
+
+}  // namespace
+}  // namespace scales
+
+namespace scales {
+namespace {
+
+TEST(TileJobTest, TwoPassReleasesPassTwoAfterPassOne) {
+  model::SyntheticSpec s;
+  s.blocks = 1;
+  s.channels = 16;
+  const auto m = std::make_shared<Model>(net::make_edsr(model::synthetic_edsr(s)));
+  TileJob job(m, testing::random_image(50, 30, 1), 20);
+  ASSERT_EQ(job.tiles(), 6);
+  ASSERT_EQ(job.tasks_total(), 12);
+  Engine e(EngineOptions{1, "", 0});
+  const auto first = job.take_ready();
+  ASSERT_EQ(first.size(), 6u);
+  EXPECT_TRUE(job.take_ready().empty());  // each task handed out once
+  for (size_t i = 0; i + 1 < first.size(); ++i) job.run(first[i], e);
+  EXPECT_TRUE(job.take_ready().empty());  // pass 2 waits for the last pass-1 task
+  job.run(first.back(), e);
+  const auto second = job.take_ready();
+  ASSERT_EQ(second.size(), 6u);
+  bool finished = false;
+  for (int t : second) finished = job.run(t, e);
+  EXPECT_TRUE(finished && job.done());
+  const Image want = Engine(EngineOptions{1, "", 20}).upscale(*m, testing::random_image(50, 30, 1));
+  EXPECT_LT(testing::compare(job.take_result(), want).max_abs, 1e-5);
+}
+
+TEST(TileJobTest, TasksRunConcurrentlyOnSeveralEngines) {
+  model::SyntheticSpec s;
+  s.blocks = 1;
+  s.channels = 16;
+  s.components = {"shift", "spatial"};  // no image statistics: tiles are independent
+  const auto m = std::make_shared<Model>(net::make_edsr(model::synthetic_edsr(s)));
+  const Image in = testing::random_image(64, 48, 2);
+  TileJob job(m, in, 16);
+  const auto tasks = job.take_ready();
+  ASSERT_EQ(tasks.size(), 12u);
+  Engine a(EngineOptions{1, "", 0}), b(EngineOptions{1, "", 0});
+  std::thread other([&] {
+    for (size_t i = 1; i < tasks.size(); i += 2) job.run(tasks[i], b);
+  });
+  for (size_t i = 0; i < tasks.size(); i += 2) job.run(tasks[i], a);
+  other.join();
+  ASSERT_TRUE(job.done());
+  const Image want = Engine(EngineOptions{1, "", 1 << 20}).upscale(*m, in);
+  EXPECT_LT(testing::compare(job.take_result(), want).max_abs, 1e-4);
+}
+
+TEST(TileJobTest, BadInputIsAClearError) {
+  model::SyntheticSpec s;
+  s.blocks = 0;
+  s.channels = 8;
+  const auto m = std::make_shared<Model>(net::make_edsr(model::synthetic_edsr(s)));
+  EXPECT_THROW(TileJob(m, Image{}, 16), Error);
+  EXPECT_THROW(TileJob(m, testing::random_image(4, 4, 0), 0), Error);
 }
 
 }  // namespace

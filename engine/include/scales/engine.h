@@ -66,6 +66,8 @@ struct EngineOptions {
   size_t tile_memory_mb = 512;  // automatic tiles keep the network's working memory under this
 };
 
+class TileJob;
+
 class Engine {
  public:
   explicit Engine(const EngineOptions& options = {});  // throws Error for an unknown/unsupported kernel
@@ -83,8 +85,36 @@ class Engine {
   int tile_size(const Model& model, int width, int height) const;
 
  private:
+  friend class TileJob;
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// One image as a set of tile tasks that a scheduler may run in any order, interleaved with other
+// images' tasks, on any engine and thread (Engine::upscale is this, run in order). Tasks of one
+// job may run concurrently. With image-wide statistics and more than one tile, every tile runs
+// twice: pass-1 tasks (statistics) and, once all of them are done, pass-2 tasks (the output).
+class TileJob {
+ public:
+  // `tile`: LR tile side (use Engine::tile_size); the image is checked here (throws Error).
+  TileJob(std::shared_ptr<const Model> model, Image input, int tile);
+  ~TileJob();
+  TileJob(const TileJob&) = delete;
+  TileJob& operator=(const TileJob&) = delete;
+
+  const Model& model() const;
+  int tiles() const;
+  int tasks_total() const;  // tiles, or 2 x tiles with the statistics pass
+  // The tasks that may run now and were not handed out before (each id once).
+  std::vector<int> take_ready();
+  // Runs one task; returns true if this call finished the job.
+  bool run(int task, Engine& engine);
+  bool done() const;
+  Image take_result();  // after done()
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 // Upscales with a process-wide default Engine (EngineOptions{}).

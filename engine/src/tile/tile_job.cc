@@ -1,0 +1,158 @@
+// TileJob: one image's tiles as tasks. Task t < n runs tile t; with the statistics pass, tasks
+// [0, n) are pass 1 (each tile's body, summing every layer's input over the tile's core) and
+// [n, 2n) pass 2 (tile t - n with the image-wide sums), released when pass 1 is complete.
+#include <algorithm>
+#include <mutex>
+
+#include "engine_impl.h"
+#include "net/network.h"
+#include "tile/tiler.h"
+
+namespace scales {
+
+struct TileJob::State {
+  std::shared_ptr<const Model> model;
+  Image in;
+  std::vector<tile::Tile> tiles;
+  bool two_pass = false;
+
+  mutable std::mutex mu;  // guards the fields below
+  std::vector<bool> handed_out;
+  int pass1_done = 0, pass2_done = 0;
+  net::ImageStats stats;
+  Image out;
+
+  Image window(const tile::Tile& t) const {
+    Image win;
+    win.width = t.window.width();
+    win.height = t.window.height();
+    win.rgb.resize(static_cast<size_t>(win.width) * win.height * 3);
+    for (int y = 0; y < win.height; ++y) {
+      const float* src = in.rgb.data() + (static_cast<size_t>(t.window.y0 + y) * in.width + t.window.x0) * 3;
+      std::copy(src, src + static_cast<size_t>(win.width) * 3, win.rgb.data() + static_cast<size_t>(y) * win.width * 3);
+    }
+    return win;
+  }
+  static tile::Rect core_in_window(const tile::Tile& t) {
+    return {t.core.x0 - t.window.x0, t.core.y0 - t.window.y0, t.core.x1 - t.window.x0, t.core.y1 - t.window.y0};
+  }
+};
+
+TileJob::TileJob(std::shared_ptr<const Model> model, Image input, int tile) : s_(std::make_unique<State>()) {
+  if (!model) throw Error("tile job without a model");
+  if (input.width <= 0 || input.height <= 0)
+    throw Error("image has no pixels (" + std::to_string(input.width) + "x" + std::to_string(input.height) + ")");
+  if (input.rgb.size() != static_cast<size_t>(input.width) * input.height * 3)
+    throw Error("image buffer holds " + std::to_string(input.rgb.size()) + " floats, expected width*height*3 = " +
+                std::to_string(static_cast<size_t>(input.width) * input.height * 3));
+  if (tile <= 0) throw Error("tile size must be > 0, got " + std::to_string(tile));
+  s_->tiles = tile::plan_tiles(input.width, input.height, tile, model->tile_context());
+  s_->two_pass = s_->tiles.size() > 1 && model->network().uses_image_stats();
+  s_->handed_out.assign((s_->two_pass ? 2 : 1) * s_->tiles.size(), false);
+  s_->model = std::move(model);
+  s_->in = std::move(input);
+}
+
+TileJob::~TileJob() = default;
+
+const Model& TileJob::model() const { return *s_->model; }
+int TileJob::tiles() const { return static_cast<int>(s_->tiles.size()); }
+int TileJob::tasks_total() const { return static_cast<int>(s_->handed_out.size()); }
+
+std::vector<int> TileJob::take_ready() {
+  std::lock_guard<std::mutex> lk(s_->mu);
+  const int n = tiles();
+  const int first = s_->two_pass && s_->pass1_done < n ? 0 : (s_->two_pass ? n : 0);
+  const int last = s_->two_pass && s_->pass1_done < n ? n : tasks_total();
+  std::vector<int> ready;
+  for (int t = first; t < last; ++t)
+    if (!s_->handed_out[t]) {
+      s_->handed_out[t] = true;
+      ready.push_back(t);
+    }
+  return ready;
+}
+
+bool TileJob::run(int task, Engine& engine) {
+  State& s = *s_;
+  const int n = tiles();
+  if (task < 0 || task >= tasks_total()) throw Error("tile task " + std::to_string(task) + " out of range");
+  const bool pass1 = s.two_pass && task < n;
+  const tile::Tile& t = s.tiles[task % n];
+  const auto& netw = s.model->network();
+  Engine::Impl& e = *engine.impl_;
+
+  if (pass1) {
+    net::ImageStats mine;
+    net::StatsPlan plan;
+    plan.collect = &mine;
+    plan.core = State::core_in_window(t);
+    {
+      std::lock_guard<std::mutex> lk(e.mu);
+      net::Runtime rt{e.pool, *e.kernel, e.ws};
+      netw.forward(s.window(t), rt, plan);
+    }
+    std::lock_guard<std::mutex> lk(s.mu);
+    auto& acc = s.stats.layer_sums;
+    if (acc.size() < mine.layer_sums.size()) acc.resize(mine.layer_sums.size());
+    for (size_t l = 0; l < mine.layer_sums.size(); ++l) {
+      if (acc[l].empty()) acc[l].assign(mine.layer_sums[l].size(), 0.0);
+      for (size_t c = 0; c < mine.layer_sums[l].size(); ++c) acc[l][c] += mine.layer_sums[l][c];
+    }
+    if (++s.pass1_done == n) s.stats.pixels = static_cast<double>(s.in.width) * s.in.height;
+    return false;
+  }
+
+  if (n == 1) {  // the whole image: its own statistics, exact
+    Image up;
+    {
+      std::lock_guard<std::mutex> lk(e.mu);
+      net::Runtime rt{e.pool, *e.kernel, e.ws};
+      up = netw.forward(s.in, rt);
+    }
+    std::lock_guard<std::mutex> lk(s.mu);
+    s.out = std::move(up);
+    return ++s.pass2_done == 1;
+  }
+
+  net::StatsPlan plan;
+  if (s.two_pass) plan.use = &s.stats;  // complete: pass-2 tasks are released only after pass 1
+  Image up;
+  {
+    std::lock_guard<std::mutex> lk(e.mu);
+    net::Runtime rt{e.pool, *e.kernel, e.ws};
+    up = netw.forward(s.window(t), rt, plan);
+  }
+  const int sc = s.model->info().scale;
+  {
+    std::lock_guard<std::mutex> lk(s.mu);
+    if (s.out.rgb.empty()) {
+      s.out.width = s.in.width * sc;
+      s.out.height = s.in.height * sc;
+      s.out.rgb.resize(static_cast<size_t>(s.out.width) * s.out.height * 3);
+    }
+  }
+  // Cores are disjoint: copying without the lock is safe once the buffer exists.
+  const int ox = (t.core.x0 - t.window.x0) * sc, oy = (t.core.y0 - t.window.y0) * sc;
+  const size_t row_floats = static_cast<size_t>(t.core.width()) * sc * 3;
+  for (int y = 0; y < t.core.height() * sc; ++y) {
+    const float* src = up.rgb.data() + (static_cast<size_t>(oy + y) * up.width + ox) * 3;
+    float* dst = s.out.rgb.data() + (static_cast<size_t>(t.core.y0 * sc + y) * s.out.width + t.core.x0 * sc) * 3;
+    std::copy(src, src + row_floats, dst);
+  }
+  std::lock_guard<std::mutex> lk(s.mu);
+  return ++s.pass2_done == n;
+}
+
+bool TileJob::done() const {
+  std::lock_guard<std::mutex> lk(s_->mu);
+  return s_->pass2_done == tiles();
+}
+
+Image TileJob::take_result() {
+  std::lock_guard<std::mutex> lk(s_->mu);
+  if (s_->pass2_done != tiles()) throw Error("tile job is not finished");
+  return std::move(s_->out);
+}
+
+}  // namespace scales
