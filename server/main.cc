@@ -18,6 +18,7 @@
 
 #include "metrics.h"
 #include "registry.h"
+#include "scheduler/scheduler.h"
 #include "service.h"
 #include "workers.h"
 
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"SCALES-SR upscaling service (gRPC)."};
   std::string listen = "0.0.0.0:50051", metrics_listen = "0.0.0.0:9090", models_dir = "models/weights";
-  int workers = 1, threads = 0, max_queue = 64, max_side = 16384, max_message_mb = 64, max_upload_mb = 512, grace = 30;
+  int workers = 1, threads = 0, io_threads = 2, max_batch = 8, max_delay_us = 2000, tile = 0, max_in_flight = 64,
+      max_queue = 64, max_side = 16384, max_message_mb = 64, max_upload_mb = 512, grace = 30;
   int64_t max_pixels = 16 * 1024 * 1024;
   app.add_option("--listen", listen, "gRPC address")->envname("SCALES_LISTEN")->capture_default_str();
   app.add_option("--metrics-listen", metrics_listen, "Prometheus /metrics HTTP address")
@@ -37,14 +39,34 @@ int main(int argc, char** argv) {
   app.add_option("--models", models_dir, "model directory (*.safetensors; name = file stem)")
       ->envname("SCALES_MODELS")
       ->capture_default_str();
-  app.add_option("--workers", workers, "engine workers (images processed at once)")
+  app.add_option("--workers", workers, "engine workers (tile batches run at once)")
       ->envname("SCALES_WORKERS")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--threads", threads, "engine threads per worker (0 = all cores / workers)")
       ->envname("SCALES_THREADS")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--max-queue", max_queue, "requests waiting before RESOURCE_EXHAUSTED")
+  app.add_option("--io-threads", io_threads, "decode/encode threads")
+      ->envname("SCALES_IO_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--max-batch", max_batch, "tiles per batch (from any requests)")
+      ->envname("SCALES_MAX_BATCH")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--max-delay-us", max_delay_us, "how long a tile may wait for its batch to fill, microseconds")
+      ->envname("SCALES_MAX_DELAY_US")
+      ->check(CLI::Range(0, 10000000))
+      ->capture_default_str();
+  app.add_option("--tile", tile, "LR tile side (0 = automatic from the engine's memory budget)")
+      ->envname("SCALES_TILE")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-in-flight", max_in_flight, "decoded images in the scheduler before RESOURCE_EXHAUSTED")
+      ->envname("SCALES_MAX_IN_FLIGHT")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--max-queue", max_queue, "requests waiting to be decoded before RESOURCE_EXHAUSTED")
       ->envname("SCALES_MAX_QUEUE")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
@@ -88,7 +110,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(workers));
-  scales::server::Workers pool(workers, threads, static_cast<size_t>(max_queue));
+  scales::server::Workers io(io_threads, static_cast<size_t>(max_queue));
+  scales::server::Scheduler::Options so;
+  so.workers = workers;
+  so.threads_per_worker = threads;
+  so.tile = tile;
+  so.policy = {max_batch, std::chrono::microseconds(max_delay_us)};
+  so.max_requests = static_cast<size_t>(max_in_flight);
+  scales::server::Scheduler scheduler(so);
   std::unique_ptr<scales::server::Metrics> metrics;
   try {
     metrics = std::make_unique<scales::server::Metrics>(metrics_listen);
@@ -96,11 +125,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: cannot serve metrics on %s: %s\n", metrics_listen.c_str(), e.what());
     return 2;
   }
-  const std::string kernel = scales::Engine(scales::EngineOptions{1, "", 0}).kernel();
+  const std::string kernel = scheduler.kernel();
+  scheduler.on_batch([m = metrics.get(), &scheduler, &io](int n) {
+    m->batch_formed(n);
+    m->set_queue_depth(static_cast<double>(scheduler.waiting_tiles() + io.queued()));
+  });
   metrics->set_build_info(SCALES_VERSION, kernel);
   for (const auto& m : *registry.snapshot())
     metrics->set_model_info(m->name, m->model->info().scale, m->model->info().architecture, m->model->info().variant);
-  scales::server::UpscalerService service(registry, pool, *metrics, {{max_pixels, max_side},
+  scales::server::UpscalerService service(registry, io, scheduler, *metrics, {{max_pixels, max_side},
                                                   static_cast<size_t>(max_upload_mb) << 20,
                                                   static_cast<size_t>(max_message_mb) << 20});
 
@@ -140,12 +173,13 @@ int main(int argc, char** argv) {
       }
       continue;
     }
-    std::fprintf(stderr, "draining (signal %d): %zu queued, grace %d s\n", sig, pool.queued(), grace);
+    std::fprintf(stderr, "draining (signal %d): %zu images in flight, grace %d s\n", sig, scheduler.in_flight(), grace);
     service.start_draining();
     server->GetHealthCheckService()->SetServingStatus(false);
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(grace));
-    pool.stop();
     server->Wait();
+    scheduler.stop();  // its last results are encoded on the I/O pool
+    io.stop();
     std::fprintf(stderr, "stopped\n");
     break;
   }

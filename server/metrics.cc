@@ -31,7 +31,7 @@ Metrics::Metrics(const std::string& listen)
                              .Register(*registry_)),
       batch_size_(prometheus::BuildHistogram()
                       .Name("scales_batch_size")
-                      .Help("Images per batch handed to a worker")
+                      .Help("Tiles per batch handed to an engine worker (tiles of several requests)")
                       .Register(*registry_)
                       .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32})),
       tiles_(prometheus::BuildCounter().Name("scales_tiles_total").Help("Tiles run through the engine").Register(*registry_)),
@@ -41,7 +41,7 @@ Metrics::Metrics(const std::string& listen)
                   .Register(*registry_)),
       queue_depth_(prometheus::BuildGauge()
                        .Name("scales_queue_depth")
-                       .Help("Images waiting for a worker")
+                       .Help("Tiles and requests waiting (scheduler tiles plus the decode queue)")
                        .Register(*registry_)
                        .Add({})),
       in_flight_(prometheus::BuildGauge()
@@ -77,13 +77,11 @@ void Metrics::request_done(const std::string& model, const std::string& code, do
   request_seconds_.Add({{"model", model}}, seconds_buckets()).Observe(total_s);
 }
 
-void Metrics::image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels,
-                         int batch_size) {
+void Metrics::image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels) {
   queue_seconds_.Add({{"model", model}}, seconds_buckets()).Observe(queue_s);
   inference_seconds_.Add({{"model", model}}, seconds_buckets()).Observe(inference_s);
   tiles_.Add({{"model", model}}).Increment(tiles);
   pixels_.Add({{"model", model}}).Increment(in_pixels);
-  batch_size_.Observe(batch_size);
 }
 
 }  // namespace scales::server

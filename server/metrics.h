@@ -26,8 +26,9 @@ class Metrics {
   // One finished Upscale call: gRPC status code name ("OK", "INVALID_ARGUMENT", ...).
   void request_done(const std::string& model, const std::string& code, double total_s);
   // One image run through the engine.
-  void image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels,
-                  int batch_size);
+  void image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels);
+  // One batch of tiles handed to an engine worker.
+  void batch_formed(int tiles) { batch_size_.Observe(tiles); }
   void set_queue_depth(double n) { queue_depth_.Set(n); }
   void in_flight_add(double d) { in_flight_.Increment(d); }
 

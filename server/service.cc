@@ -77,17 +77,15 @@ void shape_costs(const ModelInfo& i, scales::v1::ModelInfo* out) {
 
 }  // namespace
 
-UpscalerService::Outcome UpscalerService::process(Engine& engine, const std::string& bytes,
-                                                  const scales::v1::UpscaleOptions& o, Clock::time_point t0,
-                                                  std::chrono::system_clock::time_point deadline,
-                                                  const std::function<bool()>& cancelled) {
+void UpscalerService::process(const std::string& bytes, const scales::v1::UpscaleOptions& o, Clock::time_point t0,
+                              std::chrono::system_clock::time_point deadline, std::function<bool()> cancelled,
+                              std::function<void(Outcome)> reply) {
   Outcome out;
   out.model = o.model();
-  const double queue_ms = ms_since(t0);
-  metrics_.set_queue_depth(static_cast<double>(workers_.queued()));
+  const double wait_ms = ms_since(t0);
   auto fail = [&](grpc::StatusCode c, const std::string& msg) {
     out.status = grpc::Status(c, msg);
-    return std::move(out);
+    reply(std::move(out));
   };
   // A passed deadline also marks the call cancelled, so it is checked first.
   if (deadline < std::chrono::system_clock::now())
@@ -106,50 +104,74 @@ UpscalerService::Outcome UpscalerService::process(Engine& engine, const std::str
     return fail(e.not_found ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::INVALID_ARGUMENT, e.message);
   }
   out.model = m->name;
+  imageio::Decoded d;
+  const auto td = Clock::now();
   try {
-    auto t = Clock::now();
-    const auto d = imageio::decode_buffer(bytes.data(), bytes.size(), "image", limits_.image);
-    const double decode_ms = ms_since(t);
-    out.in_w = d.rgb.width;
-    out.in_h = d.rgb.height;
-    t = Clock::now();
-    const Image sr = engine.upscale(*m->model, d.rgb);
-    const double infer_ms = ms_since(t);
-    const int tile = engine.tile_size(*m->model, out.in_w, out.in_h);
-    metrics_.image_done(m->name, queue_ms / 1000, infer_ms / 1000,
-                        ((out.in_w + tile - 1) / tile) * ((out.in_h + tile - 1) / tile),
-                        static_cast<double>(out.in_w) * out.in_h, 1);
-    out.out_w = sr.width;
-    out.out_h = sr.height;
-    if (cancelled()) return fail(grpc::StatusCode::CANCELLED, "cancelled during inference");
-    t = Clock::now();
-    const auto encoded = imageio::encode_buffer(sr, d.alpha, d.rgb.width, d.rgb.height, fmt, quality);
-    const double encode_ms = ms_since(t);
-    out.image.assign(encoded.begin(), encoded.end());
-    auto& info = out.info;
-    info.set_model(m->name);
-    info.set_scale(m->model->info().scale);
-    info.set_width(sr.width);
-    info.set_height(sr.height);
-    info.set_format(o.format() == scales::v1::FORMAT_UNSPECIFIED ? scales::v1::FORMAT_PNG : o.format());
-    info.set_size_bytes(static_cast<int64_t>(out.image.size()));
-    auto* tm = info.mutable_timings();
-    tm->set_decode_ms(decode_ms);
-    tm->set_queue_ms(queue_ms);
-    tm->set_inference_ms(infer_ms);
-    tm->set_encode_ms(encode_ms);
-    tm->set_total_ms(ms_since(t0));
-    out.status = grpc::Status::OK;
+    d = imageio::decode_buffer(bytes.data(), bytes.size(), "image", limits_.image);
   } catch (const imageio::LimitError& e) {
-    out.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, e.what());
+    return fail(grpc::StatusCode::RESOURCE_EXHAUSTED, e.what());
   } catch (const Error& e) {
-    out.status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+    return fail(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   } catch (const std::bad_alloc&) {
-    out.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory for this image");
-  } catch (const std::exception& e) {
-    out.status = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error: ") + e.what());
+    return fail(grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory decoding this image");
   }
-  return out;
+  out.in_w = d.rgb.width;
+  out.in_h = d.rgb.height;
+  out.info.mutable_timings()->set_decode_ms(ms_since(td));
+
+  // The engine part goes to the tile scheduler; its answer comes back on an engine worker and
+  // is encoded on this pool.
+  Scheduler::Request r;
+  r.model = m->model;
+  r.model_name = m->name;
+  r.image = std::move(d.rgb);
+  r.cancelled = cancelled;
+  r.deadline = deadline;
+  auto alpha = std::make_shared<std::vector<uint8_t>>(std::move(d.alpha));
+  const scales::v1::Format format = o.format() == scales::v1::FORMAT_UNSPECIFIED ? scales::v1::FORMAT_PNG : o.format();
+  r.done = [this, base = out, m, alpha, fmt, quality, format, t0, wait_ms, reply](
+               Scheduler::Result res, Image img, const std::string& err, double queue_s, double infer_s, int tiles) {
+    io_.post([this, base, m, alpha, fmt, quality, format, t0, wait_ms, reply, res, img = std::move(img), err, queue_s,
+              infer_s, tiles]() mutable {
+      Outcome o = std::move(base);
+      if (res == Scheduler::Result::deadline_exceeded) o.status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, err);
+      if (res == Scheduler::Result::cancelled) o.status = grpc::Status(grpc::StatusCode::CANCELLED, err);
+      if (res == Scheduler::Result::failed) o.status = grpc::Status(grpc::StatusCode::INTERNAL, "engine: " + err);
+      if (res != Scheduler::Result::ok) return reply(std::move(o));
+      metrics_.image_done(m->name, wait_ms / 1000 + queue_s, infer_s, tiles, static_cast<double>(o.in_w) * o.in_h);
+      o.out_w = img.width;
+      o.out_h = img.height;
+      try {
+        const auto t = Clock::now();
+        const auto encoded = imageio::encode_buffer(img, *alpha, o.in_w, o.in_h, fmt, quality);
+        o.image.assign(encoded.begin(), encoded.end());
+        auto& info = o.info;
+        info.set_model(m->name);
+        info.set_scale(m->model->info().scale);
+        info.set_width(img.width);
+        info.set_height(img.height);
+        info.set_format(format);
+        info.set_size_bytes(static_cast<int64_t>(o.image.size()));
+        auto* tm = info.mutable_timings();
+        tm->set_queue_ms(wait_ms + 1000 * queue_s);
+        tm->set_inference_ms(1000 * infer_s);
+        tm->set_encode_ms(ms_since(t));
+        tm->set_total_ms(ms_since(t0));
+        o.status = grpc::Status::OK;
+      } catch (const std::exception& e) {
+        o.status = grpc::Status(grpc::StatusCode::INTERNAL, std::string("cannot encode the result: ") + e.what());
+      }
+      reply(std::move(o));
+    });
+  };
+  try {
+    if (!scheduler_.submit(std::move(r)))
+      return fail(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                  "too many images in flight (" + std::to_string(scheduler_.in_flight()) + "); retry later");
+  } catch (const Error& e) {
+    return fail(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
+  metrics_.set_queue_depth(static_cast<double>(scheduler_.waiting_tiles() + io_.queued()));
 }
 
 void UpscalerService::record(const char* rpc, const Outcome& o, Clock::time_point t0) {
@@ -172,7 +194,7 @@ grpc::Status UpscalerService::queue_full(const char* rpc, const std::string& mod
   Outcome o;
   o.model = model;
   o.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "queue full (" + std::to_string(workers_.queued()) + " requests waiting); retry later");
+                          "queue full (" + std::to_string(io_.queued()) + " requests waiting); retry later");
   record(rpc, o, t0);
   return o.status;
 }
@@ -186,8 +208,7 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
     reactor->Finish(st);
     return reactor;
   }
-  auto job = [this, ctx, req, resp, reactor, t0](Engine& engine) {
-    Outcome o = process(engine, req->image(), req->options(), t0, ctx->deadline(), [ctx] { return ctx->IsCancelled(); });
+  auto reply = [this, resp, reactor, t0](Outcome o) {
     if (o.status.ok() && o.image.size() + 4096 > limits_.max_message_bytes)
       o.status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                               "result is " + std::to_string(o.image.size()) + " bytes, more than one message (" +
@@ -199,10 +220,11 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
     record("Upscale", o, t0);
     reactor->Finish(o.status);
   };
-  if (!workers_.submit(std::move(job)))
+  auto job = [this, ctx, req, t0, reply] {
+    process(req->image(), req->options(), t0, ctx->deadline(), [ctx] { return ctx->IsCancelled(); }, reply);
+  };
+  if (!io_.submit(std::move(job)))
     reactor->Finish(queue_full("Upscale", req->options().model(), t0));
-  else
-    metrics_.set_queue_depth(static_cast<double>(workers_.queued()));
   return reactor;
 }
 
@@ -240,13 +262,14 @@ class StreamReactor final
     }
     if (cancelled_) return fail(grpc::StatusCode::CANCELLED, "cancelled during upload");
     if (first_) return fail(grpc::StatusCode::INVALID_ARGUMENT, "stream carried no request message");
-    auto job = [this](Engine& engine) {
-      UpscalerService::Outcome o =
-          svc_.process(engine, upload_, options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); });
-      upload_.clear();
-      if (!o.status.ok()) return finish(o);
-      outcome_ = std::move(o);
-      send_next();
+    auto job = [this] {
+      svc_.process(upload_, options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); },
+                   [this](UpscalerService::Outcome o) {
+                     upload_.clear();
+                     if (!o.status.ok()) return finish(o);
+                     outcome_ = std::move(o);
+                     send_next();
+                   });
     };
     if (!svc_.submit(std::move(job))) {
       admitted_ = false;  // queue_full records it

@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "registry.h"
+#include "scheduler/scheduler.h"
 #include "scales/imageio.h"
 #include "scales/v1/upscaler.grpc.pb.h"
 #include "workers.h"
@@ -26,8 +27,8 @@ struct ServiceLimits {
 
 class UpscalerService final : public scales::v1::Upscaler::CallbackService {
  public:
-  UpscalerService(Registry& registry, Workers& workers, Metrics& metrics, ServiceLimits limits)
-      : registry_(registry), workers_(workers), metrics_(metrics), limits_(limits) {}
+  UpscalerService(Registry& registry, Workers& io, Scheduler& scheduler, Metrics& metrics, ServiceLimits limits)
+      : registry_(registry), io_(io), scheduler_(scheduler), metrics_(metrics), limits_(limits) {}
 
   // New calls get UNAVAILABLE once draining (SIGTERM) starts.
   void start_draining() { draining_ = true; }
@@ -47,14 +48,15 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
     std::string image;  // encoded result
     scales::v1::ResultInfo info;
   };
-  // The shared path of Upscale and UpscaleStream, run on a worker: deadline and cancellation
-  // checks, options, model lookup, decode (limits), engine, encode.
-  Outcome process(Engine& engine, const std::string& bytes, const scales::v1::UpscaleOptions& options,
-                  Clock::time_point t0, std::chrono::system_clock::time_point deadline,
-                  const std::function<bool()>& cancelled);
+  // The shared path of Upscale and UpscaleStream, started on the I/O pool: deadline and
+  // cancellation checks, options, model lookup, decode (limits), then the tile scheduler, then
+  // encoding back on the I/O pool. `reply` is called exactly once, on some worker thread.
+  void process(const std::string& bytes, const scales::v1::UpscaleOptions& options, Clock::time_point t0,
+               std::chrono::system_clock::time_point deadline, std::function<bool()> cancelled,
+               std::function<void(Outcome)> reply);
   // Accepting a call: UNAVAILABLE while draining, else counts it in flight.
   grpc::Status admit(const std::string& model);
-  bool submit(Workers::Job job) { return workers_.submit(std::move(job)); }
+  bool submit(Workers::Job job) { return io_.submit(std::move(job)); }
   // The RESOURCE_EXHAUSTED answer when the queue is full (logged and counted).
   grpc::Status queue_full(const char* rpc, const std::string& model, Clock::time_point t0);
   // The log line and metrics of a finished, admitted call.
@@ -62,7 +64,8 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
 
  private:
   Registry& registry_;
-  Workers& workers_;
+  Workers& io_;
+  Scheduler& scheduler_;
   Metrics& metrics_;
   const ServiceLimits limits_;
   std::atomic<bool> draining_{false};

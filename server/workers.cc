@@ -2,11 +2,8 @@
 
 namespace scales::server {
 
-Workers::Workers(int workers, int threads_per_worker, size_t max_queue) : max_queue_(max_queue) {
-  for (int i = 0; i < workers; ++i) {
-    engines_.push_back(std::make_unique<Engine>(EngineOptions{threads_per_worker, "", 0}));
-    threads_.emplace_back([this, e = engines_.back().get()] { loop(*e); });
-  }
+Workers::Workers(int threads, size_t max_queue) : max_queue_(max_queue) {
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
 }
 
 Workers::~Workers() { stop(); }
@@ -21,12 +18,20 @@ bool Workers::submit(Job job) {
   return true;
 }
 
+void Workers::post(Job job) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
 size_t Workers::queued() const {
   std::lock_guard<std::mutex> lk(mu_);
   return queue_.size();
 }
 
-void Workers::loop(Engine& engine) {
+void Workers::loop() {
   for (;;) {
     Job job;
     {
@@ -36,14 +41,13 @@ void Workers::loop(Engine& engine) {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    job(engine);  // jobs report their own errors
+    job();  // jobs report their own errors
   }
 }
 
 void Workers::stop() {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
   cv_.notify_all();

@@ -1,0 +1,150 @@
+#include "scheduler/scheduler.h"
+
+namespace scales::server {
+
+namespace {
+double seconds_since(SchedClock::time_point t) {
+  return std::chrono::duration<double>(SchedClock::now() - t).count();
+}
+}  // namespace
+
+struct Scheduler::Live {
+  uint64_t id = 0;
+  Request req;
+  std::unique_ptr<TileJob> job;
+  SchedClock::time_point accepted;
+  std::atomic<SchedClock::rep> started{-1};  // first tile's start, in clock ticks
+  std::atomic<bool> finished{false};
+  std::atomic<double> inference_s{0.0};
+};
+
+Scheduler::Scheduler(const Options& o) : opt_(o) {
+  for (int i = 0; i < std::max(1, o.workers); ++i) {
+    engines_.push_back(std::make_unique<Engine>(EngineOptions{o.threads_per_worker, "", o.tile}));
+    threads_.emplace_back([this, e = engines_.back().get()] { loop(*e); });
+  }
+}
+
+Scheduler::~Scheduler() { stop(); }
+
+std::string Scheduler::kernel() const { return engines_.front()->kernel(); }
+
+bool Scheduler::submit(Request r) {
+  auto live = std::make_shared<Live>();
+  const int tile = engines_.front()->tile_size(*r.model, r.image.width, r.image.height);
+  live->job = std::make_unique<TileJob>(r.model, std::move(r.image), tile);  // throws Error for a bad image
+  live->req = std::move(r);
+  live->accepted = SchedClock::now();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopping_ || live_.size() >= opt_.max_requests) return false;
+    live->id = next_id_++;
+    WaitingRequest w{live->id, live->req.model_name, {}, arrival_rank(waiting_, live->accepted)};
+    for (int t : live->job->take_ready()) w.tiles.push_back({live->id, t, live->accepted});
+    waiting_.push_back(std::move(w));
+    live_[live->id] = live;
+  }
+  cv_.notify_all();
+  return true;
+}
+
+size_t Scheduler::in_flight() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return live_.size();
+}
+
+size_t Scheduler::waiting_tiles() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  size_t n = 0;
+  for (const auto& w : waiting_) n += w.tiles.size();
+  return n;
+}
+
+void Scheduler::finish(const std::shared_ptr<Live>& r, Result res, Image img, const std::string& error) {
+  if (r->finished.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    live_.erase(r->id);
+    std::erase_if(waiting_, [&](const WaitingRequest& w) { return w.request == r->id; });
+  }
+  cv_.notify_all();  // stop() may be waiting for the last request
+  const SchedClock::rep started = r->started.load();
+  const double queue_s = started < 0 ? seconds_since(r->accepted)
+                                     : std::chrono::duration<double>(SchedClock::time_point(SchedClock::duration(started)) -
+                                                                     r->accepted)
+                                           .count();
+  if (r->req.done) r->req.done(res, std::move(img), error, queue_s, r->inference_s.load(), r->job->tiles());
+}
+
+void Scheduler::loop(Engine& engine) {
+  for (;;) {
+    BatchDecision d;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      for (;;) {
+        d = next_batch(waiting_, SchedClock::now(), opt_.policy);
+        if (!d.batch.empty()) break;
+        if (stopping_ && live_.empty()) return;
+        if (d.wake_at == SchedClock::time_point::max())
+          cv_.wait(lk);
+        else
+          cv_.wait_until(lk, d.wake_at);
+      }
+    }
+    if (on_batch_) on_batch_(static_cast<int>(d.batch.size()));
+    for (const auto& t : d.batch) {
+      std::shared_ptr<Live> r;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = live_.find(t.request);
+        if (it == live_.end()) continue;  // finished meanwhile (cancelled, failed)
+        r = it->second;
+      }
+      if (r->req.deadline < std::chrono::system_clock::now()) {
+        finish(r, Result::deadline_exceeded, {}, "deadline passed while queued");
+        continue;
+      }
+      if (r->req.cancelled && r->req.cancelled()) {
+        finish(r, Result::cancelled, {}, "cancelled while queued");
+        continue;
+      }
+      bool completed = false;
+      const auto t0 = SchedClock::now();
+      SchedClock::rep unset = -1;
+      r->started.compare_exchange_strong(unset, t0.time_since_epoch().count());
+      try {
+        completed = r->job->run(t.task, engine);
+      } catch (const std::exception& e) {
+        finish(r, Result::failed, {}, e.what());
+        continue;
+      }
+      r->inference_s.fetch_add(seconds_since(t0));
+      if (completed) {
+        finish(r, Result::ok, r->job->take_result(), "");
+        continue;
+      }
+      const auto ready = r->job->take_ready();  // pass 2, once pass 1 is complete
+      if (!ready.empty()) {
+        std::lock_guard<std::mutex> lk(mu_);
+        const auto now = SchedClock::now();
+        WaitingRequest w{r->id, r->req.model_name, {}, now};
+        for (int task : ready) w.tiles.push_back({r->id, task, now});
+        waiting_.push_back(std::move(w));
+      }
+      if (!ready.empty()) cv_.notify_all();
+    }
+  }
+}
+
+void Scheduler::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace scales::server

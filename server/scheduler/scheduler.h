@@ -1,0 +1,71 @@
+// The tile scheduler: every image becomes a TileJob; tiles from all in-flight requests wait in
+// one list and engine workers take them in batches formed by next_batch() (batcher.h). A request
+// that is cancelled or past its deadline has its waiting tiles dropped. No gRPC or protobuf types
+// in here: requests come in and results go out through plain callbacks.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "scales/engine.h"
+#include "scheduler/batcher.h"
+
+namespace scales::server {
+
+class Scheduler {
+ public:
+  struct Options {
+    int workers = 1;             // engine workers (each owns an Engine)
+    int threads_per_worker = 1;  // engine threads each
+    int tile = 0;                // LR tile side; 0: the engine's automatic size
+    BatchPolicy policy;
+    size_t max_requests = 64;    // images accepted and not finished
+  };
+  enum class Result { ok, cancelled, deadline_exceeded, failed };
+  struct Request {
+    std::shared_ptr<const Model> model;
+    std::string model_name;
+    Image image;
+    std::function<bool()> cancelled;             // polled before each tile
+    std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+    // Called once, on a worker thread, without scheduler locks held.
+    std::function<void(Result, Image, const std::string& error, double queue_s, double inference_s, int tiles)> done;
+  };
+
+  explicit Scheduler(const Options& o);
+  ~Scheduler();
+  // false when max_requests are in flight (RESOURCE_EXHAUSTED); throws scales::Error for a bad image.
+  bool submit(Request r);
+  size_t in_flight() const;
+  size_t waiting_tiles() const;
+  std::string kernel() const;
+  // Observers for metrics: batch sizes as they form.
+  void on_batch(std::function<void(int)> f) { on_batch_ = std::move(f); }
+  // Finishes every accepted request, then joins the workers.
+  void stop();
+
+ private:
+  struct Live;
+  void loop(Engine& engine);
+  void finish(const std::shared_ptr<Live>& r, Result res, Image img, const std::string& error);
+
+  const Options opt_;
+  std::function<void(int)> on_batch_;
+  mutable std::mutex mu_;  // guards the fields below
+  std::condition_variable cv_;
+  std::vector<WaitingRequest> waiting_;
+  std::map<uint64_t, std::shared_ptr<Live>> live_;
+  uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  std::vector<std::unique_ptr<Engine>> engines_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace scales::server
