@@ -5,19 +5,30 @@
 
 namespace scales::client {
 
-struct LocalOptions {
-  std::string model;   // model file (.safetensors)
+// Options of both modes (main.cc fills them from the command line).
+struct Options {
   std::string input;   // image file or folder (searched recursively)
   std::string output;  // file (single input) or folder (mirrors the input tree)
   std::string format = "png";
   int quality = 90;
+  bool skip_existing = false;
+  // local mode
+  std::string model_file;
   int threads = 0;      // engine threads, 0 = all cores
   std::string kernel;   // binary kernel variant, "" = best (or SCALES_KERNEL)
   int tile = 0;         // LR tile side, 0 = automatic
+  // remote mode
+  std::string server;   // host:port
+  std::string model;    // model name, or
+  int scale = 0;        // a scale served by a default model
+  int jobs = 4;         // files in flight
+  double deadline_s = 300;
+  int retries = 4;      // on UNAVAILABLE / RESOURCE_EXHAUSTED, with exponential backoff
 };
 
-// Returns the process exit code: 0 when every image was written, 1 if any failed (each failure is
-// reported on stderr and the others still run), 2 for unusable options.
-int run_local(const LocalOptions& opt);
+// Both return the process exit code: 0 when every image was written (or skipped), 1 if any
+// failed (each failure is reported and the others still run), 2 for unusable options.
+int run_local(const Options& opt);
+int run_remote(const Options& opt);
 
 }  // namespace scales::client

@@ -1,32 +1,60 @@
-// scales-upscale: upscale images with a SCALES-SR model.
+// scales-upscale: upscale images with a SCALES-SR model, in this process or through scales-server.
 //   scales-upscale --local -m models/weights/scales-edsr-x2.safetensors -o OUT INPUT
-// Remote mode (through scales-server) arrives with the service.
+//   scales-upscale --server localhost:50051 --scale 2 -j 8 -i INPUT -o OUT
 #include <CLI/CLI.hpp>
 #include <vips/vips8>
 
 #include "local_upscale.h"
 
 int main(int argc, char** argv) {
-  if (VIPS_INIT(argv[0])) {
-    std::fprintf(stderr, "error: cannot initialise libvips\n");
-    return 2;
-  }
-  CLI::App app{"Upscale images with a SCALES-SR binary super-resolution model."};
-  scales::client::LocalOptions opt;
+  CLI::App app{"Upscale images (a file or a folder tree) with a SCALES-SR binary super-resolution model."};
+  scales::client::Options opt;
   bool local = false;
-  app.add_flag("--local", local, "run the engine in this process (the only mode so far)")->required();
-  app.add_option("-m,--model", opt.model, "model file (.safetensors)")->required()->check(CLI::ExistingFile);
+  std::string model;
+  auto* local_flag = app.add_flag("--local", local, "run the engine in this process (-m is a model file)");
+  auto* server_opt = app.add_option("--server", opt.server, "scales-server address HOST:PORT (-m is a model name)");
+  local_flag->excludes(server_opt);
+  app.add_option("-m,--model", model, "model file (--local) or model name (--server)");
+  app.add_option("--scale", opt.scale, "--server: use the server's default model for this scale")
+      ->check(CLI::IsMember({2, 3, 4}));
+  app.add_option("-i,--input,input", opt.input, "image file or folder")->required();
   app.add_option("-o,--output", opt.output, "output file, or folder (mirrors an input folder's tree)")->required();
   app.add_option("--format", opt.format, "output format for folders and folder outputs")
       ->check(CLI::IsMember({"png", "jpg", "webp", "tif"}));
   app.add_option("--quality", opt.quality, "JPEG/WebP quality")->check(CLI::Range(1, 100));
-  app.add_option("--threads", opt.threads, "engine threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("--kernel", opt.kernel, "binary conv kernel: auto, ref, avx2, avx512, neon (default: best)");
-  app.add_option("--tile", opt.tile, "LR tile side in pixels (0 = automatic, bounded memory)")
+  app.add_flag("--skip-existing", opt.skip_existing, "leave outputs that already exist");
+  app.add_option("--threads", opt.threads, "--local: engine threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--kernel", opt.kernel, "--local: binary conv kernel: auto, ref, avx2, avx512, neon");
+  app.add_option("--tile", opt.tile, "--local: LR tile side in pixels (0 = automatic, bounded memory)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("input", opt.input, "image file or folder")->required();
+  app.add_option("-j,--jobs", opt.jobs, "--server: files in flight")->check(CLI::Range(1, 256));
+  app.add_option("--deadline", opt.deadline_s, "--server: seconds per image before giving up")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--retries", opt.retries, "--server: retries while the server is unavailable or full")
+      ->check(CLI::Range(0, 20));
   CLI11_PARSE(app, argc, argv);
-  const int rc = scales::client::run_local(opt);
+  if (!local && opt.server.empty()) {
+    std::fprintf(stderr, "error: choose --local (with -m MODEL_FILE) or --server HOST:PORT\n");
+    return 2;
+  }
+  if (local) {
+    if (model.empty()) {
+      std::fprintf(stderr, "error: --local needs -m MODEL_FILE\n");
+      return 2;
+    }
+    opt.model_file = model;
+  } else {
+    if (model.empty() && opt.scale == 0) {
+      std::fprintf(stderr, "error: --server needs -m MODEL_NAME or --scale S\n");
+      return 2;
+    }
+    opt.model = model;
+  }
+  if (VIPS_INIT(argv[0])) {
+    std::fprintf(stderr, "error: cannot initialise libvips\n");
+    return 2;
+  }
+  const int rc = local ? scales::client::run_local(opt) : scales::client::run_remote(opt);
   vips_shutdown();
   return rc;
 }

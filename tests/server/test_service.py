@@ -241,3 +241,40 @@ def test_concurrent_requests_share_batches(tmp_path):
     finally:
         srv.proc.terminate()
         srv.proc.wait(timeout=60)
+
+
+@needs_server
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set")
+def test_cli_remote_mode(server, tmp_path):
+    """scales-upscale --server: a folder tree mirrored with the same pixels as --local, -j,
+    --skip-existing, and exit status 1 when a file fails while the others are still written."""
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    lr = BENCH / "Set5" / "LR_bicubic" / "X2"
+    for f in sorted(lr.glob("*.png"))[:3]:
+        (src / f.name).write_bytes(f.read_bytes())
+    (src / "sub" / "bird.png").write_bytes((lr / "birdx2.png").read_bytes())
+    target = f"127.0.0.1:{server.port}"
+    local = subprocess.run([CLI, "--local", "-m", str(ROOT / "models" / "weights" / "scales-edsr-x2.safetensors"),
+                            "-i", str(src), "-o", str(tmp_path / "local")], capture_output=True, text=True)
+    assert local.returncode == 0, local.stderr
+    remote = subprocess.run([CLI, "--server", target, "--scale", "2", "-j", "3", "-i", str(src),
+                             "-o", str(tmp_path / "remote")], capture_output=True, text=True)
+    assert remote.returncode == 0, remote.stderr
+    assert "[4/4]" in remote.stderr and "4 done" in remote.stderr
+    for f in sorted((tmp_path / "local").rglob("*.png")):
+        g = tmp_path / "remote" / f.relative_to(tmp_path / "local")
+        assert np.array_equal(np.asarray(Image.open(f)), np.asarray(Image.open(g))), f
+    again = subprocess.run([CLI, "--server", target, "-m", "scales-edsr-x2", "--skip-existing", "-i", str(src),
+                            "-o", str(tmp_path / "remote")], capture_output=True, text=True)
+    assert again.returncode == 0 and "4 skipped" in again.stderr, again.stderr
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    bad = subprocess.run([CLI, "--server", target, "--scale", "2", "-i", str(src), "-o", str(tmp_path / "r2")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "broken.png" in bad.stderr and "4 done" in bad.stderr, bad.stderr
+    wrong = subprocess.run([CLI, "--server", target, "-m", "nope", "-i", str(src), "-o", str(tmp_path / "r3")],
+                           capture_output=True, text=True)
+    assert wrong.returncode == 1 and "no model named 'nope'" in wrong.stderr
+    usage = subprocess.run([CLI, "--server", target, "-i", str(src), "-o", str(tmp_path / "r4")],
+                           capture_output=True, text=True)
+    assert usage.returncode == 2 and "--scale" in usage.stderr
