@@ -24,6 +24,8 @@ struct Options {
   int jobs = 4;         // files in flight
   double deadline_s = 300;
   int retries = 4;      // on UNAVAILABLE / RESOURCE_EXHAUSTED, with exponential backoff
+  std::string tls_ca;   // PEM file: connect with TLS, trusting these roots
+  std::string token;    // bearer token (from --token-file or SCALES_TOKEN)
 };
 
 // Both return the process exit code: 0 when every image was written (or skipped), 1 if any

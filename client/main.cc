@@ -2,6 +2,8 @@
 //   scales-upscale --local -m models/weights/scales-edsr-x2.safetensors -o OUT INPUT
 //   scales-upscale --server localhost:50051 --scale 2 -j 8 -i INPUT -o OUT
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <vips/vips8>
 
 #include "local_upscale.h"
@@ -32,7 +34,19 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--retries", opt.retries, "--server: retries while the server is unavailable or full")
       ->check(CLI::Range(0, 20));
+  std::string token_file;
+  app.add_option("--tls-ca", opt.tls_ca, "--server: PEM roots to verify the server's TLS certificate (enables TLS)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--token-file", token_file, "--server: file holding the bearer token (else $SCALES_TOKEN)")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
+  if (!token_file.empty()) {
+    std::ifstream f(token_file);
+    std::getline(f, opt.token);
+    while (!opt.token.empty() && (opt.token.back() == '\r' || opt.token.back() == ' ')) opt.token.pop_back();
+  } else if (const char* t = std::getenv("SCALES_TOKEN")) {
+    opt.token = t;
+  }
   if (!local && opt.server.empty()) {
     std::fprintf(stderr, "error: choose --local (with -m MODEL_FILE) or --server HOST:PORT\n");
     return 2;

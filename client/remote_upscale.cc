@@ -37,6 +37,7 @@ v1::Format to_format(const std::string& f) {
 grpc::Status upscale_once(v1::Upscaler::Stub& stub, const std::string& bytes, const Options& opt,
                           const std::string& format, std::string& out) {
   grpc::ClientContext ctx;
+  if (!opt.token.empty()) ctx.AddMetadata("authorization", "Bearer " + opt.token);
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(static_cast<int64_t>(opt.deadline_s * 1000)));
   auto stream = stub.UpscaleStream(&ctx);
@@ -76,7 +77,14 @@ int run_remote(const Options& opt) {
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 << 20);
-  auto channel = grpc::CreateCustomChannel(opt.server, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (!opt.tls_ca.empty()) {
+    std::ifstream f(opt.tls_ca);
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    creds = grpc::SslCredentials(ssl);
+  }
+  auto channel = grpc::CreateCustomChannel(opt.server, creds, args);
   auto stub = v1::Upscaler::NewStub(channel);
   Progress progress(jobs.size());
   std::atomic<size_t> next{0};

@@ -14,6 +14,9 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "metrics.h"
@@ -90,7 +93,42 @@ int main(int argc, char** argv) {
       ->envname("SCALES_GRACE_SECONDS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  std::string tls_cert, tls_key, tls_client_ca, tokens_file;
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve TLS (with --tls-key)")
+      ->envname("SCALES_TLS_CERT")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->envname("SCALES_TLS_KEY")->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", tls_client_ca, "PEM CA bundle: require and verify client certificates")
+      ->envname("SCALES_TLS_CLIENT_CA")
+      ->check(CLI::ExistingFile);
+  app.add_option("--auth-tokens", tokens_file, "file of accepted bearer tokens, one per line")
+      ->envname("SCALES_AUTH_TOKENS")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::fprintf(stderr, "error: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+  if (!tls_client_ca.empty() && tls_cert.empty()) {
+    std::fprintf(stderr, "error: --tls-client-ca needs --tls-cert and --tls-key\n");
+    return 2;
+  }
+  auto read_text = [](const std::string& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  std::vector<std::string> tokens;
+  if (!tokens_file.empty()) {
+    std::istringstream lines(read_text(tokens_file));
+    for (std::string t; std::getline(lines, t);) {
+      while (!t.empty() && (t.back() == '\r' || t.back() == ' ')) t.pop_back();
+      if (!t.empty() && t[0] != '#') tokens.push_back(t);
+    }
+    if (tokens.empty()) {
+      std::fprintf(stderr, "error: %s holds no token\n", tokens_file.c_str());
+      return 2;
+    }
+  }
 
   // Signals go to one thread (sigwait), so no handler runs inside gRPC or engine code.
   sigset_t sigs;
@@ -141,7 +179,22 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions ssl(tls_client_ca.empty()
+                                              ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_key_cert_pairs.push_back({read_text(tls_key), read_text(tls_cert)});
+    if (!tls_client_ca.empty()) ssl.pem_root_certs = read_text(tls_client_ca);
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  service.set_tokens(tokens);
+  const bool loopback = listen.starts_with("127.") || listen.starts_with("localhost") || listen.starts_with("[::1]");
+  if (!loopback && (tls_cert.empty() || tokens.empty()))
+    std::fprintf(stderr, "warning: %s is not loopback and runs without %s%s%s (docs/service.md: production)\n",
+                 listen.c_str(), tls_cert.empty() ? "TLS" : "", tls_cert.empty() && tokens.empty() ? " and " : "",
+                 tokens.empty() ? "bearer tokens" : "");
+  builder.AddListeningPort(listen, creds, &port);
   builder.SetMaxReceiveMessageSize(max_message_mb << 20);
   builder.SetMaxSendMessageSize(max_message_mb << 20);
   builder.RegisterService(&service);

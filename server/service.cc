@@ -174,6 +174,21 @@ void UpscalerService::process(const std::string& bytes, const scales::v1::Upscal
   metrics_.set_queue_depth(static_cast<double>(scheduler_.waiting_tiles() + io_.queued()));
 }
 
+grpc::Status UpscalerService::authorize(const grpc::CallbackServerContext* ctx) const {
+  if (tokens_.empty()) return grpc::Status::OK;
+  const auto& md = ctx->client_metadata();
+  const auto it = md.find("authorization");
+  if (it == md.end())
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "this server needs 'authorization: Bearer <token>' metadata");
+  const std::string value(it->second.data(), it->second.size());
+  if (!value.starts_with("Bearer "))
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "authorization metadata must be 'Bearer <token>'");
+  const std::string token = value.substr(7);
+  for (const auto& t : tokens_)
+    if (t == token) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "bearer token not accepted");
+}
+
 void UpscalerService::record(const char* rpc, const Outcome& o, Clock::time_point t0) {
   const double ms = ms_since(t0);
   log_request(rpc, o.model, o.in_w, o.in_h, o.out_w, o.out_h, o.status, ms);
@@ -204,6 +219,10 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
                                                    scales::v1::UpscaleResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
   const auto t0 = Clock::now();
+  if (auto st = authorize(ctx); !st.ok()) {
+    reactor->Finish(st);
+    return reactor;
+  }
   if (auto st = admit(req->options().model()); !st.ok()) {
     reactor->Finish(st);
     return reactor;
@@ -239,6 +258,10 @@ class StreamReactor final
 
   StreamReactor(UpscalerService& svc, grpc::CallbackServerContext* ctx, size_t max_upload)
       : svc_(svc), ctx_(ctx), max_upload_(max_upload), t0_(Clock::now()) {
+    if (auto st = svc_.authorize(ctx); !st.ok()) {
+      Finish(st);
+      return;
+    }
     if (auto st = svc_.admit(""); !st.ok()) {
       Finish(st);
       return;
@@ -334,6 +357,11 @@ UpscalerService::UpscaleStream(grpc::CallbackServerContext* ctx) {
 grpc::ServerUnaryReactor* UpscalerService::ListModels(grpc::CallbackServerContext* ctx,
                                                       const scales::v1::ListModelsRequest*,
                                                       scales::v1::ListModelsResponse* resp) {
+  if (auto st = authorize(ctx); !st.ok()) {
+    auto* r = ctx->DefaultReactor();
+    r->Finish(st);
+    return r;
+  }
   for (const auto& m : *registry_.snapshot()) {
     const ModelInfo& i = m->model->info();
     auto* o = resp->add_models();

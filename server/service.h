@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "metrics.h"
 #include "registry.h"
@@ -32,6 +33,10 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
 
   // New calls get UNAVAILABLE once draining (SIGTERM) starts.
   void start_draining() { draining_ = true; }
+  // Bearer tokens accepted in the "authorization" metadata ("Bearer <token>"); empty: no auth.
+  void set_tokens(std::vector<std::string> tokens) { tokens_ = std::move(tokens); }
+  // OK, UNAUTHENTICATED (no bearer token) or PERMISSION_DENIED (an unknown one).
+  grpc::Status authorize(const grpc::CallbackServerContext* ctx) const;
 
   grpc::ServerUnaryReactor* Upscale(grpc::CallbackServerContext* ctx, const scales::v1::UpscaleRequest* req,
                                     scales::v1::UpscaleResponse* resp) override;
@@ -69,6 +74,7 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
   Metrics& metrics_;
   const ServiceLimits limits_;
   std::atomic<bool> draining_{false};
+  std::vector<std::string> tokens_;
 };
 
 }  // namespace scales::server

@@ -31,11 +31,16 @@ def load_messages(desc_path: Path | None = None) -> dict:
 
 
 class Client:
-    def __init__(self, target: str, max_message_mb: int = 256):
+    def __init__(self, target: str, max_message_mb: int = 256, root_cert: bytes | None = None,
+                 token: str | None = None):
         self.m = load_messages()
         opts = [("grpc.max_receive_message_length", max_message_mb << 20),
                 ("grpc.max_send_message_length", max_message_mb << 20)]
-        self.channel = grpc.insecure_channel(target, options=opts)
+        if root_cert is not None:
+            self.channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=root_cert), opts)
+        else:
+            self.channel = grpc.insecure_channel(target, options=opts)
+        self.metadata = [("authorization", f"Bearer {token}")] if token else None
         m = self.m
         self._upscale = self.channel.unary_unary(
             "/scales.v1.Upscaler/Upscale", request_serializer=m["UpscaleRequest"].SerializeToString,
@@ -57,12 +62,12 @@ class Client:
         m = self.m
         opts = m["UpscaleOptions"](model=model, scale=scale, format=m["Format"].values_by_name[fmt].number,
                                    quality=quality)
-        return self._upscale(m["UpscaleRequest"](image=image, options=opts), timeout=timeout)
+        return self._upscale(m["UpscaleRequest"](image=image, options=opts), timeout=timeout, metadata=self.metadata)
 
     def upscale_future(self, image: bytes, model: str = "", scale: int = 0, timeout: float | None = 60):
         m = self.m
         req = m["UpscaleRequest"](image=image, options=m["UpscaleOptions"](model=model, scale=scale))
-        return self._upscale.future(req, timeout=timeout)
+        return self._upscale.future(req, timeout=timeout, metadata=self.metadata)
 
     def upscale_stream(self, image: bytes, model: str = "", scale: int = 0, chunk: int = 1 << 20,
                        timeout: float | None = 300):
@@ -76,14 +81,14 @@ class Client:
                 yield m["UpscaleStreamRequest"](chunk=image[i:i + chunk])
 
         info, parts = None, []
-        for resp in self._stream(requests(), timeout=timeout):
+        for resp in self._stream(requests(), timeout=timeout, metadata=self.metadata):
             if resp.HasField("info"):
                 info = resp.info
             parts.append(resp.chunk)
         return info, b"".join(parts)
 
     def list_models(self):
-        return self._list(self.m["ListModelsRequest"](), timeout=10)
+        return self._list(self.m["ListModelsRequest"](), timeout=10, metadata=self.metadata)
 
     def health(self, service: str = "") -> int:
         """grpc.health.v1 HealthCheckRequest{service=1}; returns HealthCheckResponse.status (1 = SERVING)."""
