@@ -58,6 +58,22 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def check_metrics(m: dict, ok: int, failed: int) -> None:
+    """Every metric of docs/service.md is there with values that fit the load just run."""
+    def total(prefix):
+        return sum(v for k, v in m.items() if k.startswith(prefix))
+    assert total('scales_requests_total{code="OK"') == ok, "requests_total OK"
+    assert total("scales_requests_total") == ok + failed, "requests_total"
+    for h in ("scales_request_duration_seconds", "scales_queue_duration_seconds", "scales_inference_duration_seconds"):
+        assert total(h + "_count") == ok, h
+        assert 0 < total(h + "_sum") < ok * 600, h
+    # Batches count tile tasks: a tiled image with the statistics pass runs each tile twice.
+    assert total("scales_batch_size_sum") >= total("scales_tiles_total") >= ok, "batch sizes vs tiles"
+    assert total("scales_input_pixels_total") > 0
+    assert m["scales_queue_depth"] == 0 and m["scales_in_flight_requests"] == 0, "gauges back to zero"
+    assert any(k.startswith("scales_build_info{") for k in m) and any(k.startswith("scales_model_info{") for k in m)
+
+
 def mixed_load(srv, seconds: float, concurrency: int) -> dict:
     images = crops([64, 128, 256, 512], 4)
     lat, errors, pixels = [], [], 0
@@ -88,6 +104,7 @@ def mixed_load(srv, seconds: float, concurrency: int) -> dict:
         t.join()
     wall = time.monotonic() - t0
     m = srv.metrics()
+    check_metrics(m, len(lat), len(errors))
     buckets = {k.split('le="')[1].rstrip('"}'): v for k, v in m.items() if k.startswith("scales_batch_size_bucket")}
     lat.sort()
     return {
@@ -98,6 +115,7 @@ def mixed_load(srv, seconds: float, concurrency: int) -> dict:
         "latency_p99_ms": round(1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], 1) if lat else None,
         "batch_size_buckets_cumulative": buckets,
         "batches": m.get("scales_batch_size_count"), "tiles": m.get("scales_batch_size_sum"),
+        "metrics_checked": True,
         "server_peak_rss_mib": round(peak_rss_mib(srv.proc.pid), 1),
     }
 

@@ -133,6 +133,30 @@ def test_deadline_drops_queued_work(tmp_path):
 
 
 @needs_server
+def test_cancel_drops_queued_work(tmp_path):
+    """Requests cancelled by the client while they wait behind a long tile are dropped, never
+    computed; the server keeps serving."""
+    srv = start_server(tmp_path, "--workers", "1", "--max-batch", "1", "--tile", "1000")
+    try:
+        big = png_bytes(np.random.default_rng(5).integers(0, 256, (1000, 1000, 3), dtype=np.uint8))
+        small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
+        slow = srv.client.upscale_future(big, scale=2, timeout=300)
+        time.sleep(0.4)
+        quick = [srv.client.upscale_future(small, scale=2, timeout=60) for _ in range(3)]
+        time.sleep(0.2)
+        assert all(f.cancel() for f in quick)
+        assert slow.result().info.width == 2000
+        assert srv.client.upscale(small, scale=2).info.width == 288
+        time.sleep(0.2)
+        log = srv.log_text()
+        assert log.count("cancelled while queued") == 3, log
+        assert log.count('"out":"288x288"') == 1, log  # only the last small request was computed
+    finally:
+        srv.proc.terminate()
+        srv.proc.wait(timeout=60)
+
+
+@needs_server
 def test_small_request_is_not_stuck_behind_a_huge_one(tmp_path):
     """Fair share: with a 16-tile image in progress, a small image's single tile is served within
     a round, long before the big image finishes."""
