@@ -25,10 +25,6 @@ int run_local(const Options& opt) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  if (jobs.empty()) {
-    std::cerr << "error: " << opt.input << ": no images found\n";
-    return 2;
-  }
   std::cerr << "engine: kernel " << engine->kernel() << ", " << engine->threads() << " threads\n";
   Progress progress(jobs.size());
   for (const auto& j : jobs) {

@@ -36,6 +36,7 @@ std::vector<FileJob> plan_jobs(const std::string& input, const std::string& outp
   } else {
     throw Error(input + ": no such file or folder");
   }
+  if (jobs.empty()) throw Error(input + ": no images found");
   return jobs;
 }
 

@@ -13,7 +13,7 @@ struct FileJob {
 
 // A file -> that file (or a folder/ target); a folder -> every image below it, recursively,
 // mirrored under `output` with the `format` extension. Sorted by input path. Throws scales::Error
-// when the input does not exist.
+// when the input does not exist or holds no image.
 std::vector<FileJob> plan_jobs(const std::string& input, const std::string& output, const std::string& format);
 
 // Output format of one job: the extension of its output file ("png", "jpg", "webp", "tif").

@@ -71,10 +71,6 @@ int run_remote(const Options& opt) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  if (jobs.empty()) {
-    std::cerr << "error: " << opt.input << ": no images found\n";
-    return 2;
-  }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 << 20);
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
