@@ -1,5 +1,7 @@
 #include <vips/vips8>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "scales/imageio.h"
@@ -87,6 +89,20 @@ Decoded decode_file(const std::string& path, const Limits& limits) {
 
 Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits) {
   if (size == 0) throw Error(what + ": image is empty (0 bytes)");
+  // Only the four formats the service documents: libvips would otherwise hand unknown bytes to
+  // every loader it has (ImageMagick's included), a much larger attack surface.
+  const char* loader = vips_foreign_find_load_buffer(data, size);
+  if (!loader) {
+    vips_error_clear();
+    throw Error(what + ": not a recognised image (PNG, JPEG, WebP or TIFF)");
+  }
+  // The loader's class name ("VipsForeignLoadPngBuffer") or nickname ("pngload_buffer").
+  std::string name(loader);
+  for (const char* cut : {"VipsForeignLoad", "Buffer", "load_buffer"})
+    if (const auto at = name.find(cut); at != std::string::npos) name.erase(at, std::string(cut).size());
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (name != "png" && name != "jpeg" && name != "webp" && name != "tiff")
+    throw Error(what + ": image format '" + name + "' is not accepted (PNG, JPEG, WebP or TIFF)");
   try {
     return decode(vips::VImage::new_from_buffer(data, size, "", load_options()),
                   what, limits);

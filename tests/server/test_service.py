@@ -26,6 +26,12 @@ def png_bytes(arr: np.ndarray) -> bytes:
     return b.getvalue()
 
 
+def bmp_bytes() -> bytes:
+    b = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(b, format="BMP")
+    return b.getvalue()
+
+
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG signature and a valid IHDR claiming width x height, then a tiny IDAT and IEND."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -99,6 +105,7 @@ def test_bad_inputs_get_their_status_and_the_server_keeps_serving(server):
          grpc.StatusCode.INVALID_ARGUMENT),
         ("scale nobody serves", lambda: c.upscale(good, scale=3), grpc.StatusCode.INVALID_ARGUMENT),
         ("bad quality", lambda: c.upscale(good, scale=2, quality=101), grpc.StatusCode.INVALID_ARGUMENT),
+        ("format not accepted (BMP)", lambda: c.upscale(bmp_bytes(), scale=2), grpc.StatusCode.INVALID_ARGUMENT),
         ("oversized message", lambda: c.upscale(os.urandom(9 << 20), scale=2), grpc.StatusCode.RESOURCE_EXHAUSTED),
     ]
     for name, call, want in cases:

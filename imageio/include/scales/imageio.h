@@ -34,6 +34,8 @@ struct Decoded {
 
 // Throws scales::Error naming `what` and the problem (cannot decode, too large, ...).
 Decoded decode_file(const std::string& path, const Limits& limits = {});
+// decode_buffer accepts PNG, JPEG, WebP and TIFF only (the server's inputs); decode_file
+// whatever libvips loads (the local CLI's own files).
 Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits = {});
 
 // "png", "jpg", "webp", "tif", or throws Error.
