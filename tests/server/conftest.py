@@ -10,7 +10,5 @@ from server_harness import start_server  # noqa: E402
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    r = start_server(tmp_path_factory.mktemp("server"), "--max-message-mb", "8", "--max-pixels", "4000000")
-    yield r
-    r.proc.terminate()
-    r.proc.wait(timeout=30)
+    with start_server(tmp_path_factory.mktemp("server"), "--max-message-mb", "8", "--max-pixels", "4000000") as r:
+        yield r

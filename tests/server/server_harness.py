@@ -34,6 +34,14 @@ class Running:
         self.proc, self.port, self.metrics_port, self.log = proc, port, metrics_port, log
         self.client = Client(f"127.0.0.1:{port}")
 
+    # `with start_server(...) as srv:` stops the server (SIGTERM, drained) when the block ends.
+    def __enter__(self) -> "Running":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
     def log_text(self) -> str:
         return self.log.read_text()
 

@@ -119,8 +119,7 @@ def test_bad_inputs_get_their_status_and_the_server_keeps_serving(server):
 def test_deadline_drops_queued_work(tmp_path):
     """One engine worker busy with a big single-tile image for over a second: small requests with
     a 0.3 s deadline expire in the queue and are dropped (never computed); the big one completes."""
-    srv = start_server(tmp_path, "--workers", "1", "--max-batch", "1", "--tile", "1000")
-    try:
+    with start_server(tmp_path, "--workers", "1", "--max-batch", "1", "--tile", "1000") as srv:
         big = png_bytes(np.random.default_rng(1).integers(0, 256, (1000, 1000, 3), dtype=np.uint8))
         small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
         slow = [srv.client.upscale_future(big, scale=2, timeout=300)]
@@ -134,17 +133,13 @@ def test_deadline_drops_queued_work(tmp_path):
             assert f.result().info.width == 2000
         log = srv.log_text()
         assert log.count("deadline passed while queued") == 3, log
-    finally:
-        srv.proc.terminate()
-        srv.proc.wait(timeout=60)
 
 
 @needs_server
 def test_cancel_drops_queued_work(tmp_path):
     """Requests cancelled by the client while they wait behind a long tile are dropped, never
     computed; the server keeps serving."""
-    srv = start_server(tmp_path, "--workers", "1", "--max-batch", "1", "--tile", "1000")
-    try:
+    with start_server(tmp_path, "--workers", "1", "--max-batch", "1", "--tile", "1000") as srv:
         big = png_bytes(np.random.default_rng(5).integers(0, 256, (1000, 1000, 3), dtype=np.uint8))
         small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
         slow = srv.client.upscale_future(big, scale=2, timeout=300)
@@ -158,17 +153,13 @@ def test_cancel_drops_queued_work(tmp_path):
         log = srv.log_text()
         assert log.count("cancelled while queued") == 3, log
         assert log.count('"out":"288x288"') == 1, log  # only the last small request was computed
-    finally:
-        srv.proc.terminate()
-        srv.proc.wait(timeout=60)
 
 
 @needs_server
 def test_small_request_is_not_stuck_behind_a_huge_one(tmp_path):
     """Fair share: with a 16-tile image in progress, a small image's single tile is served within
     a round, long before the big image finishes."""
-    srv = start_server(tmp_path, "--workers", "1", "--max-batch", "2", "--tile", "250")
-    try:
+    with start_server(tmp_path, "--workers", "1", "--max-batch", "2", "--tile", "250") as srv:
         big = png_bytes(np.random.default_rng(4).integers(0, 256, (1000, 1000, 3), dtype=np.uint8))
         small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
         slow = srv.client.upscale_future(big, scale=2, timeout=300)
@@ -180,14 +171,11 @@ def test_small_request_is_not_stuck_behind_a_huge_one(tmp_path):
         slow.result()
         big_s = time.monotonic() - t0
         assert small_s < big_s / 3, (small_s, big_s)
-    finally:
-        srv.proc.terminate()
-        srv.proc.wait(timeout=60)
 
 
 @needs_server
 def test_sigterm_drains_in_flight_calls(tmp_path):
-    srv = start_server(tmp_path, "--workers", "1")
+    srv = start_server(tmp_path, "--workers", "1")  # stopped by the test itself
     big = png_bytes(np.random.default_rng(2).integers(0, 256, (600, 600, 3), dtype=np.uint8))
     fut = srv.client.upscale_future(big, scale=4, timeout=120)
     time.sleep(0.3)
@@ -199,8 +187,7 @@ def test_sigterm_drains_in_flight_calls(tmp_path):
 
 @needs_server
 def test_metrics_after_traffic(tmp_path):
-    srv = start_server(tmp_path)
-    try:
+    with start_server(tmp_path) as srv:
         good = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
         for _ in range(3):
             srv.client.upscale(good, scale=2)
@@ -225,9 +212,6 @@ def test_metrics_after_traffic(tmp_path):
         assert get("scales_in_flight_requests") == [0.0]
         assert any(k.startswith("scales_build_info{") and v == 1 for k, v in m.items())
         assert sum(1 for k in m if k.startswith("scales_model_info{")) == 2
-    finally:
-        srv.proc.terminate()
-        srv.proc.wait(timeout=30)
 
 
 @needs_server
@@ -259,8 +243,7 @@ def test_stream_errors(server):
 @needs_server
 def test_concurrent_requests_share_batches(tmp_path):
     """Sixteen small images at once: tiles of different requests form batches above 1."""
-    srv = start_server(tmp_path, "--max-batch", "8", "--max-delay-us", "20000")
-    try:
+    with start_server(tmp_path, "--max-batch", "8", "--max-delay-us", "20000") as srv:
         small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
         futures = [srv.client.upscale_future(small, scale=2, timeout=120) for _ in range(16)]
         outs = [f.result().image for f in futures]
@@ -269,9 +252,6 @@ def test_concurrent_requests_share_batches(tmp_path):
         count = m["scales_batch_size_count"]
         assert m["scales_batch_size_sum"] == 16 and count < 16, m
         assert m['scales_batch_size_bucket{le="1"}'] < count  # some batch held more than one tile
-    finally:
-        srv.proc.terminate()
-        srv.proc.wait(timeout=60)
 
 
 @needs_server
