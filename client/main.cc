@@ -1,11 +1,14 @@
 // scales-upscale: upscale images with a SCALES-SR model, in this process or through scales-server.
 //   scales-upscale --local -m models/weights/scales-edsr-x2.safetensors -o OUT INPUT
 //   scales-upscale --server localhost:50051 --scale 2 -j 8 -i INPUT -o OUT
+//   scales-upscale --server dns:///scales-sr-headless:50051 ...   (round-robin over every address)
+//   scales-upscale health --server localhost:50051                 (exit 0 when SERVING)
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <vips/vips8>
 
+#include "health.h"
 #include "local_upscale.h"
 
 int main(int argc, char** argv) {
@@ -14,13 +17,15 @@ int main(int argc, char** argv) {
   bool local = false;
   std::string model;
   auto* local_flag = app.add_flag("--local", local, "run the engine in this process (-m is a model file)");
-  auto* server_opt = app.add_option("--server", opt.server, "scales-server address HOST:PORT (-m is a model name)");
+  auto* server_opt = app.add_option("--server", opt.server,
+                                    "scales-server target: HOST:PORT, or dns:///NAME:PORT to spread images "
+                                    "round-robin over every address of NAME (-m is a model name)");
   local_flag->excludes(server_opt);
   app.add_option("-m,--model", model, "model file (--local) or model name (--server)");
   app.add_option("--scale", opt.scale, "--server: use the server's default model for this scale")
       ->check(CLI::IsMember({2, 3, 4}));
-  app.add_option("-i,--input,input", opt.input, "image file or folder")->required();
-  app.add_option("-o,--output", opt.output, "output file, or folder (mirrors an input folder's tree)")->required();
+  app.add_option("-i,--input,input", opt.input, "image file or folder");
+  app.add_option("-o,--output", opt.output, "output file, or folder (mirrors an input folder's tree)");
   app.add_option("--format", opt.format, "output format for folders and folder outputs")
       ->check(CLI::IsMember({"png", "jpg", "webp", "tif"}));
   app.add_option("--quality", opt.quality, "JPEG/WebP quality")->check(CLI::Range(1, 100));
@@ -39,7 +44,20 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--token-file", token_file, "--server: file holding the bearer token (else $SCALES_TOKEN)")
       ->check(CLI::ExistingFile);
+  scales::client::HealthOptions health;
+  auto* health_cmd = app.add_subcommand("health", "ask a server's gRPC health service; exit 0 when SERVING");
+  health_cmd->add_option("--server", health.server, "server target (default 127.0.0.1:50051)");
+  health_cmd->add_option("--service", health.service, "a service name (default: the whole server)");
+  health_cmd->add_option("--tls-ca", health.tls_ca, "PEM roots to verify the server's TLS certificate")
+      ->check(CLI::ExistingFile);
+  health_cmd->add_option("--timeout", health.timeout_s, "seconds to wait for an answer")->check(CLI::PositiveNumber);
+  app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
+  if (health_cmd->parsed()) return scales::client::run_health(health);
+  if (opt.input.empty() || opt.output.empty()) {
+    std::fprintf(stderr, "error: give an input (-i FILE_OR_FOLDER) and an output (-o PATH)\n");
+    return 2;
+  }
   if (!token_file.empty()) {
     std::ifstream f(token_file);
     std::getline(f, opt.token);

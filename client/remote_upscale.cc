@@ -1,4 +1,4 @@
-// `scales-upscale --server HOST:PORT`: the same file handling as --local, each image sent to
+// `scales-upscale --server TARGET`: the same file handling as --local, each image sent to
 // scales-server through UpscaleStream (chunked both ways, so no size limit on either side),
 // `jobs` files in flight, retries with exponential backoff while the server is unavailable or
 // its queue is full.
@@ -11,6 +11,7 @@
 #include <iterator>
 #include <thread>
 
+#include "channel.h"
 #include "local_upscale.h"
 #include "plan.h"
 #include "progress.h"
@@ -71,16 +72,13 @@ int run_remote(const Options& opt) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(16 << 20);
-  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
-  if (!opt.tls_ca.empty()) {
-    std::ifstream f(opt.tls_ca);
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-    creds = grpc::SslCredentials(ssl);
+  std::shared_ptr<grpc::Channel> channel;
+  try {
+    channel = make_channel(opt.server, opt.tls_ca);
+  } catch (const Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
   }
-  auto channel = grpc::CreateCustomChannel(opt.server, creds, args);
   auto stub = v1::Upscaler::NewStub(channel);
   Progress progress(jobs.size());
   std::atomic<size_t> next{0};

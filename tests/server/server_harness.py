@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,6 +21,7 @@ from upscaler_client import Client  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = os.environ.get("SCALES_SERVER")
 BENCH = ROOT.parent / "shared" / "data" / "benchmark"
+START_TIMEOUT_S = 120
 needs_server = pytest.mark.skipif(not SERVER, reason="SCALES_SERVER not set (scripts/test builds and sets it)")
 
 
@@ -64,16 +66,17 @@ def start_server(tmp: Path, *args: str) -> Running:
                              "--models", str(ROOT / "models" / "weights"), *args],
                             stderr=open(log, "w"), stdout=subprocess.DEVNULL)
     r = Running(proc, port, metrics_port, log)
-    for _ in range(200):
-        try:
-            if r.client.health() == 1:
-                return r
-        except Exception:
-            pass
+    # Sanitizer builds on a loaded 2-core CI machine take many seconds to load the models; wait on a
+    # deadline, not a count of tries, and say what the server printed if it never comes up.
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"scales-server exited: {log.read_text()}")
-        time.sleep(0.05)
+            raise RuntimeError(f"scales-server exited ({proc.returncode}): {log.read_text()}")
+        try:
+            if r.client.health(timeout=2, wait_for_ready=True) == 1:
+                return r
+        except grpc.RpcError:
+            pass
     proc.kill()
-    raise RuntimeError("scales-server did not become healthy")
-
-
+    proc.wait()
+    raise RuntimeError(f"scales-server not healthy after {START_TIMEOUT_S} s; its log:\n{log.read_text()}")

@@ -40,10 +40,12 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
 
 
-def code_of(call) -> grpc.StatusCode:
-    with pytest.raises(grpc.RpcError) as e:
+def code_of(call, what: str = "the call") -> grpc.StatusCode:
+    try:
         call()
-    return e.value.code(), e.value.details()
+    except grpc.RpcError as e:
+        return e.code(), e.details()
+    pytest.fail(f"{what}: succeeded, an error status was expected")
 
 
 @needs_server
@@ -109,7 +111,7 @@ def test_bad_inputs_get_their_status_and_the_server_keeps_serving(server):
         ("oversized message", lambda: c.upscale(os.urandom(9 << 20), scale=2), grpc.StatusCode.RESOURCE_EXHAUSTED),
     ]
     for name, call, want in cases:
-        code, details = code_of(call)
+        code, details = code_of(call, name)
         assert code == want, f"{name}: {code} {details}"
         assert details, f"{name}: empty message"
         assert c.upscale(good, scale=2).info.width == 2 * Image.open(io.BytesIO(good)).size[0], f"after {name}"
@@ -292,10 +294,52 @@ def test_cli_remote_mode(server, tmp_path):
 
 
 @needs_server
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set")
+def test_cli_health_subcommand(server):
+    """`scales-upscale health` (the container HEALTHCHECK): 0 when SERVING, 1 for an unknown service
+    or nothing listening, with a message saying which."""
+    from server_harness import free_port
+    ok = subprocess.run([CLI, "health", "--server", f"127.0.0.1:{server.port}"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "SERVING" in ok.stdout, ok.stderr
+    svc = subprocess.run([CLI, "health", "--server", f"127.0.0.1:{server.port}", "--service", "scales.v1.Upscaler"],
+                         capture_output=True, text=True)
+    assert svc.returncode == 0 and "scales.v1.Upscaler: SERVING" in svc.stdout, svc.stderr
+    unknown = subprocess.run([CLI, "health", "--server", f"127.0.0.1:{server.port}", "--service", "no.Such"],
+                             capture_output=True, text=True)
+    assert unknown.returncode == 1 and "unknown" in unknown.stderr, unknown.stderr
+    t0 = time.monotonic()
+    closed = subprocess.run([CLI, "health", "--server", f"127.0.0.1:{free_port()}", "--timeout", "1"],
+                            capture_output=True, text=True)
+    assert closed.returncode == 1 and "no health answer within 1 s" in closed.stderr, closed.stderr
+    assert time.monotonic() - t0 < 20
+
+
+@needs_server
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set")
+def test_cli_spreads_work_round_robin_over_every_address(tmp_path):
+    """One CLI run against a target that resolves to two servers (what dns:/// of a headless
+    Kubernetes Service gives) sends images to both, not all to the first connection."""
+    lr = BENCH / "Set5" / "LR_bicubic" / "X2"
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        for f in sorted(lr.glob("*.png")):
+            (src / f"{i}-{f.name}").write_bytes(f.read_bytes())
+    with start_server(tmp_path) as a, start_server(tmp_path) as b:
+        target = f"ipv4:127.0.0.1:{a.port},127.0.0.1:{b.port}"
+        run = subprocess.run([CLI, "--server", target, "--scale", "2", "-j", "2", "-i", str(src),
+                              "-o", str(tmp_path / "out")], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        served = [sum(v for k, v in s.metrics().items() if k.startswith('scales_requests_total{code="OK"'))
+                  for s in (a, b)]
+    assert sum(served) == 15 and min(served) >= 3, served
+
+
+@needs_server
 def test_tls_and_bearer_tokens(tmp_path):
     """TLS with a self-signed certificate and bearer tokens: no token UNAUTHENTICATED, a wrong one
     PERMISSION_DENIED, the right one served; health stays open for probes; plaintext refused."""
-    from server_harness import Running, free_port  # noqa: F401
+    from server_harness import START_TIMEOUT_S, free_port
     from upscaler_client import Client
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
@@ -311,12 +355,8 @@ def test_tls_and_bearer_tokens(tmp_path):
                             stderr=open(log, "w"))
     try:
         root = cert.read_bytes()
-        for _ in range(200):  # a channel made before the port listens backs off for long: wait first
-            if "listening" in log.read_text():
-                break
-            time.sleep(0.05)
         anon = Client(f"127.0.0.1:{port}", root_cert=root)
-        assert anon.health() == 1, log.read_text()
+        assert anon.health(timeout=START_TIMEOUT_S, wait_for_ready=True) == 1, log.read_text()
         small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
         assert code_of(lambda: anon.upscale(small, scale=2))[0] == grpc.StatusCode.UNAUTHENTICATED
         assert code_of(lambda: anon.list_models())[0] == grpc.StatusCode.UNAUTHENTICATED

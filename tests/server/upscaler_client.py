@@ -35,7 +35,11 @@ class Client:
                  token: str | None = None):
         self.m = load_messages()
         opts = [("grpc.max_receive_message_length", max_message_mb << 20),
-                ("grpc.max_send_message_length", max_message_mb << 20)]
+                ("grpc.max_send_message_length", max_message_mb << 20),
+                # A server still starting refuses connections; without these the channel's default
+                # backoff (1 s growing to 120 s) outlasts a slow sanitizer-build start.
+                ("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
+                ("grpc.max_reconnect_backoff_ms", 1000)]
         if root_cert is not None:
             self.channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=root_cert), opts)
         else:
@@ -90,10 +94,10 @@ class Client:
     def list_models(self):
         return self._list(self.m["ListModelsRequest"](), timeout=10, metadata=self.metadata)
 
-    def health(self, service: str = "") -> int:
+    def health(self, service: str = "", timeout: float = 5, wait_for_ready: bool = False) -> int:
         """grpc.health.v1 HealthCheckRequest{service=1}; returns HealthCheckResponse.status (1 = SERVING)."""
         req = b"" if not service else b"\x0a" + bytes([len(service)]) + service.encode()
-        resp = self._health(req, timeout=5)
+        resp = self._health(req, timeout=timeout, wait_for_ready=wait_for_ready)
         return resp[1] if len(resp) >= 2 and resp[0] == 0x08 else 0
 
     def reflection_services(self) -> bytes:
