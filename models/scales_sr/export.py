@@ -1,4 +1,5 @@
-"""Export a trained network: the model file, its TorchScript oracle and golden tensors.
+"""Export a trained network (either architecture): the model file, its TorchScript oracle and
+golden tensors.
 
     scripts/py -m scales_sr.export --checkpoint runs/x2/checkpoint.pt \
         --out models/weights/scales-edsr-x2.safetensors [--oracle-dir tests/golden]
@@ -39,10 +40,34 @@ def golden_input(scale: int, data: Path = DEFAULT_DATA) -> torch.Tensor:
     return torch.from_numpy(crop.astype(np.float32) / 255.0).permute(2, 0, 1)[None].contiguous()
 
 
+def layer_outputs_swinir(infer, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """SwinIR's intermediate maps, NCHW float32 on the window-padded grid: layer.conv_first and
+    layer.groups.<g> (each group's output tokens, after its residual, as a map)."""
+    from .swinir import pad_to_window
+    xp = pad_to_window(x, infer.window)
+    n, h, w = xp.shape[0], xp.shape[2], xp.shape[3]
+    outs: dict[str, np.ndarray] = {}
+
+    def keep(name):
+        return lambda _m, _inp, out: outs.__setitem__(
+            name, out.detach().transpose(1, 2).reshape(n, -1, h, w).numpy().copy())
+
+    hooks = [g.register_forward_hook(keep(f"layer.groups.{i}")) for i, g in enumerate(infer.groups)]
+    with torch.no_grad():
+        infer(x)
+        outs["layer.conv_first"] = F.conv2d(xp - infer.rgb_mean, infer.conv_first_w, infer.conv_first_b,
+                                            padding=1).numpy()
+    for hk in hooks:
+        hk.remove()
+    return outs
+
+
 def layer_outputs(infer, x: torch.Tensor) -> dict[str, np.ndarray]:
     """Intermediate feature maps of the oracle on x, for layer-level parity in the C++ engine:
     layer.head (head conv), layer.blocks.<i> (each block's output), layer.body_end (the body end's
     residual conv, before the long skip). NCHW float32."""
+    if hasattr(infer, "groups"):
+        return layer_outputs_swinir(infer, x)
     outs: dict[str, np.ndarray] = {}
 
     def keep(name):

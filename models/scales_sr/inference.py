@@ -126,7 +126,11 @@ class EDSRInfer(nn.Module):
         return F.conv2d(f, self.tail_w, self.tail_b, padding=1) + self.rgb_mean
 
 
-def load_inference(path) -> tuple[ModelConfig, EDSRInfer, dict]:
+def load_inference(path) -> tuple:
+    """(config, inference network, metadata) for a model file of either architecture."""
     from .modelfile import read_model
     cfg, tensors, meta = read_model(path)
+    if meta.get("architecture") == "scales-swinir":
+        from .swinir_infer import SwinIRInfer
+        return cfg, SwinIRInfer(cfg, tensors).eval(), meta
     return cfg, EDSRInfer(cfg, tensors).eval(), meta

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import safetensors
+from . import safetensors, swinir_file
 from .binarize import hard_sign, weight_scale
-from .edsr import ModelConfig, ScalesEDSR, upsample_factors
+from .edsr import ModelConfig, upsample_factors
 from .layers import channel_hidden
+from .swinir import ScalesSwinIR, SwinConfig
 
 FORMAT = "scales-sr"
 FORMAT_VERSION = "1"
@@ -46,8 +47,47 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().to(torch.float32).contiguous().numpy()
 
 
-def network_tensors(model: ScalesEDSR) -> dict[str, np.ndarray]:
+def binary_conv_tensors(prefix: str, m) -> dict[str, np.ndarray]:
+    """A SCALES binary 3x3 conv (layers.ScalesBinaryConv) as model-file tensors."""
+    t = {f"{prefix}.weight_bits": pack_sign_bits(_np(hard_sign(m.weight))),
+         f"{prefix}.weight_scale": _np(weight_scale(m.weight))}
+    if m.shift is not None:
+        t[f"{prefix}.shift"] = _np(m.shift)
+    if m.alpha is not None:
+        t[f"{prefix}.alpha"] = _np(m.alpha)
+    if m.spatial is not None:
+        t[f"{prefix}.spatial.weight"] = _np(m.spatial.weight.view(1, -1))
+        t[f"{prefix}.spatial.bias"] = _np(m.spatial.bias)
+    if m.fc1 is not None:
+        t[f"{prefix}.channel.fc1.weight"] = _np(m.fc1.weight)
+        t[f"{prefix}.channel.fc1.bias"] = _np(m.fc1.bias)
+        t[f"{prefix}.channel.fc2.weight"] = _np(m.fc2.weight)
+        t[f"{prefix}.channel.fc2.bias"] = _np(m.fc2.bias)
+    return t
+
+
+def binary_conv_shapes(p: str, c: int, comps) -> dict[str, tuple[int, ...]]:
+    s: dict[str, tuple[int, ...]] = {f"{p}.weight_bits": (c, 3, 3, math.ceil(c / 64)), f"{p}.weight_scale": (c,)}
+    h = channel_hidden(c)
+    if comps.shift:
+        s[f"{p}.shift"] = (c,)
+    if comps.layer_scale:
+        s[f"{p}.alpha"] = (1,)
+    if comps.spatial:
+        s[f"{p}.spatial.weight"] = (1, c)
+        s[f"{p}.spatial.bias"] = (1,)
+    if comps.channel:
+        s[f"{p}.channel.fc1.weight"] = (h, c)
+        s[f"{p}.channel.fc1.bias"] = (h,)
+        s[f"{p}.channel.fc2.weight"] = (c, h)
+        s[f"{p}.channel.fc2.bias"] = (c,)
+    return s
+
+
+def network_tensors(model) -> dict[str, np.ndarray]:
     """The model file's tensors for a trained network (names: docs/model-format.md)."""
+    if isinstance(model, ScalesSwinIR):
+        return swinir_file.network_tensors(model, pack_sign_bits, binary_conv_tensors)
     cfg = model.cfg
     t: dict[str, np.ndarray] = {
         "rgb_mean": _np(model.rgb_mean.view(3)),
@@ -63,20 +103,7 @@ def network_tensors(model: ScalesEDSR) -> dict[str, np.ndarray]:
             t[f"{prefix}.weight"] = _np(m.conv.weight)
             t[f"{prefix}.bias"] = _np(m.conv.bias)
             return
-        t[f"{prefix}.weight_bits"] = pack_sign_bits(_np(hard_sign(m.weight)))
-        t[f"{prefix}.weight_scale"] = _np(weight_scale(m.weight))
-        if m.shift is not None:
-            t[f"{prefix}.shift"] = _np(m.shift)
-        if m.alpha is not None:
-            t[f"{prefix}.alpha"] = _np(m.alpha)
-        if m.spatial is not None:
-            t[f"{prefix}.spatial.weight"] = _np(m.spatial.weight.view(1, -1))
-            t[f"{prefix}.spatial.bias"] = _np(m.spatial.bias)
-        if m.fc1 is not None:
-            t[f"{prefix}.channel.fc1.weight"] = _np(m.fc1.weight)
-            t[f"{prefix}.channel.fc1.bias"] = _np(m.fc1.bias)
-            t[f"{prefix}.channel.fc2.weight"] = _np(m.fc2.weight)
-            t[f"{prefix}.channel.fc2.bias"] = _np(m.fc2.bias)
+        t.update(binary_conv_tensors(prefix, m))
 
     for i, blk in enumerate(model.blocks):
         res_conv(f"body.{i}.conv1", blk.conv1)
@@ -86,27 +113,32 @@ def network_tensors(model: ScalesEDSR) -> dict[str, np.ndarray]:
     return t
 
 
-def metadata(cfg: ModelConfig, extra: dict[str, str] | None = None) -> dict[str, str]:
-    m = {
-        "format": FORMAT, "format_version": FORMAT_VERSION,
-        "architecture": cfg.architecture, "variant": cfg.variant,
-        "scale": str(cfg.scale), "blocks": str(cfg.blocks), "channels": str(cfg.channels),
-        "binary": "1" if cfg.binary else "0",
-        "components": ",".join(cfg.components),
-        "channel_hidden": str(channel_hidden(cfg.channels)),
-        "pad_value": "+1",
-        "bit_order": "lsb0",
-    }
+def metadata(cfg, extra: dict[str, str] | None = None) -> dict[str, str]:
+    m = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    if isinstance(cfg, SwinConfig):
+        m.update(swinir_file.metadata(cfg))
+    else:
+        m.update({
+            "architecture": cfg.architecture, "variant": cfg.variant,
+            "scale": str(cfg.scale), "blocks": str(cfg.blocks), "channels": str(cfg.channels),
+            "binary": "1" if cfg.binary else "0",
+            "components": ",".join(cfg.components),
+            "channel_hidden": str(channel_hidden(cfg.channels)),
+            "pad_value": "+1",
+            "bit_order": "lsb0",
+        })
     m.update(extra or {})
     return m
 
 
-def save_model(path: str | Path, model: ScalesEDSR, extra_meta: dict[str, str] | None = None) -> None:
+def save_model(path: str | Path, model, extra_meta: dict[str, str] | None = None) -> None:
     safetensors.save(path, network_tensors(model), metadata(model.cfg, extra_meta))
 
 
-def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+def expected_shapes(cfg) -> dict[str, tuple[int, ...]]:
     """Every tensor the file must hold for this configuration, with its shape."""
+    if isinstance(cfg, SwinConfig):
+        return swinir_file.expected_shapes(cfg, binary_conv_shapes)
     c = cfg.channels
     s: dict[str, tuple[int, ...]] = {
         "rgb_mean": (3,), "head.weight": (c, 3, 3, 3), "head.bias": (c,),
@@ -115,28 +147,13 @@ def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     for j, r in enumerate(upsample_factors(cfg.scale)):
         s[f"up.{j}.weight"] = (r * r * c, c, 3, 3)
         s[f"up.{j}.bias"] = (r * r * c,)
-    comps = cfg.comps
-    h = channel_hidden(c)
 
     def res_conv(p: str) -> None:
         if not cfg.binary:
             s[f"{p}.weight"] = (c, c, 3, 3)
             s[f"{p}.bias"] = (c,)
             return
-        s[f"{p}.weight_bits"] = (c, 3, 3, math.ceil(c / 64))
-        s[f"{p}.weight_scale"] = (c,)
-        if comps.shift:
-            s[f"{p}.shift"] = (c,)
-        if comps.layer_scale:
-            s[f"{p}.alpha"] = (1,)
-        if comps.spatial:
-            s[f"{p}.spatial.weight"] = (1, c)
-            s[f"{p}.spatial.bias"] = (1,)
-        if comps.channel:
-            s[f"{p}.channel.fc1.weight"] = (h, c)
-            s[f"{p}.channel.fc1.bias"] = (h,)
-            s[f"{p}.channel.fc2.weight"] = (c, h)
-            s[f"{p}.channel.fc2.bias"] = (c,)
+        s.update(binary_conv_shapes(p, c, cfg.comps))
 
     for i in range(cfg.blocks):
         res_conv(f"body.{i}.conv1")
@@ -154,12 +171,16 @@ def read_model(path: str | Path) -> tuple[ModelConfig, dict[str, np.ndarray], di
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path}: unsupported format_version {meta.get('format_version')!r} "
                          f"(this reader knows {FORMAT_VERSION})")
-    if meta.get("architecture") != "scales-edsr":
-        raise ValueError(f"{path}: unsupported architecture {meta.get('architecture')!r}")
+    arch = meta.get("architecture")
+    if arch not in ("scales-edsr", "scales-swinir"):
+        raise ValueError(f"{path}: unsupported architecture {arch!r}")
     try:
-        cfg = ModelConfig(scale=int(meta["scale"]), blocks=int(meta["blocks"]), channels=int(meta["channels"]),
-                          binary=meta["binary"] == "1",
-                          components=[c for c in meta.get("components", "").split(",") if c])
+        if arch == "scales-swinir":
+            cfg = swinir_file.config_from_metadata(meta)
+        else:
+            cfg = ModelConfig(scale=int(meta["scale"]), blocks=int(meta["blocks"]), channels=int(meta["channels"]),
+                              binary=meta["binary"] == "1",
+                              components=[c for c in meta.get("components", "").split(",") if c])
     except (KeyError, ValueError) as e:
         raise ValueError(f"{path}: bad metadata: {e}") from None
     want = expected_shapes(cfg)

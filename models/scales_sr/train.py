@@ -1,7 +1,9 @@
-"""Train a SCALES-EDSR (or its FP twin / plain-BNN baseline).
+"""Train a SCALES network (SCALES-EDSR or SCALES-SwinIR, or their FP twin / plain-BNN baseline).
 
     scripts/py -m scales_sr.train --variant scales --scale 2 --blocks 4 --channels 32 \
         --iters 20000 --out runs/x2 [--time-budget SECONDS] [--resume]
+    scripts/py -m scales_sr.train --arch swinir --variant scales --scale 2 --channels 32 \
+        --groups 2 --depth 4 --heads 4 --window 8 --iters 20000 --out runs/swin-x2
 
 L1 loss, Adam, cosine (default) or step schedule over --iters, random crops with flips/rotations
 (data.py). Uses CUDA when present (else all CPU cores). Every --val-every iterations it scores Set5
@@ -24,8 +26,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .arch import ARCHITECTURES, build, config_from_dict, describe
 from .data import DEFAULT_TRAIN, PatchSampler
-from .edsr import ModelConfig, ScalesEDSR
+from .edsr import ModelConfig
+from .swinir import SwinConfig
 from .eval import DEFAULT_DATA
 from .imageio import list_images, read_image, read_rgb
 from .metrics import psnr_y, to_uint8
@@ -61,10 +65,11 @@ def read_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def load_checkpoint_model(path) -> tuple[ModelConfig, ScalesEDSR]:
+def load_checkpoint_model(path):
+    """(config, network in eval mode) of a training checkpoint, either architecture."""
     ck = read_checkpoint(path)
-    cfg = ModelConfig(**ck["config"])
-    model = ScalesEDSR(cfg)
+    cfg = config_from_dict(ck["config"])
+    model = build(cfg)
     model.load_state_dict(ck["model"])
     return cfg, model.eval()
 
@@ -80,11 +85,17 @@ def save_checkpoint(path: Path, model, opt, sampler, it: int, args, train_second
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.train", description="Train a SCALES-EDSR network.")
+    ap = argparse.ArgumentParser(prog="scales_sr.train", description="Train a SCALES network.")
+    ap.add_argument("--arch", default="edsr", choices=ARCHITECTURES)
     ap.add_argument("--variant", default="scales", help="scales | fp | plain | plain+<component>[+...]")
     ap.add_argument("--scale", type=int, default=2)
-    ap.add_argument("--blocks", type=int, default=4)
-    ap.add_argument("--channels", type=int, default=32)
+    ap.add_argument("--blocks", type=int, default=4, help="EDSR: residual blocks")
+    ap.add_argument("--channels", type=int, default=32, help="EDSR: feature channels; SwinIR: embedding width")
+    ap.add_argument("--groups", type=int, default=2, help="SwinIR: residual Swin Transformer groups")
+    ap.add_argument("--depth", type=int, default=4, help="SwinIR: Swin layers per group")
+    ap.add_argument("--heads", type=int, default=4, help="SwinIR: attention heads")
+    ap.add_argument("--window", type=int, default=8, help="SwinIR: attention window side")
+    ap.add_argument("--mlp-ratio", type=int, default=2, help="SwinIR: MLP hidden width / embedding width")
     ap.add_argument("--patch", type=int, default=48, help="LR patch size")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--iters", type=int, default=20000, help="schedule length (iterations)")
@@ -113,12 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     ck_path = out / "checkpoint.pt"
     torch.manual_seed(a.seed)
     try:
-        cfg = ModelConfig.from_variant(a.variant, a.scale, a.blocks, a.channels)
+        if a.arch == "swinir":
+            cfg = SwinConfig.from_variant(a.variant, a.scale, a.channels, a.groups, a.depth, a.heads, a.window,
+                                          a.mlp_ratio)
+        else:
+            cfg = ModelConfig.from_variant(a.variant, a.scale, a.blocks, a.channels)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     sampler = PatchSampler(a.train_data, a.scale, a.patch, a.seed)
-    model = ScalesEDSR(cfg).to(device)
+    model = build(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.99))
     it, train_seconds, history = 0, 0.0, []
     if a.resume:
@@ -140,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         log.write(json.dumps(rec) + "\n")
         log.flush()
 
-    print(f"training {cfg.variant} x{cfg.scale} B{cfg.blocks} C{cfg.channels} on {device} "
+    print(f"training {describe(cfg)} on {device} "
           f"({torch.get_num_threads()} threads), {len(sampler)} images, from iteration {it}", flush=True)
     start = time.time()
     window_t, window_it, loss_sum = time.time(), it, 0.0
