@@ -36,20 +36,32 @@ def _ck_info(path: Path) -> dict:
             "config": ck["config"]}
 
 
-def ablation(runs: Path, variants: list[str], out: Path) -> None:
+def _size_text(cfg: dict, a: dict) -> str:
+    if cfg.get("architecture") == "scales-swinir":
+        return (f"SwinIR layout (lightweight: pixel-shuffle-direct upsampler) with embedding {cfg['channels']}, "
+                f"{cfg['groups']} groups of {cfg['depth']} Swin layers, {cfg['heads']} heads, window {cfg['window']}, "
+                f"MLP ratio {cfg['mlp_ratio']}")
+    return f"EDSR layout with B={cfg['blocks']} blocks, C={cfg['channels']} channels"
+
+
+def ablation_section(runs: Path, variants: list[str]) -> tuple[str, str]:
+    """(architecture key, markdown) of one architecture's ablation."""
     first = _ck_info(runs / variants[0] / "checkpoint.pt")
-    a = first["args"]
+    a, cfg = first["args"], first["config"]
+    swin = cfg.get("architecture") == "scales-swinir"
+    layer = "binary linear layer (qkv, proj, fc1, fc2) and binary group conv" if swin else "binary conv"
     lines = [
-        "# Ablation: SCALES components on binary EDSR (x2)",
+        f"## {'Binary SwinIR' if swin else 'Binary EDSR'} (x{cfg['scale']})",
         "",
-        f"All rows: EDSR layout with B={a['blocks']} blocks, C={a['channels']} channels, x{a['scale']}, seed {a['seed']}, "
+        f"All rows: {_size_text(cfg, a)}, x{cfg['scale']}, seed {a['seed']}, "
         f"{first['iterations']} iterations of batch {a['batch']} ({a['patch']}x{a['patch']} LR patches), Adam "
         f"lr {a['lr']} with {a['schedule']} decay, L1 loss, trained on T91+BSD200 with one CPU thread each. "
         "PSNR (dB) / SSIM on Y, shave = scale, official bicubic LR inputs.",
         "",
-        "Every binary row keeps the FP residual over each binary conv and the per-output-channel weight",
+        f"Every binary row keeps the FP residual over each {layer} and the per-output-channel weight",
         "scale mean|W|; \"plain\" has nothing else (sign only). \"+ X\" adds component X alone to plain;",
-        "\"SCALES\" has all four. \"FP twin\" replaces every binary conv by an FP conv of the same shape.",
+        "\"SCALES\" has all four. \"FP twin\" replaces every binary layer by an FP layer of the same shape"
+        + (" (it is SwinIR)." if swin else "."),
         "",
         "| variant | Set5 | Set14 | B100 | train min |",
         "|---|---|---|---|---|",
@@ -62,14 +74,34 @@ def ablation(runs: Path, variants: list[str], out: Path) -> None:
             raise ValueError(f"{v}: {info['iterations']} iterations, not {first['iterations']}")
         label = labels.get(v, v.replace("plain+", "plain + "))
         lines.append(_row(label, ev) + f" {info['train_seconds'] / 60:.1f} |")
+    env = "ARCH=swinir " if swin else ""
     lines += [
         "",
-        "Produced by `models/scripts/ablation.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
-        "file with `scales_sr.report ablation`). Short CPU budgets make single-seed differences of a few",
-        "hundredths of a dB noise; read the larger gaps.",
-        "",
+        f"Produced by `{env}models/scripts/ablation.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
+        "section with `scales_sr.report ablation`).",
     ]
-    out.write_text("\n".join(lines))
+    return ("swinir" if swin else "edsr"), "\n".join(lines)
+
+
+def ablation(runs: Path, variants: list[str], out: Path) -> None:
+    """Writes (or replaces) this architecture's section of `out`, between its markers."""
+    key, body = ablation_section(runs, variants)
+    begin, end = f"<!-- ablation:{key} -->", f"<!-- /ablation:{key} -->"
+    text = out.read_text() if out.is_file() else ABLATION_HEADER
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    out.write_text(text)
+
+
+ABLATION_HEADER = """# Ablation: the SCALES components
+
+Each section trains every variant of one architecture at one size, seed and iteration budget on
+the CPU, then scores it. Short CPU budgets make single-seed differences of a few hundredths of a dB
+noise; read the larger gaps.
+"""
 
 
 def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path,

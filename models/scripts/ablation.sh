@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # The ablation of docs/ablation.md: every variant at one size, seed and iteration budget (x2),
-# trained two at a time (one CPU thread each), then evaluated on Set5/Set14/B100 and tabulated.
-#   models/scripts/ablation.sh [RUNS_DIR]      (default runs/ablation)
+# trained two at a time (one CPU thread each), then evaluated on Set5/Set14/B100 and written into
+# that architecture's section of docs/ablation.md.
+#   models/scripts/ablation.sh [RUNS_DIR]                   EDSR   (default runs/ablation)
+#   ARCH=swinir models/scripts/ablation.sh [RUNS_DIR]       SwinIR (default runs/ablation-swinir)
+# Sizes and budget from the environment (defaults below); a run with a checkpoint resumes from it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-runs="${1:-$root/runs/ablation}"
-ITERS="${ITERS:-1000}" BLOCKS="${BLOCKS:-2}" CHANNELS="${CHANNELS:-32}" JOBS="${JOBS:-2}"
+ARCH="${ARCH:-edsr}" JOBS="${JOBS:-2}"
+if [ "$ARCH" = swinir ]; then
+  runs="${1:-$root/runs/ablation-swinir}"
+  ITERS="${ITERS:-1000}" CHANNELS="${CHANNELS:-32}" GROUPS="${GROUPS:-2}" DEPTH="${DEPTH:-2}" HEADS="${HEADS:-4}"
+  WINDOW="${WINDOW:-8}" PATCH="${PATCH:-32}" BATCH="${BATCH:-16}"
+  size="--arch swinir --channels $CHANNELS --groups $GROUPS --depth $DEPTH --heads $HEADS --window $WINDOW"
+else
+  runs="${1:-$root/runs/ablation}"
+  ITERS="${ITERS:-1000}" BLOCKS="${BLOCKS:-2}" CHANNELS="${CHANNELS:-32}" PATCH="${PATCH:-48}" BATCH="${BATCH:-16}"
+  size="--arch edsr --blocks $BLOCKS --channels $CHANNELS"
+fi
 variants=(plain plain+shift plain+layer_scale plain+spatial plain+channel scales fp)
 mkdir -p "$runs"
-# A run that already has a checkpoint resumes from it (a finished one only rewrites its checkpoint).
 printf '%s\n' "${variants[@]}" | xargs -P "$JOBS" -I{} sh -c \
   "resume=; [ -f '$runs/{}/checkpoint.pt' ] && resume=--resume; \
-   '$root/scripts/py' -m scales_sr.train --variant {} --scale 2 --blocks $BLOCKS --channels $CHANNELS \
+   '$root/scripts/py' -m scales_sr.train --variant {} --scale 2 $size --patch $PATCH --batch $BATCH \
      --iters $ITERS --val-every $ITERS --seed 0 --threads 1 --out '$runs/{}' \$resume >> '$runs/{}.log' 2>&1"
 for v in "${variants[@]}"; do
   "$root/scripts/py" -m scales_sr.eval --model "$runs/$v/checkpoint.pt" --scale 2 --json "$runs/$v.eval.json" --threads 2
