@@ -28,9 +28,15 @@ trap cleanup EXIT
 fail() { echo "test-image: FAIL: $*" >&2; exit 1; }
 
 # --- 1. base image -------------------------------------------------------------------------
-mirror() {  # the first Debian (non-security) archive in apt's sources
-  grep -hoE '(URIs:|^deb)[[:space:]]+[^[:space:]]+' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-    | awk '{print $2}' | grep -v security | head -n1
+mirror() {  # the first Debian (non-security) archive in apt's sources, one-line or deb822 style
+  local files=() f urls
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && files+=("$f")
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  urls="$(grep -hE '^[[:space:]]*(URIs:|deb[[:space:]])' "${files[@]}" | grep -oE 'https?://[^[:space:]]+' \
+    | grep -v security || true)"
+  printf '%s\n' "${urls%%$'\n'*}"
 }
 if ! podman image exists "$base"; then
   if [ ! -f "$rootfs/.complete" ]; then
