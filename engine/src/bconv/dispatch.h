@@ -1,4 +1,4 @@
-// The one place a binary conv kernel variant is chosen. Variants are compiled per ISA (one
+// The one place a binary kernel variant (3x3 conv and linear, same ISA) is chosen. Variants are compiled per ISA (one
 // translation unit each, see engine/CMakeLists.txt); the CPU is probed once; the best supported
 // variant wins unless a name is requested (tests, benchmarks, SCALES_KERNEL).
 #pragma once
@@ -8,12 +8,14 @@
 #include <string_view>
 
 #include "bconv/kernel.h"
+#include "blinear/kernel.h"
 
 namespace scales::bconv {
 
 struct KernelVariant {
   std::string_view name;  // "ref", "avx2", "avx512", "neon"
   Bconv3x3RowFn row;
+  blinear::BlinearFn linear;  // the binary linear layer (SwinIR) for the same ISA
   bool supported;  // this CPU can run it
 };
 
