@@ -9,8 +9,10 @@
 #include "bconv/dispatch.h"
 #include "engine_impl.h"
 #include "model/model_file.h"
+#include "model/swinir_file.h"
 #include "net/edsr.h"
 #include "net/network.h"
+#include "net/swinir.h"
 #include "runtime/thread_pool.h"
 #include "runtime/workspace.h"
 #include "tile/tiler.h"
@@ -23,6 +25,9 @@ const ModelInfo& Model::info() const { return net_->info(); }
 int Model::tile_context() const { return net_->context(); }
 
 std::shared_ptr<const Model> Model::load_from_memory(const std::vector<uint8_t>& bytes, const std::string& name) {
+  // The architecture picks the reader; each reader validates everything else.
+  if (model::model_architecture(bytes, name) == "scales-swinir")
+    return std::make_shared<Model>(net::make_swinir(model::read_swinir_file(bytes, name)));
   return std::make_shared<Model>(net::make_edsr(model::read_model_file(bytes, name)));
 }
 

@@ -27,10 +27,10 @@ class Error : public std::runtime_error {
 };
 
 struct ModelInfo {
-  std::string architecture;  // "scales-edsr"
+  std::string architecture;  // "scales-edsr" or "scales-swinir"
   std::string variant;       // "scales", "plain", "plain+shift", "fp", ...
   int scale = 0;
-  int blocks = 0;
+  int blocks = 0;            // EDSR: residual blocks; SwinIR: groups x layers per group
   int channels = 0;
   bool binary = true;
 };

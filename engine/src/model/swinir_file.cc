@@ -1,0 +1,118 @@
+#include "model/swinir_file.h"
+
+#include "model/reader.h"
+#include "model/safetensors.h"
+
+namespace scales::model {
+
+using namespace detail;
+
+namespace {
+
+Linear read_linear(Reader& r, const std::string& p, int in, int out, bool binary, const std::set<std::string>& comps,
+                   const std::string& what) {
+  Linear l;
+  l.in = in;
+  l.out = out;
+  l.binary = binary;
+  if (!binary) {
+    l.weight = r.f32(p + ".weight", {out, in});
+    l.bias = r.f32(p + ".bias", {out});
+    return l;
+  }
+  const int words = (in + 63) / 64;
+  l.weight_bits = r.u64(p + ".weight_bits", {out, words});
+  l.weight_scale = r.f32(p + ".weight_scale", {out});
+  if (comps.count("shift")) l.shift = r.f32(p + ".shift", {in});
+  if (comps.count("layer_scale")) {
+    l.alpha = r.f32(p + ".alpha", {1})[0];
+    l.has_alpha = true;
+  }
+  if (comps.count("spatial")) {
+    l.spatial_w = r.f32(p + ".spatial.weight", {1, in});
+    l.spatial_b = r.f32(p + ".spatial.bias", {1})[0];
+  }
+  if (comps.count("channel")) {
+    l.hidden = std::max(4, in / 8);
+    l.fc1_w = r.f32(p + ".channel.fc1.weight", {l.hidden, in});
+    l.fc1_b = r.f32(p + ".channel.fc1.bias", {l.hidden});
+    l.fc2_w = r.f32(p + ".channel.fc2.weight", {out, l.hidden});
+    l.fc2_b = r.f32(p + ".channel.fc2.bias", {out});
+  }
+  if (in % 64) {
+    const uint64_t pad_mask = ~((uint64_t{1} << (in % 64)) - 1);
+    for (size_t i = words - 1; i < l.weight_bits.size(); i += words)
+      if (l.weight_bits[i] & pad_mask) fail(what, p + ".weight_bits has bits set past channel " + std::to_string(in));
+  }
+  return l;
+}
+
+}  // namespace
+
+std::string model_architecture(std::span<const uint8_t> bytes, const std::string& what) {
+  const SafeTensors st = parse_safetensors(bytes, what);
+  check_common_metadata(st, what);
+  return meta_str(st, "architecture");
+}
+
+SwinirWeights read_swinir_file(std::span<const uint8_t> bytes, const std::string& what) {
+  const SafeTensors st = parse_safetensors(bytes, what);
+  check_common_metadata(st, what);
+  if (meta_str(st, "architecture") != "scales-swinir")
+    fail(what, "unsupported architecture '" + meta_str(st, "architecture") + "'");
+  if (meta_str(st, "image_pad") != "reflect-bottom-right")
+    fail(what, "unsupported image_pad '" + meta_str(st, "image_pad") + "' (expected reflect-bottom-right)");
+  SwinirWeights w;
+  w.info.architecture = "scales-swinir";
+  w.info.variant = meta_str(st, "variant");
+  w.info.scale = meta_int(st, "scale", what, 2, 4);
+  w.info.channels = meta_int(st, "channels", what, 1, 4096);
+  w.groups = meta_int(st, "groups", what, 1, 256);
+  w.depth = meta_int(st, "depth", what, 1, 256);
+  w.heads = meta_int(st, "heads", what, 1, 256);
+  w.window = meta_int(st, "window", what, 2, 64);
+  w.mlp_ratio = meta_int(st, "mlp_ratio", what, 1, 16);
+  w.info.blocks = w.groups * w.depth;
+  w.info.binary = binary_flag(st, what);
+  const int c = w.info.channels;
+  if (c % w.heads) fail(what, "channels " + std::to_string(c) + " is not a multiple of heads " + std::to_string(w.heads));
+  if (w.window % 2) fail(what, "window " + std::to_string(w.window) + " must be even (shift = window / 2)");
+  const std::set<std::string> comps = components(st, what);
+  const int n = w.window * w.window, s = w.info.scale;
+
+  Reader r(st, what);
+  auto mean = r.f32("rgb_mean", {3});
+  std::copy(mean.begin(), mean.end(), w.rgb_mean);
+  w.conv_first = fp_conv(r, "conv_first", c, 3);
+  w.embed_norm_w = r.f32("embed_norm.weight", {c});
+  w.embed_norm_b = r.f32("embed_norm.bias", {c});
+  for (int g = 0; g < w.groups; ++g) {
+    SwinGroup grp;
+    for (int l = 0; l < w.depth; ++l) {
+      const std::string p = "groups." + std::to_string(g) + ".layers." + std::to_string(l);
+      SwinLayer L;
+      L.norm1_w = r.f32(p + ".norm1.weight", {c});
+      L.norm1_b = r.f32(p + ".norm1.bias", {c});
+      L.norm2_w = r.f32(p + ".norm2.weight", {c});
+      L.norm2_b = r.f32(p + ".norm2.bias", {c});
+      L.position_bias = r.f32(p + ".attn.position_bias", {w.heads, n, n});
+      L.qkv = read_linear(r, p + ".qkv", c, 3 * c, w.info.binary, comps, what);
+      L.proj = read_linear(r, p + ".proj", c, c, w.info.binary, comps, what);
+      L.fc1 = read_linear(r, p + ".fc1", c, w.mlp_ratio * c, w.info.binary, comps, what);
+      L.fc2 = read_linear(r, p + ".fc2", w.mlp_ratio * c, c, w.info.binary, comps, what);
+      L.shift = l % 2 ? w.window / 2 : 0;
+      grp.layers.push_back(std::move(L));
+    }
+    const std::string p = "groups." + std::to_string(g) + ".conv";
+    grp.conv = res_conv(r, p, c, w.info.binary, comps, std::max(4, c / 8), what);
+    w.body.push_back(std::move(grp));
+  }
+  w.norm_w = r.f32("norm.weight", {c});
+  w.norm_b = r.f32("norm.bias", {c});
+  w.conv_after_body = fp_conv(r, "conv_after_body", c, c);
+  w.up = fp_conv(r, "up", 3 * s * s, c);
+  r.check_all_used();
+  return w;
+}
+
+}  // namespace scales::model

@@ -1,0 +1,356 @@
+// SCALES-SwinIR forward pass over one image (or tile), read top to bottom
+// (docs/model-format.md, "SCALES-SwinIR"; models/scales_sr/swinir.py is the same in PyTorch):
+//
+//   x0 = pad(in) - rgb_mean                      bottom/right to multiples of the window
+//   f0 = conv_first(x0)                          FP conv 3 -> C (oneDNN)
+//   t  = LN(f0)                                  tokens = the HWC map's pixels, row-major
+//   per group: t_in = t
+//     per layer:  t += proj(WA(qkv(LN1(t))))     binary linears (popcount kernels) + FP attention
+//                 t += fc2(gelu(fc1(LN2(t))))    (oneDNN batched matmul, softmax, GELU, LayerNorm)
+//     t = conv_g(t) + t_in                       binary residual 3x3 conv (bconv kernels + epilogue)
+//   f  = conv_after_body(LN(t)) + f0
+//   out = shuffle_s(up(f)) + rgb_mean, cropped   FP conv C -> 3 s^2, pixel shuffle
+//
+// A binary linear layer: sign bits of x + shift -> popcount GEMM (the dispatched ISA's kernel)
+// -> z = res(x) + ybin * ((alpha k[o]) s[t]) c[o], with the factors formed in the PyTorch order.
+#include "net/swinir.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "bconv/epilogue.h"
+#include "bconv/pack.h"
+#include "bconv/weights.h"
+#include "blinear/kernel.h"
+#include "fp/conv3x3.h"
+#include "fp/ops.h"
+#include "runtime/trace.h"
+
+namespace scales::net {
+
+namespace {
+
+constexpr int kTokensPerChunk = 64;
+
+float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+
+// Source index of padded coordinate i on an axis of length n (reflect without repeating the edge
+// when the padding is shorter than the axis, else the edge repeated), as pad_to_window in swinir.py.
+int pad_index(int i, int n, int pad) {
+  if (i < n) return i;
+  return pad < n ? 2 * (n - 1) - i : n - 1;
+}
+
+struct LinearLayer {
+  const model::Linear* m;
+  blinear::BlinearWeights bw;  // binary
+  std::vector<float> gk;       // alpha * k
+};
+
+LinearLayer make_linear(const model::Linear& l) {
+  LinearLayer L{&l, {}, {}};
+  if (l.binary) {
+    L.bw = blinear::make_blinear_weights(l.weight_bits, l.out, l.in);
+    L.gk.resize(l.out);
+    for (int o = 0; o < l.out; ++o) L.gk[o] = l.has_alpha ? l.alpha * l.weight_scale[o] : l.weight_scale[o];
+  }
+  return L;
+}
+
+struct LayerW {
+  const model::SwinLayer* m;
+  LinearLayer qkv, proj, fc1, fc2;
+};
+
+struct GroupW {
+  std::vector<LayerW> layers;
+  const model::ResConv* conv;
+  bconv::BconvWeights bw;
+  std::vector<float> gk;
+  std::unique_ptr<fp::Conv3x3> fp;  // FP twin: plain conv
+};
+
+class Swinir final : public Network {
+ public:
+  explicit Swinir(model::SwinirWeights w)
+      : w_(std::move(w)), conv_first_(w_.conv_first), conv_after_body_(w_.conv_after_body), up_(w_.up) {
+    for (const auto& g : w_.body) {
+      GroupW G;
+      for (const auto& l : g.layers)
+        G.layers.push_back({&l, make_linear(l.qkv), make_linear(l.proj), make_linear(l.fc1), make_linear(l.fc2)});
+      G.conv = &g.conv;
+      if (g.conv.binary) {
+        G.bw = bconv::make_bconv_weights(g.conv.weight_bits, w_.info.channels, w_.info.channels);
+        G.gk = bconv::scale_factors(g.conv);
+      } else {
+        G.fp = std::make_unique<fp::Conv3x3>(g.conv.fp);
+      }
+      groups_.push_back(std::move(G));
+    }
+  }
+
+  const ModelInfo& info() const override { return w_.info; }
+
+  // Two windows: attention reaches a window (plus the shifted half) per layer, so this is not the
+  // full receptive radius; tiles of large images are an approximation (docs/engine.md).
+  int context() const override { return 2 * w_.window; }
+
+  size_t bytes_per_pixel() const override {
+    const size_t c = w_.info.channels, n = static_cast<size_t>(w_.window) * w_.window;
+    // t, t_in, f0, a norm copy, qkv (3C), q/k/v gathered (3C), attention out, fc1 out (M*C) and
+    // its int sums, attention scores (heads x N per token), packed bits; the HR output.
+    const size_t s2 = static_cast<size_t>(w_.info.scale) * w_.info.scale;
+    return 4 * (c * (4 + 3 + 3 + 1 + 2 * w_.mlp_ratio) + w_.heads * n) + 4 * 3 * s2 * 2 + 16;
+  }
+
+  bool uses_image_stats() const override { return false; }  // tiles use their own means (see context)
+
+  Image forward(const Image& in, Runtime& rt, const StatsPlan& stats) const override {
+    if (stats.collect) return {};
+    const int h0 = in.height, w0 = in.width, ws = w_.window, c = w_.info.channels, s = w_.info.scale;
+    const int H = h0 + (ws - h0 % ws) % ws, W = w0 + (ws - w0 % ws) % ws;
+    const int64_t L = static_cast<int64_t>(H) * W;
+    const int threads = rt.pool.size();
+    runtime::StageTrace trace;
+
+    std::vector<float> x0(static_cast<size_t>(L) * 3);
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x) {
+        const float* src = in.rgb.data() + (static_cast<size_t>(pad_index(y, h0, H - h0)) * w0 + pad_index(x, w0, W - w0)) * 3;
+        for (int ch = 0; ch < 3; ++ch) x0[(static_cast<size_t>(y) * W + x) * 3 + ch] = src[ch] - w_.rgb_mean[ch];
+      }
+    std::vector<float> f0(static_cast<size_t>(L) * c), t(f0.size());
+    conv_first_.run(x0.data(), H, W, f0.data(), threads);
+    tap(rt, "conv_first", H, W, c, f0.data());
+    fp::layer_norm(f0.data(), L, c, w_.embed_norm_w.data(), w_.embed_norm_b.data(), t.data(), threads);
+    trace.mark("embed");
+
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      const std::vector<float> t_in = t;
+      for (const LayerW& lw : groups_[g].layers) swin_layer(lw, t, H, W, rt);
+      group_conv(groups_[g], t, H, W, rt);
+      for (size_t i = 0; i < t.size(); ++i) t[i] += t_in[i];
+      tap(rt, "groups." + std::to_string(g), H, W, c, t.data());
+      trace.mark("group");
+    }
+
+    fp::layer_norm(t.data(), L, c, w_.norm_w.data(), w_.norm_b.data(), t.data(), threads);
+    std::vector<float> f(t.size());
+    conv_after_body_.run(t.data(), H, W, f.data(), threads);
+    for (size_t i = 0; i < f.size(); ++i) f[i] += f0[i];
+    std::vector<float> up(static_cast<size_t>(L) * 3 * s * s);
+    up_.run(f.data(), H, W, up.data(), threads);
+    trace.mark("upsample");
+
+    // Pixel shuffle: out[s*y+dy, s*x+dx, ch] = up[y, x, ch*s*s + dy*s + dx], cropped to s*h0 x s*w0.
+    Image out;
+    out.height = s * h0;
+    out.width = s * w0;
+    out.rgb.resize(static_cast<size_t>(out.height) * out.width * 3);
+    for (int Y = 0; Y < out.height; ++Y)
+      for (int X = 0; X < out.width; ++X) {
+        const float* u = up.data() + (static_cast<size_t>(Y / s) * W + X / s) * 3 * s * s;
+        const int sp = (Y % s) * s + X % s;
+        for (int ch = 0; ch < 3; ++ch)
+          out.rgb[(static_cast<size_t>(Y) * out.width + X) * 3 + ch] = u[ch * s * s + sp] + w_.rgb_mean[ch];
+      }
+    return out;
+  }
+
+ private:
+  static void tap(const Runtime& rt, const std::string& name, int h, int w, int c, const float* data) {
+    if (rt.tap) (*rt.tap)(name, h, w, c, data);
+  }
+
+  static int chunks(int64_t tokens) { return static_cast<int>((tokens + kTokensPerChunk - 1) / kTokensPerChunk); }
+
+  // y (L x out) = Lin(x (L x in)).
+  void linear(const LinearLayer& L, const float* x, int64_t tokens, float* y, Runtime& rt) const {
+    const model::Linear& m = *L.m;
+    if (!m.binary) {
+      fp::linear(x, tokens, m.in, m.weight.data(), m.bias.data(), m.out, y, rt.pool.size());
+      return;
+    }
+    const int in = m.in, out = m.out, words = L.bw.words;
+    // The channel factors read the mean of x over every token (the whole image or tile).
+    std::vector<float> cfac;
+    if (!m.fc1_w.empty()) {
+      std::vector<double> sum(in, 0.0);
+      for (int64_t t = 0; t < tokens; ++t)
+        for (int i = 0; i < in; ++i) sum[i] += x[t * in + i];
+      std::vector<float> mean(in), hid(m.hidden);
+      for (int i = 0; i < in; ++i) mean[i] = static_cast<float>(sum[i] / static_cast<double>(tokens));
+      for (int j = 0; j < m.hidden; ++j) {
+        float a = m.fc1_b[j];
+        for (int i = 0; i < in; ++i) a += m.fc1_w[static_cast<size_t>(j) * in + i] * mean[i];
+        hid[j] = a > 0.0f ? a : 0.0f;
+      }
+      cfac.resize(out);
+      for (int o = 0; o < out; ++o) {
+        float a = m.fc2_b[o];
+        for (int j = 0; j < m.hidden; ++j) a += m.fc2_w[static_cast<size_t>(o) * m.hidden + j] * hid[j];
+        cfac[o] = sigmoid(a);
+      }
+    }
+    const float* shift = m.shift.empty() ? nullptr : m.shift.data();
+    rt.pool.parallel_for(chunks(tokens), [&](int ch) {
+      const int64_t t0 = static_cast<int64_t>(ch) * kTokensPerChunk;
+      const int n = static_cast<int>(std::min<int64_t>(kTokensPerChunk, tokens - t0));
+      std::vector<uint64_t> bits(static_cast<size_t>(n) * words);
+      std::vector<int32_t> ybin(static_cast<size_t>(n) * out);
+      blinear::pack_token_signs(x + t0 * in, n, in, shift, bits.data());
+      rt.kernel.linear(bits.data(), n, L.bw, ybin.data());
+      for (int k = 0; k < n; ++k) {
+        const float* xt = x + (t0 + k) * in;
+        float* yt = y + (t0 + k) * out;
+        float sp = 1.0f;
+        if (!m.spatial_w.empty()) {
+          float a = 0.0f;
+          for (int i = 0; i < in; ++i) a += m.spatial_w[i] * xt[i];
+          sp = sigmoid(a + m.spatial_b);
+        }
+        for (int o = 0; o < out; ++o) {
+          float g = L.gk[o];
+          if (!m.spatial_w.empty()) g = g * sp;
+          if (!cfac.empty()) g = g * cfac[o];
+          float res;
+          if (out == in) {
+            res = xt[o];
+          } else if (out > in) {
+            res = xt[o % in];
+          } else {  // mean of the in/out chunks
+            const int kk = in / out;
+            float acc = 0.0f;
+            for (int j = 0; j < kk; ++j) acc += xt[j * out + o];
+            res = acc / static_cast<float>(kk);
+          }
+          yt[o] = res + static_cast<float>(ybin[static_cast<size_t>(k) * out + o]) * g;
+        }
+      }
+    });
+  }
+
+  void swin_layer(const LayerW& lw, std::vector<float>& t, int H, int W, Runtime& rt) const {
+    const model::SwinLayer& m = *lw.m;
+    const int c = w_.info.channels, threads = rt.pool.size();
+    const int64_t L = static_cast<int64_t>(H) * W;
+    std::vector<float> n1(t.size()), qkv(static_cast<size_t>(L) * 3 * c), a(t.size()), y(t.size());
+    fp::layer_norm(t.data(), L, c, m.norm1_w.data(), m.norm1_b.data(), n1.data(), threads);
+    linear(lw.qkv, n1.data(), L, qkv.data(), rt);
+    attention(m, qkv, H, W, a, rt);
+    linear(lw.proj, a.data(), L, y.data(), rt);
+    for (size_t i = 0; i < t.size(); ++i) t[i] += y[i];
+    fp::layer_norm(t.data(), L, c, m.norm2_w.data(), m.norm2_b.data(), n1.data(), threads);
+    std::vector<float> hid(static_cast<size_t>(L) * lw.fc1.m->out);
+    linear(lw.fc1, n1.data(), L, hid.data(), rt);
+    fp::gelu_inplace(hid.data(), static_cast<int64_t>(hid.size()), threads);
+    linear(lw.fc2, hid.data(), L, y.data(), rt);
+    for (size_t i = 0; i < t.size(); ++i) t[i] += y[i];
+  }
+
+  // Windowed multi-head attention: qkv (L x 3C) -> out (L x C).
+  void attention(const model::SwinLayer& m, const std::vector<float>& qkv, int H, int W, std::vector<float>& out,
+                 Runtime& rt) const {
+    const int ws = w_.window, c = w_.info.channels, heads = w_.heads, hd = c / heads, n = ws * ws, sh = m.shift;
+    const int wy = H / ws, wx = W / ws, nw = wy * wx;
+    const int64_t bh = static_cast<int64_t>(nw) * heads;
+    std::vector<float> q(static_cast<size_t>(bh) * n * hd), k(q.size()), v(q.size()), o(q.size());
+    std::vector<float> sc(static_cast<size_t>(bh) * n * n);
+    const float scale = static_cast<float>(std::pow(static_cast<double>(hd), -0.5));
+    // Token j of window (by, bx) in the rolled map is pixel ((by*ws + j/ws + sh) mod H, ...).
+    auto src_token = [&](int win, int j) {
+      const int y = ((win / wx) * ws + j / ws + sh) % H, x = ((win % wx) * ws + j % ws + sh) % W;
+      return static_cast<size_t>(y) * W + x;
+    };
+    rt.pool.parallel_for(nw, [&](int win) {
+      for (int j = 0; j < n; ++j) {
+        const float* src = qkv.data() + src_token(win, j) * 3 * c;
+        for (int hh = 0; hh < heads; ++hh) {
+          const size_t dst = ((static_cast<size_t>(win) * heads + hh) * n + j) * hd;
+          for (int d = 0; d < hd; ++d) {
+            q[dst + d] = src[hh * hd + d] * scale;
+            k[dst + d] = src[c + hh * hd + d];
+            v[dst + d] = src[2 * c + hh * hd + d];
+          }
+        }
+      }
+    });
+    fp::batched_matmul(q.data(), k.data(), sc.data(), bh, n, hd, n, /*b_transposed=*/true, rt.pool.size());
+    // + position bias (+ the shifted regions' mask): region of rolled row r is
+    // (r >= H - ws) + (r >= H - sh), likewise for columns; different regions get -100.
+    auto region = [&](int win, int j) {
+      const int r = (win / wx) * ws + j / ws, col = (win % wx) * ws + j % ws;
+      const int ry = (r >= H - ws) + (r >= H - sh), rx = (col >= W - ws) + (col >= W - sh);
+      return ry * 3 + rx;
+    };
+    rt.pool.parallel_for(nw, [&](int win) {
+      std::vector<int> reg(n);
+      if (sh)
+        for (int j = 0; j < n; ++j) reg[j] = region(win, j);
+      for (int hh = 0; hh < heads; ++hh) {
+        float* s = sc.data() + (static_cast<size_t>(win) * heads + hh) * n * n;
+        const float* b = m.position_bias.data() + static_cast<size_t>(hh) * n * n;
+        for (int i = 0; i < n; ++i)
+          for (int j = 0; j < n; ++j) {
+            float val = s[i * n + j] + b[i * n + j];
+            if (sh) val = val + (reg[i] != reg[j] ? -100.0f : 0.0f);
+            s[i * n + j] = val;
+          }
+      }
+    });
+    fp::softmax_rows_inplace(sc.data(), bh * n, n, rt.pool.size());
+    fp::batched_matmul(sc.data(), v.data(), o.data(), bh, n, n, hd, /*b_transposed=*/false, rt.pool.size());
+    rt.pool.parallel_for(nw, [&](int win) {
+      for (int j = 0; j < n; ++j) {
+        float* dst = out.data() + src_token(win, j) * c;
+        for (int hh = 0; hh < heads; ++hh) {
+          const float* src = o.data() + ((static_cast<size_t>(win) * heads + hh) * n + j) * hd;
+          std::copy(src, src + hd, dst + hh * hd);
+        }
+      }
+    });
+  }
+
+  // t = conv_g(t): the binary residual conv (z = t + ybin * g) or the FP twin's plain conv.
+  void group_conv(const GroupW& G, std::vector<float>& t, int H, int W, Runtime& rt) const {
+    const int c = w_.info.channels;
+    if (!G.conv->binary) {
+      std::vector<float> y(t.size());
+      G.fp->run(t.data(), H, W, y.data(), rt.pool.size());
+      t.swap(y);
+      return;
+    }
+    const model::ResConv& rc = *G.conv;
+    bconv::PackedMap a;
+    a.height = H;
+    a.width = W;
+    a.words = (c + 63) / 64;
+    a.bits.assign(static_cast<size_t>(H + 2) * (W + 2) * a.words, 0);
+    std::vector<float> s(static_cast<size_t>(H) * W);
+    std::vector<double> sums(c, 0.0);
+    for (int y = 0; y < H; ++y)
+      bconv::prepare_row(rc, t.data() + static_cast<size_t>(y) * W * c, W, c,
+                         a.bits.data() + (static_cast<size_t>(y + 1) * (W + 2) + 1) * a.words,
+                         s.data() + static_cast<size_t>(y) * W, sums.data());
+    const std::vector<float> cfac = bconv::channel_factors(rc, sums, static_cast<double>(H) * W);
+    const bool spatial = !rc.spatial_w.empty(), channel = !rc.fc1_w.empty();
+    rt.pool.parallel_for(H, [&](int y) {
+      std::vector<int32_t> ybin(static_cast<size_t>(W) * c);
+      rt.kernel.row(a, G.bw, y, ybin.data());
+      bconv::epilogue_row(G.gk.data(), spatial ? s.data() + static_cast<size_t>(y) * W : nullptr,
+                          channel ? cfac.data() : nullptr, ybin.data(), nullptr, W, c,
+                          t.data() + static_cast<size_t>(y) * W * c);
+    });
+  }
+
+  model::SwinirWeights w_;
+  fp::Conv3x3 conv_first_, conv_after_body_, up_;
+  std::vector<GroupW> groups_;
+};
+
+}  // namespace
+
+std::unique_ptr<Network> make_swinir(model::SwinirWeights w) { return std::make_unique<Swinir>(std::move(w)); }
+
+}  // namespace scales::net
