@@ -107,7 +107,14 @@ TEST(Loader, BadTensorEntries) {
 TEST(Loader, BadMetadata) {
   expect_rejected(mutate([](Split& s) { s.header["__metadata__"]["format_version"] = "2"; }), "format_version");
   expect_rejected(mutate([](Split& s) { s.header["__metadata__"]["format"] = "other"; }), "not a SCALES-SR");
-  expect_rejected(mutate([](Split& s) { s.header["__metadata__"]["architecture"] = "scales-swinir"; }), "architecture");
+  expect_rejected(mutate([](Split& s) { s.header["__metadata__"]["architecture"] = "scales-vit"; }),
+                  "unsupported architecture 'scales-vit'");
+  // An EDSR file labelled SwinIR goes to the SwinIR reader, which finds its metadata missing.
+  expect_rejected(mutate([](Split& s) {
+                    s.header["__metadata__"]["architecture"] = "scales-swinir";
+                    s.header["__metadata__"]["image_pad"] = "reflect-bottom-right";
+                  }),
+                  "metadata 'groups' is missing");
   expect_rejected(mutate([](Split& s) { s.header["__metadata__"]["scale"] = "8"; }), "scale");
   expect_rejected(mutate([](Split& s) { s.header["__metadata__"]["channels"] = "x"; }), "channels");
   expect_rejected(mutate([](Split& s) { s.header["__metadata__"]["blocks"] = "99"; }), "missing");
