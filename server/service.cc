@@ -51,28 +51,12 @@ void log_request(const std::string& rpc, const std::string& model, int in_w, int
   std::fprintf(stderr, "%s\n", j.dump().c_str());
 }
 
-// MACs per input pixel and parameter counts of a SCALES-EDSR shape.
+// Size and cost as the engine counted them from the model's weights.
 void shape_costs(const ModelInfo& i, scales::v1::ModelInfo* out) {
-  const double c = i.channels, layers = 2.0 * i.blocks + 1;
-  double fp = 3 * c * 9, res2 = 1;
-  double fp_params = 3 * c * 9 + c;
-  for (int f : i.scale == 4 ? std::vector<int>{2, 2} : std::vector<int>{i.scale}) {
-    fp += res2 * c * f * f * c * 9;
-    fp_params += c * f * f * c * 9 + f * f * c;
-    res2 *= f * f;
-  }
-  fp += res2 * c * 3 * 9;
-  fp_params += c * 3 * 9 + 3;
-  const double body = layers * c * c * 9;
-  if (i.binary) {
-    out->set_binary_params(static_cast<int64_t>(body));
-    out->set_binary_macs_per_pixel(body);
-  } else {
-    fp += body;
-    fp_params += body;
-  }
-  out->set_fp_params(static_cast<int64_t>(fp_params));
-  out->set_fp_macs_per_pixel(fp);
+  out->set_binary_params(i.binary_params);
+  out->set_binary_macs_per_pixel(i.binary_macs_per_pixel);
+  out->set_fp_params(i.fp_params);
+  out->set_fp_macs_per_pixel(i.fp_macs_per_pixel);
 }
 
 }  // namespace

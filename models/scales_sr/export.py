@@ -92,7 +92,7 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
         "train_seconds": f"{ck.get('train_seconds', 0.0):.0f}",
         "train_data": "T91+BSD200 (291 images), LR by MATLAB-compatible bicubic",
         "patch": str(args.get("patch", "")), "batch": str(args.get("batch", "")),
-        "seed": str(args.get("seed", "")),
+        "seed": str(args.get("seed", "")), "lr": str(args.get("lr", "")),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(out, model, extra)

@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 
 from .edsr import ModelConfig, count_params_ops
+from .swinir import SwinConfig
+from .swinir import count_params_ops as swinir_params_ops
 from .modelfile import read_model
 from .train import read_checkpoint
 
@@ -107,16 +109,28 @@ noise; read the larger gaps.
 def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path,
          train_cmd: str = "", fp_model: str = "") -> None:
     cfg, _, meta = read_model(model)
-    ops = count_params_ops(cfg)
+    swin = isinstance(cfg, SwinConfig)
+    ops = swinir_params_ops(cfg) if swin else count_params_ops(cfg)
     name = model.stem
+    if swin:
+        what = (f"Binary SCALES-SwinIR, x{cfg.scale}: embedding {cfg.channels}, {cfg.groups} residual Swin Transformer "
+                f"groups of {cfg.depth} layers, {cfg.heads} heads, window {cfg.window}, MLP ratio {cfg.mlp_ratio}; "
+                "every linear inside the Transformer layers (qkv, proj, fc1, fc2) and each group's closing 3x3 conv "
+                "is a SCALES binary layer with an FP residual; attention, LayerNorm, position bias and masks, "
+                "conv_first, conv_after_body and the pixel-shuffle-direct upsampler are FP. "
+                f"SCALES components: {', '.join(cfg.components) or 'none'}. "
+                f"Format: `docs/model-format.md` (scales-swinir, format_version {meta['format_version']}).")
+        paper = "the paper size (embedding 60, 4 groups of 6 layers, 6 heads) needs GPU training"
+    else:
+        what = (f"Binary SCALES-EDSR, x{cfg.scale}: {cfg.blocks} residual blocks of two SCALES binary 3x3 convs, "
+                f"{cfg.channels} channels, binary body-end conv, FP head, FP pixel-shuffle upsampler and FP tail. "
+                f"SCALES components: {', '.join(cfg.components) or 'none'}. Binarized activations are padded with +1. "
+                f"Format: `docs/model-format.md` (format_version {meta['format_version']}).")
+        paper = "the paper size (B16 C64) is trained on a GPU separately"
     lines = [
         f"# {name}",
         "",
-        f"Binary SCALES-EDSR, x{cfg.scale}: {cfg.blocks} residual blocks of two SCALES binary 3x3 convs, "
-        f"{cfg.channels} channels, binary body-end conv, FP head, FP pixel-shuffle upsampler and FP tail. "
-        f"SCALES components: {', '.join(cfg.components) or 'none'}. Binarized activations are padded with +1. "
-        "Format: `docs/model-format.md` (format_version "
-        f"{meta['format_version']}).",
+        what,
         "",
         "## Size and cost (320x180 input)",
         "",
@@ -135,10 +149,10 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         f"batch {meta.get('batch')}, flips and 90-degree rotations; seed {meta.get('seed')}",
         f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
         "thread of the 2-core CPU development machine (the other core trained another model)",
-        "- L1 loss, Adam (0.9, 0.99), cosine learning-rate decay, 100 warm-up iterations",
+        f"- L1 loss, Adam (0.9, 0.99), learning rate {meta.get('lr', '5e-4')} with cosine decay, 100 warm-up iterations",
         *([f"- command: `{train_cmd}`, then `scripts/py -m scales_sr.export --checkpoint RUN/checkpoint.pt "
            f"--out models/weights/{model.stem}.safetensors`"] if train_cmd else []),
-        f"- size chosen so that it trains within one CPU session; the paper size (B16 C64) is trained on a GPU separately",
+        f"- size chosen so that it trains within one CPU session; {paper}",
         "",
         "## Quality (PSNR dB / SSIM on Y, shave = scale, official bicubic LR inputs)",
         "",

@@ -122,6 +122,26 @@ TEST(Tiling, PlanCoversEveryPixelOnceAndClipsWindows) {
   }
 }
 
+TEST(Tiling, AlignedPlanStartsEveryCoreAndWindowOnTheGrid) {
+  // SwinIR's tiles: cores and windows start at multiples of the window (8), the context is
+  // rounded up to it, cores still partition the image and stay within the tile side.
+  for (auto [w, h, tile, ctx] : {std::tuple{100, 37, 32, 5}, std::tuple{7, 5, 16, 16}, std::tuple{513, 257, 60, 16}}) {
+    std::vector<int> hits(static_cast<size_t>(w) * h, 0);
+    for (const auto& t : tile::plan_tiles(w, h, tile, ctx, 8)) {
+      EXPECT_EQ(t.core.x0 % 8, 0);
+      EXPECT_EQ(t.core.y0 % 8, 0);
+      EXPECT_EQ(t.window.x0 % 8, 0);
+      EXPECT_EQ(t.window.y0 % 8, 0);
+      EXPECT_LE(t.core.width(), std::max(8, tile / 8 * 8));
+      EXPECT_LE(t.core.height(), std::max(8, tile / 8 * 8));
+      EXPECT_EQ(t.window.x0, std::max(0, t.core.x0 - (ctx + 7) / 8 * 8));
+      for (int y = t.core.y0; y < t.core.y1; ++y)
+        for (int x = t.core.x0; x < t.core.x1; ++x) ++hits[static_cast<size_t>(y) * w + x];
+    }
+    for (int v : hits) ASSERT_EQ(v, 1);
+  }
+}
+
 TEST(Tiling, AutomaticTileKeepsTheBudget) {
   // 1 KiB per pixel and 1 MiB: a 32 x 32 window; the core leaves room for 2 x 4 context.
   EXPECT_EQ(tile::auto_tile_size(4000, 3000, 4, 1024, 1 << 20), 24);

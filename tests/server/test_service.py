@@ -18,6 +18,7 @@ import io
 from server_harness import BENCH, ROOT, needs_server, start_server
 
 CLI = os.environ.get("SCALES_UPSCALE")
+RELEASED = sorted((ROOT / "models" / "weights").glob("*.safetensors"))  # what the server serves
 
 
 def png_bytes(arr: np.ndarray) -> bytes:
@@ -65,17 +66,21 @@ def test_health_reflection_and_models(server):
 
 @needs_server
 @pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set")
-def test_set5_through_the_server_equals_local(server, tmp_path):
+@pytest.mark.parametrize("model", [p.stem for p in RELEASED if p.stem.endswith("-x2")])
+def test_set5_through_the_server_equals_local(server, tmp_path, model):
+    """Every released x2 model (EDSR and SwinIR) serves Set5 pixel-identical to --local."""
     lr = BENCH / "Set5" / "LR_bicubic" / "X2"
-    r = subprocess.run([CLI, "--local", "-m", str(ROOT / "models" / "weights" / "scales-edsr-x2.safetensors"),
+    r = subprocess.run([CLI, "--local", "-m", str(ROOT / "models" / "weights" / f"{model}.safetensors"),
                         "-o", str(tmp_path), str(lr)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    listed = {m.name: m for m in server.client.list_models().models}[model]
+    assert listed.scale == 2 and listed.binary_params > 0 and listed.binary_macs_per_pixel > 0
     for f in sorted(lr.glob("*.png")):
-        resp = server.client.upscale(f.read_bytes(), model="scales-edsr-x2")
+        resp = server.client.upscale(f.read_bytes(), model=model)
         got = np.asarray(Image.open(io.BytesIO(resp.image)))
         want = np.asarray(Image.open(tmp_path / f.name))
         assert got.shape == want.shape and np.array_equal(got, want), f.name
-        assert resp.info.model == "scales-edsr-x2" and resp.info.width == want.shape[1]
+        assert resp.info.model == model and resp.info.width == want.shape[1]
         assert resp.info.timings.total_ms > 0
 
 
@@ -213,7 +218,7 @@ def test_metrics_after_traffic(tmp_path):
         assert get("scales_queue_depth") == [0.0]
         assert get("scales_in_flight_requests") == [0.0]
         assert any(k.startswith("scales_build_info{") and v == 1 for k, v in m.items())
-        assert sum(1 for k in m if k.startswith("scales_model_info{")) == 2
+        assert sum(1 for k in m if k.startswith("scales_model_info{")) == len(RELEASED)
 
 
 @needs_server
@@ -364,7 +369,7 @@ def test_tls_and_bearer_tokens(tmp_path):
         assert code_of(lambda: wrong.upscale(small, scale=2))[0] == grpc.StatusCode.PERMISSION_DENIED
         ok = Client(f"127.0.0.1:{port}", root_cert=root, token="secret-two")
         assert ok.upscale(small, scale=2).info.width == 288
-        assert len(ok.list_models().models) == 2
+        assert len(ok.list_models().models) == len(RELEASED)
         info, _ = ok.upscale_stream(small, scale=2)
         assert info.width == 288
         plain = Client(f"127.0.0.1:{port}")

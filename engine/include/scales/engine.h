@@ -33,6 +33,10 @@ struct ModelInfo {
   int blocks = 0;            // EDSR: residual blocks; SwinIR: groups x layers per group
   int channels = 0;
   bool binary = true;
+  // Size and cost, counted from the loaded weights: binary weights (bits) and FP parameters;
+  // multiply-accumulates per input (LR) pixel, binary (XOR + popcount) and FP.
+  int64_t binary_params = 0, fp_params = 0;
+  double binary_macs_per_pixel = 0, fp_macs_per_pixel = 0;
 };
 
 // An RGB image, interleaved (HWC), float in [0, 1]. Output images are not clamped.

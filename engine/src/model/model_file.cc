@@ -51,6 +51,25 @@ EdsrWeights read_model_file(std::span<const uint8_t> bytes, const std::string& w
   }
   w.tail = fp_conv(r, "tail", 3, c);
   r.check_all_used();
+  // Costs per LR pixel: head, the residual convs (binary or FP), the upsampler stages, the tail.
+  const double layers = 2.0 * w.info.blocks + 1, body = layers * c * c * 9;
+  double fp = 3.0 * c * 9, fp_params = 3.0 * c * 9 + c, res2 = 1;
+  for (int f : w.up_factor) {
+    fp += res2 * c * f * f * c * 9;
+    fp_params += 1.0 * c * f * f * c * 9 + f * f * c;
+    res2 *= f * f;
+  }
+  fp += res2 * c * 3 * 9;
+  fp_params += c * 3.0 * 9 + 3;
+  if (w.info.binary) {
+    w.info.binary_params = static_cast<int64_t>(body);
+    w.info.binary_macs_per_pixel = body;
+  } else {
+    fp += body;
+    fp_params += body + layers * c;
+  }
+  w.info.fp_params = static_cast<int64_t>(fp_params);
+  w.info.fp_macs_per_pixel = fp;
   return w;
 }
 

@@ -112,6 +112,23 @@ SwinirWeights read_swinir_file(std::span<const uint8_t> bytes, const std::string
   w.conv_after_body = fp_conv(r, "conv_after_body", c, c);
   w.up = fp_conv(r, "up", 3 * s * s, c);
   r.check_all_used();
+  // Costs per LR pixel (= per token): the four linears of every layer and the group convs
+  // (binary, or FP in the twin), attention (QK^T and AV over a window: 2 * N * C), the FP convs.
+  const double layers = 1.0 * w.groups * w.depth, m = w.mlp_ratio;
+  const double lin = (3.0 + 1 + 2 * m) * c * c, conv = 9.0 * c * c;
+  const double body = layers * lin + w.groups * conv;
+  double fp = 27.0 * c + 9.0 * c * c + 9.0 * c * 3 * s * s + layers * 2.0 * n * c;
+  double fp_params = 27.0 * c + c + 9.0 * c * c + c + 9.0 * c * 3 * s * s + 3 * s * s +
+                     layers * (4.0 * c + w.heads * n * n) + 4.0 * c;
+  if (w.info.binary) {
+    w.info.binary_params = static_cast<int64_t>(body);
+    w.info.binary_macs_per_pixel = body;
+  } else {
+    fp += body;
+    fp_params += body;
+  }
+  w.info.fp_params = static_cast<int64_t>(fp_params);
+  w.info.fp_macs_per_pixel = fp;
   return w;
 }
 

@@ -1,6 +1,6 @@
 // What the engine needs from an architecture: a forward pass over one tile, and how much context
-// and memory a tile needs. SCALES-EDSR implements it (net/edsr.h); SCALES-SwinIR will be a second
-// implementation beside it, reusing the same runtime and binary kernels.
+// and memory a tile needs. SCALES-EDSR (net/edsr.h) and SCALES-SwinIR (net/swinir.h) implement
+// it on the same runtime and binary kernels.
 #pragma once
 
 #include <cstddef>
@@ -52,6 +52,8 @@ class Network {
   virtual int context() const = 0;
   // Peak working memory of forward() per input pixel, in bytes (an upper estimate).
   virtual size_t bytes_per_pixel() const = 0;
+  // Tiles start at multiples of this many LR pixels (SwinIR: its window; see tile/tiler.h).
+  virtual int tile_alignment() const { return 1; }
   // Whether forward() depends on image-wide statistics (then tiles need the two-pass run).
   virtual bool uses_image_stats() const = 0;
   // Upscales one tile (or a whole image) by info().scale; returns an empty image in collect mode.

@@ -104,6 +104,8 @@ class Swinir final : public Network {
     return 4 * (c * (4 + 3 + 3 + 1 + 2 * w_.mlp_ratio) + w_.heads * n) + 4 * 3 * s2 * 2 + 16;
   }
 
+  int tile_alignment() const override { return w_.window; }
+
   bool uses_image_stats() const override { return false; }  // tiles use their own means (see context)
 
   Image forward(const Image& in, Runtime& rt, const StatsPlan& stats) const override {

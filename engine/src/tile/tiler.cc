@@ -7,18 +7,23 @@
 namespace scales::tile {
 
 namespace {
-// Splits [0, n) into ceil(n / tile) nearly equal parts.
-std::vector<int> cuts(int n, int tile) {
-  const int parts = (n + tile - 1) / tile;
+// Splits [0, n) into ceil(n / tile) nearly equal parts of whole align-blocks (the last block may
+// be partial): every cut is a multiple of align and no part is longer than tile.
+std::vector<int> cuts(int n, int tile, int align) {
+  tile = std::max(align, tile / align * align);
+  const int parts = (n + tile - 1) / tile, blocks = (n + align - 1) / align;
   std::vector<int> c(parts + 1);
-  for (int i = 0; i <= parts; ++i) c[i] = static_cast<int>(static_cast<long long>(n) * i / parts);
+  for (int i = 0; i <= parts; ++i)
+    c[i] = std::min(n, static_cast<int>(static_cast<long long>(blocks) * i / parts) * align);
   return c;
 }
 }  // namespace
 
-std::vector<Tile> plan_tiles(int width, int height, int tile, int context) {
+std::vector<Tile> plan_tiles(int width, int height, int tile, int context, int align) {
   std::vector<Tile> tiles;
-  const auto xs = cuts(width, tile), ys = cuts(height, tile);
+  align = std::max(1, align);
+  context = (context + align - 1) / align * align;
+  const auto xs = cuts(width, tile, align), ys = cuts(height, tile, align);
   for (size_t j = 0; j + 1 < ys.size(); ++j)
     for (size_t i = 0; i + 1 < xs.size(); ++i) {
       Tile t;

@@ -25,7 +25,10 @@ struct Tile {
 };
 
 // Cores of at most `tile` x `tile` LR pixels, as equal as possible, covering width x height.
-std::vector<Tile> plan_tiles(int width, int height, int tile, int context);
+// With align > 1 every core and window starts at a multiple of `align` (the context is rounded up
+// to one): a windowed-attention network then partitions each tile into the same windows as the
+// whole image.
+std::vector<Tile> plan_tiles(int width, int height, int tile, int context, int align = 1);
 
 // The automatic tile side: the whole image when its working memory fits `budget_bytes`, else
 // the largest square whose window (core + 2 * context) fits; never below 16.
