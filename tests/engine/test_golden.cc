@@ -33,6 +33,12 @@ std::vector<fs::path> golden_files() {
   return out;
 }
 
+// A released model (models/weights) or a test fixture kept beside its golden file.
+fs::path model_of(const fs::path& golden, const std::string& name) {
+  const fs::path beside = golden.parent_path() / name;
+  return fs::exists(beside) ? beside : fs::path(SCALES_SOURCE_DIR) / "models" / "weights" / name;
+}
+
 // NCHW (1, 3, h, w) float -> HWC image.
 scales::Image to_image(const scales::model::TensorView& t) {
   scales::Image im;
@@ -52,7 +58,7 @@ TEST(Golden, ReleasedModelsMatchTheirTorchScriptOracle) {
     SCOPED_TRACE(g.string());
     const auto bytes = read_file(g);
     const auto st = scales::model::parse_safetensors(bytes, g.string());
-    const fs::path model = fs::path(SCALES_SOURCE_DIR) / "models" / "weights" / st.metadata.at("model");
+    const fs::path model = model_of(g, st.metadata.at("model"));
     ASSERT_TRUE(fs::exists(model)) << model;
     const auto m = scales::Model::load(model.string());
     const auto in = to_image(st.tensors.at("input"));
@@ -84,8 +90,7 @@ TEST(Golden, EveryLayerMatchesTheOracle) {
     SCOPED_TRACE(g.string());
     const auto bytes = read_file(g);
     const auto st = scales::model::parse_safetensors(bytes, g.string());
-    const fs::path model = fs::path(SCALES_SOURCE_DIR) / "models" / "weights" / st.metadata.at("model");
-    const auto m = scales::Model::load(model.string());
+    const auto m = scales::Model::load(model_of(g, st.metadata.at("model")).string());
     const auto in = to_image(st.tensors.at("input"));
     for (const auto& k : scales::bconv::kernel_variants()) {
       if (!k.supported) continue;
