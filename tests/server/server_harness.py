@@ -59,11 +59,11 @@ class Running:
         return out
 
 
-def start_server(tmp: Path, *args: str) -> Running:
+def start_server(tmp: Path, *args: str, models: Path | None = None) -> Running:
     port, metrics_port = free_port(), free_port()
     log = tmp / f"server-{port}.log"
     proc = subprocess.Popen([SERVER, "--listen", f"127.0.0.1:{port}", "--metrics-listen", f"127.0.0.1:{metrics_port}",
-                             "--models", str(ROOT / "models" / "weights"), *args],
+                             "--models", str(models or ROOT / "models" / "weights"), *args],
                             stderr=open(log, "w"), stdout=subprocess.DEVNULL)
     r = Running(proc, port, metrics_port, log)
     # Sanitizer builds on a loaded 2-core CI machine take many seconds to load the models; wait on a

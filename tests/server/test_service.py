@@ -85,6 +85,29 @@ def test_set5_through_the_server_equals_local(server, tmp_path, model):
 
 
 @needs_server
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set")
+def test_serves_a_swinir_model(tmp_path):
+    """A SCALES-SwinIR file in the model folder is listed with its architecture and served like an
+    EDSR one (the seeded test fixture: its pixels are not meant to look good, only to match)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    fixture = ROOT / "tests" / "golden" / "swinir-fixture-x3.safetensors"
+    (models / fixture.name).write_bytes(fixture.read_bytes())
+    lr = BENCH / "Set5" / "LR_bicubic" / "X3" / "birdx3.png"
+    local = tmp_path / "local.png"
+    r = subprocess.run([CLI, "--local", "-m", str(fixture), "-i", str(lr), "-o", str(local)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    with start_server(tmp_path, models=models) as srv:
+        (info,) = srv.client.list_models().models
+        assert info.name == "swinir-fixture-x3" and info.architecture == "scales-swinir" and info.scale == 3
+        assert info.binary and info.binary_params > 0 and info.fp_macs_per_pixel > 0
+        resp = srv.client.upscale(lr.read_bytes(), scale=3)
+        assert resp.info.model == "swinir-fixture-x3"
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(resp.image))), np.asarray(Image.open(local)))
+
+
+@needs_server
 def test_formats_gray_and_alpha(server):
     rng = np.random.default_rng(0)
     rgba = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
