@@ -13,20 +13,20 @@ being the empty subset) or FPResidualConv (the FP twin, variant "fp").
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import Components, FPResidualConv, ScalesBinaryConv, channel_hidden
+from .layers import Components, FPResidualConv, ScalesBinaryConv, VariantConfig, channel_hidden, parse_variant
 
 RGB_MEAN = (0.4488, 0.4371, 0.4040)  # DIV2K mean, as in EDSR
 SCALES = (2, 3, 4)
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(VariantConfig):
     scale: int = 2
     blocks: int = 4
     channels: int = 32
@@ -41,33 +41,11 @@ class ModelConfig:
             raise ValueError(f"bad model size: blocks={self.blocks}, channels={self.channels}")
         Components.parse(",".join(self.components) or "none")  # validates names
 
-    @property
-    def comps(self) -> Components:
-        return Components.parse(",".join(self.components) or "none")
-
-    @property
-    def variant(self) -> str:
-        if not self.binary:
-            return "fp"
-        names = self.comps.names()
-        if len(names) == 4:
-            return "scales"
-        return "plain" if not names else "plain+" + "+".join(names)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
     @staticmethod
     def from_variant(variant: str, scale: int, blocks: int, channels: int) -> "ModelConfig":
         """'fp', 'plain', 'scales', or 'plain+shift+spatial'-style subsets."""
-        if variant == "fp":
-            return ModelConfig(scale, blocks, channels, binary=False, components=[])
-        if variant == "scales":
-            return ModelConfig(scale, blocks, channels)
-        if variant == "plain" or variant.startswith("plain+"):
-            comps = Components.parse(",".join(variant.split("+")[1:]) or "none")
-            return ModelConfig(scale, blocks, channels, components=comps.names())
-        raise ValueError(f"unknown variant {variant!r}: use fp, plain, scales or plain+<component>[+...]")
+        binary, comps = parse_variant(variant)
+        return ModelConfig(scale, blocks, channels, binary=binary, components=comps)
 
 
 def upsample_factors(scale: int) -> list[int]:

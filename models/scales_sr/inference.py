@@ -24,27 +24,31 @@ def _t(a: np.ndarray) -> torch.Tensor:
 _EMPTY = np.zeros((0,), dtype=np.float32)
 
 
+def register_scales(m: nn.Module, t: dict, p: str) -> None:
+    """The SCALES factors of binary layer P as buffers of m (empty when the file lacks them), with
+    has_* flags: k, shift, alpha, the spatial bias and the channel branch. The spatial weight's
+    shape depends on the layer, so each layer registers it."""
+    g = lambda n: t.get(f"{p}.{n}", _EMPTY)  # noqa: E731
+    m.has_shift = f"{p}.shift" in t
+    m.has_alpha = f"{p}.alpha" in t
+    m.has_spatial = f"{p}.spatial.weight" in t
+    m.has_channel = f"{p}.channel.fc1.weight" in t
+    m.register_buffer("k", _t(t[f"{p}.weight_scale"]))
+    for name, key in (("shift", "shift"), ("alpha", "alpha"), ("sp_b", "spatial.bias"),
+                      ("fc1_w", "channel.fc1.weight"), ("fc1_b", "channel.fc1.bias"),
+                      ("fc2_w", "channel.fc2.weight"), ("fc2_b", "channel.fc2.bias")):
+        m.register_buffer(name, _t(g(key)))
+
+
 class BinaryConvInfer(nn.Module):
     """z = x + conv3x3(pad(sign(x + shift), +1), sign W) * (alpha*k) * s * c  (see layers.py)."""
 
     def __init__(self, t: dict, p: str, channels: int):
         super().__init__()
-        g = lambda n: t.get(f"{p}.{n}", _EMPTY)  # noqa: E731
-        self.has_shift = f"{p}.shift" in t
-        self.has_alpha = f"{p}.alpha" in t
-        self.has_spatial = f"{p}.spatial.weight" in t
-        self.has_channel = f"{p}.channel.fc1.weight" in t
+        register_scales(self, t, p)
         self.register_buffer("wsign", _t(unpack_sign_bits(t[f"{p}.weight_bits"], channels)))
-        self.register_buffer("k", _t(t[f"{p}.weight_scale"]))
-        self.register_buffer("shift", _t(g("shift")))
-        self.register_buffer("alpha", _t(g("alpha")))
-        sw = g("spatial.weight")
+        sw = t.get(f"{p}.spatial.weight", _EMPTY)
         self.register_buffer("sp_w", _t(sw.reshape(1, -1, 1, 1) if sw.size else sw))
-        self.register_buffer("sp_b", _t(g("spatial.bias")))
-        self.register_buffer("fc1_w", _t(g("channel.fc1.weight")))
-        self.register_buffer("fc1_b", _t(g("channel.fc1.bias")))
-        self.register_buffer("fc2_w", _t(g("channel.fc2.weight")))
-        self.register_buffer("fc2_b", _t(g("channel.fc2.bias")))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = x + self.shift.view(1, -1, 1, 1) if self.has_shift else x

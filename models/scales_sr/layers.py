@@ -20,7 +20,7 @@ inference module and the C++ engine follow; see docs/model-format.md.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
@@ -56,6 +56,37 @@ class Components:
 
     def names(self) -> list[str]:
         return [n for n in COMPONENTS if getattr(self, n)]
+
+
+class VariantConfig:
+    """The binary/variant part every architecture's config shares (fields `binary`, `components`)."""
+
+    @property
+    def comps(self) -> Components:
+        return Components.parse(",".join(self.components) or "none")
+
+    @property
+    def variant(self) -> str:
+        if not self.binary:
+            return "fp"
+        names = self.comps.names()
+        if len(names) == 4:
+            return "scales"
+        return "plain" if not names else "plain+" + "+".join(names)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_variant(variant: str) -> tuple[bool, list[str]]:
+    """'fp', 'plain', 'scales', or 'plain+shift+spatial'-style subsets -> (binary, components)."""
+    if variant == "fp":
+        return False, []
+    if variant == "scales":
+        return True, list(COMPONENTS)
+    if variant == "plain" or variant.startswith("plain+"):
+        return True, Components.parse(",".join(variant.split("+")[1:]) or "none").names()
+    raise ValueError(f"unknown variant {variant!r}: use fp, plain, scales or plain+<component>[+...]")
 
 
 def channel_hidden(channels: int) -> int:

@@ -38,7 +38,7 @@ form and lets the channel branch see the whole image.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -46,13 +46,13 @@ import torch.nn.functional as F
 
 from .binarize import sign_activation, sign_weight, weight_scale
 from .edsr import RGB_MEAN, SCALES
-from .layers import Components, ScalesBinaryConv, channel_hidden
+from .layers import Components, ScalesBinaryConv, VariantConfig, channel_hidden, parse_variant
 
 MASK_VALUE = -100.0  # added to attention logits between tokens of different shifted regions
 
 
 @dataclass
-class SwinConfig:
+class SwinConfig(VariantConfig):
     scale: int = 2
     channels: int = 32      # embedding width C
     groups: int = 2         # residual Swin Transformer groups
@@ -73,35 +73,12 @@ class SwinConfig:
             raise ValueError(f"channels {self.channels} is not a multiple of heads {self.heads}")
         Components.parse(",".join(self.components) or "none")
 
-    @property
-    def comps(self) -> Components:
-        return Components.parse(",".join(self.components) or "none")
-
-    @property
-    def variant(self) -> str:
-        if not self.binary:
-            return "fp"
-        names = self.comps.names()
-        if len(names) == 4:
-            return "scales"
-        return "plain" if not names else "plain+" + "+".join(names)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
     @staticmethod
     def from_variant(variant: str, scale: int, channels: int, groups: int, depth: int, heads: int,
                      window: int, mlp_ratio: int = 2) -> "SwinConfig":
-        size = dict(scale=scale, channels=channels, groups=groups, depth=depth, heads=heads, window=window,
-                    mlp_ratio=mlp_ratio)
-        if variant == "fp":
-            return SwinConfig(**size, binary=False, components=[])
-        if variant == "scales":
-            return SwinConfig(**size)
-        if variant == "plain" or variant.startswith("plain+"):
-            comps = Components.parse(",".join(variant.split("+")[1:]) or "none")
-            return SwinConfig(**size, components=comps.names())
-        raise ValueError(f"unknown variant {variant!r}: use fp, plain, scales or plain+<component>[+...]")
+        binary, comps = parse_variant(variant)
+        return SwinConfig(scale=scale, channels=channels, groups=groups, depth=depth, heads=heads, window=window,
+                          mlp_ratio=mlp_ratio, binary=binary, components=comps)
 
 
 def match_channels(x: torch.Tensor, out: int) -> torch.Tensor:

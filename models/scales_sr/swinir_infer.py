@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .inference import BinaryConvInfer, _EMPTY, _t
+from .inference import BinaryConvInfer, _EMPTY, _t, register_scales
 from .modelfile import unpack_sign_bits
 from .swinir import SwinConfig, binary_linears, match_channels, pad_to_window, window_attention
 from .swinir_file import LINEARS, layer_prefix
@@ -20,23 +20,11 @@ class BinaryLinearInfer(nn.Module):
 
     def __init__(self, t: dict, p: str, cin: int, cout: int):
         super().__init__()
-        g = lambda n: t.get(f"{p}.{n}", _EMPTY)  # noqa: E731
         self.cout = cout
-        self.has_shift = f"{p}.shift" in t
-        self.has_alpha = f"{p}.alpha" in t
-        self.has_spatial = f"{p}.spatial.weight" in t
-        self.has_channel = f"{p}.channel.fc1.weight" in t
+        register_scales(self, t, p)
         bits = t[f"{p}.weight_bits"]
         self.register_buffer("wsign", _t(unpack_sign_bits(bits.reshape(cout, 1, 1, -1), cin).reshape(cout, cin)))
-        self.register_buffer("k", _t(t[f"{p}.weight_scale"]))
-        self.register_buffer("shift", _t(g("shift")))
-        self.register_buffer("alpha", _t(g("alpha")))
-        self.register_buffer("sp_w", _t(g("spatial.weight")))
-        self.register_buffer("sp_b", _t(g("spatial.bias")))
-        self.register_buffer("fc1_w", _t(g("channel.fc1.weight")))
-        self.register_buffer("fc1_b", _t(g("channel.fc1.bias")))
-        self.register_buffer("fc2_w", _t(g("channel.fc2.weight")))
-        self.register_buffer("fc2_b", _t(g("channel.fc2.bias")))
+        self.register_buffer("sp_w", _t(t.get(f"{p}.spatial.weight", _EMPTY)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = x + self.shift if self.has_shift else x

@@ -7,23 +7,17 @@
 #include <immintrin.h>
 
 #include "bconv/kernel.h"
+#include "bconv/popcount_avx2.h"
 
 namespace scales::bconv {
 
 namespace {
 
-inline __m256i popcnt_bytes(__m256i v, __m256i lut, __m256i low4) {
-  const __m256i lo = _mm256_and_si256(v, low4);
-  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-  return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-}
-
 template <int P>
 inline void pixels_avx2(const PackedMap& a, const BconvWeights& w, int y, int x, int32_t* out) {
   const int words = a.words, row_words = 3 * words, kw = w.k_words();
   const uint64_t* rows[3] = {a.at(y - 1, x - 1), a.at(y, x - 1), a.at(y + 1, x - 1)};
-  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,  //
-                                       0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i lut = bconv::nibble_popcount_lut();
   const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
   for (int g = 0; g < w.groups(); ++g) {
     const uint64_t* wg = w.lane8.data() + static_cast<size_t>(g) * kw * 8;

@@ -26,4 +26,8 @@ struct BconvWeights {
 
 BconvWeights make_bconv_weights(std::vector<uint64_t> bits, int c_out, int c_in);
 
+// (c_out, k_words) words -> the lane8 layout (ceil(c_out / 8), k_words, 8); shared with the
+// binary linear layer's weights (blinear/kernel.h), whose k_words is one tap's words.
+std::vector<uint64_t> to_lane8(const std::vector<uint64_t>& bits, int c_out, int k_words);
+
 }  // namespace scales::bconv

@@ -5,23 +5,17 @@
 
 #include <cstddef>
 
+#include "bconv/popcount_avx2.h"
 #include "blinear/kernel.h"
 
 namespace scales::blinear {
 
 namespace {
 
-inline __m256i popcnt_bytes(__m256i v, __m256i lut, __m256i low4) {
-  const __m256i lo = _mm256_and_si256(v, low4);
-  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-  return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-}
-
 template <int T>
 inline void tokens_avx2(const uint64_t* a, const BlinearWeights& w, int32_t* out) {
   const int words = w.words;
-  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,  //
-                                       0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i lut = bconv::nibble_popcount_lut();
   const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
   for (int g = 0; g < w.groups(); ++g) {
     const uint64_t* wg = w.lane8.data() + static_cast<std::size_t>(g) * words * 8;
@@ -35,8 +29,8 @@ inline void tokens_avx2(const uint64_t* a, const BlinearWeights& w, int32_t* out
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const __m256i av = _mm256_set1_epi64x(static_cast<long long>(a[static_cast<std::size_t>(t) * words + j]));
-        acc8[t][0] = _mm256_add_epi8(acc8[t][0], popcnt_bytes(_mm256_xor_si256(w0, av), lut, low4));
-        acc8[t][1] = _mm256_add_epi8(acc8[t][1], popcnt_bytes(_mm256_xor_si256(w1, av), lut, low4));
+        acc8[t][0] = _mm256_add_epi8(acc8[t][0], bconv::popcnt_bytes(_mm256_xor_si256(w0, av), lut, low4));
+        acc8[t][1] = _mm256_add_epi8(acc8[t][1], bconv::popcnt_bytes(_mm256_xor_si256(w1, av), lut, low4));
       }
       if (++pending == 31) {
         for (int t = 0; t < T; ++t)
