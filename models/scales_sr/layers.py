@@ -94,6 +94,27 @@ def channel_hidden(channels: int) -> int:
     return max(4, channels // 8)
 
 
+def add_scales_params(m: nn.Module, cin: int, cout: int, comps: Components, spatial: nn.Module | None) -> None:
+    """The SCALES parameters of a binary layer with cin inputs and cout outputs, on m: shift (per
+    input channel), alpha (layer scale), the spatial branch `spatial` (cin -> 1, given by the layer:
+    a 1x1 conv or a linear) and the channel branch fc1 (cin -> hidden), fc2 (hidden -> cout).
+    The branches start at zero (sigmoid(0) = 0.5); each is None when its component is off."""
+    m.shift = nn.Parameter(torch.zeros(cin)) if comps.shift else None
+    m.alpha = nn.Parameter(torch.ones(1)) if comps.layer_scale else None
+    m.spatial = spatial if comps.spatial else None
+    if m.spatial is not None:
+        nn.init.zeros_(m.spatial.weight)
+        nn.init.zeros_(m.spatial.bias)
+    if comps.channel:
+        h = channel_hidden(cin)
+        m.fc1 = nn.Linear(cin, h)
+        m.fc2 = nn.Linear(h, cout)
+        nn.init.zeros_(m.fc2.weight)
+        nn.init.zeros_(m.fc2.bias)
+    else:
+        m.fc1 = m.fc2 = None
+
+
 class ScalesBinaryConv(nn.Module):
     def __init__(self, channels: int, comps: Components):
         super().__init__()
@@ -101,22 +122,7 @@ class ScalesBinaryConv(nn.Module):
         self.comps = comps
         self.weight = nn.Parameter(torch.empty(c, c, 3, 3))
         nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
-        self.shift = nn.Parameter(torch.zeros(c)) if comps.shift else None
-        self.alpha = nn.Parameter(torch.ones(1)) if comps.layer_scale else None
-        if comps.spatial:
-            self.spatial = nn.Conv2d(c, 1, 1)
-            nn.init.zeros_(self.spatial.weight)
-            nn.init.zeros_(self.spatial.bias)
-        else:
-            self.spatial = None
-        if comps.channel:
-            h = channel_hidden(c)
-            self.fc1 = nn.Linear(c, h)
-            self.fc2 = nn.Linear(h, c)
-            nn.init.zeros_(self.fc2.weight)
-            nn.init.zeros_(self.fc2.bias)
-        else:
-            self.fc1 = self.fc2 = None
+        add_scales_params(self, c, c, comps, nn.Conv2d(c, 1, 1) if comps.spatial else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = x + self.shift.view(1, -1, 1, 1) if self.shift is not None else x

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 
 from .binarize import sign_activation, sign_weight, weight_scale
 from .edsr import RGB_MEAN, SCALES
-from .layers import Components, ScalesBinaryConv, VariantConfig, channel_hidden, parse_variant
+from .layers import Components, ScalesBinaryConv, VariantConfig, add_scales_params, channel_hidden, parse_variant
 
 MASK_VALUE = -100.0  # added to attention logits between tokens of different shifted regions
 
@@ -100,22 +100,7 @@ class ScalesBinaryLinear(nn.Module):
         self.cin, self.cout, self.comps = cin, cout, comps
         self.weight = nn.Parameter(torch.empty(cout, cin))
         nn.init.trunc_normal_(self.weight, std=0.02)
-        self.shift = nn.Parameter(torch.zeros(cin)) if comps.shift else None
-        self.alpha = nn.Parameter(torch.ones(1)) if comps.layer_scale else None
-        if comps.spatial:
-            self.spatial = nn.Linear(cin, 1)
-            nn.init.zeros_(self.spatial.weight)
-            nn.init.zeros_(self.spatial.bias)
-        else:
-            self.spatial = None
-        if comps.channel:
-            h = channel_hidden(cin)
-            self.fc1 = nn.Linear(cin, h)
-            self.fc2 = nn.Linear(h, cout)
-            nn.init.zeros_(self.fc2.weight)
-            nn.init.zeros_(self.fc2.bias)
-        else:
-            self.fc1 = self.fc2 = None
+        add_scales_params(self, cin, cout, comps, nn.Linear(cin, 1) if comps.spatial else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, L, I) -> (N, L, O)
         u = x + self.shift if self.shift is not None else x

@@ -7,6 +7,7 @@
 #include <arm_neon.h>
 
 #include "bconv/kernel.h"
+#include "bconv/popcount_neon.h"
 
 namespace scales::bconv {
 
@@ -32,11 +33,11 @@ inline void pixel_neon(const PackedMap& a, const BconvWeights& w, int y, int x, 
 #pragma GCC unroll 4
         for (int h = 0; h < 4; ++h) {
           const uint64x2_t wv = vld1q_u64(wk + static_cast<size_t>(j) * 8 + 2 * h);
-          acc16[h] = vpadalq_u8(acc16[h], vcntq_u8(vreinterpretq_u8_u64(veorq_u64(wv, av))));
+          acc16[h] = bconv::popcnt_xor_acc(acc16[h], wv, av);
         }
-        if (++pending == 4095) {
+        if (++pending == bconv::kNeonStepsPerFold) {
           for (int h = 0; h < 4; ++h) {
-            acc64[h] = vaddq_u64(acc64[h], vpaddlq_u32(vpaddlq_u16(acc16[h])));
+            acc64[h] = bconv::fold16(acc64[h], acc16[h]);
             acc16[h] = vdupq_n_u16(0);
           }
           pending = 0;
@@ -44,7 +45,7 @@ inline void pixel_neon(const PackedMap& a, const BconvWeights& w, int y, int x, 
       }
     }
     uint64_t pop[8];
-    for (int h = 0; h < 4; ++h) vst1q_u64(pop + 2 * h, vaddq_u64(acc64[h], vpaddlq_u32(vpaddlq_u16(acc16[h]))));
+    for (int h = 0; h < 4; ++h) vst1q_u64(pop + 2 * h, bconv::fold16(acc64[h], acc16[h]));
     const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
     int32_t* o = out + 8 * g;
     for (int l = 0; l < n; ++l) o[l] = w.k_bits() - 2 * static_cast<int32_t>(pop[l]);

@@ -84,42 +84,52 @@ inline FpConv fp_conv(Reader& r, const std::string& p, int out, int in) {
   return c;
 }
 
+// The SCALES factors of binary layer P with `in` inputs and `out` outputs into dst (a ResConv or a
+// Linear: the same field names), each only when its component is on.
+template <class Layer>
+void read_scales(Reader& r, const std::string& p, int in, int out, const std::set<std::string>& comps, int hidden,
+                 Layer& dst) {
+  dst.weight_scale = r.f32(p + ".weight_scale", {out});
+  if (comps.count("shift")) dst.shift = r.f32(p + ".shift", {in});
+  if (comps.count("layer_scale")) {
+    dst.alpha = r.f32(p + ".alpha", {1})[0];
+    dst.has_alpha = true;
+  }
+  if (comps.count("spatial")) {
+    dst.spatial_w = r.f32(p + ".spatial.weight", {1, in});
+    dst.spatial_b = r.f32(p + ".spatial.bias", {1})[0];
+  }
+  if (comps.count("channel")) {
+    dst.hidden = hidden;
+    dst.fc1_w = r.f32(p + ".channel.fc1.weight", {hidden, in});
+    dst.fc1_b = r.f32(p + ".channel.fc1.bias", {hidden});
+    dst.fc2_w = r.f32(p + ".channel.fc2.weight", {out, hidden});
+    dst.fc2_b = r.f32(p + ".channel.fc2.bias", {out});
+  }
+}
+
+// Pad bits past the last input channel must be 0 (the kernels' K - 2*popcount relies on it).
+inline void check_pad_bits(const std::vector<uint64_t>& bits, int in, const std::string& p, const std::string& what) {
+  const int words = (in + 63) / 64;
+  if (in % 64 == 0) return;
+  const uint64_t pad_mask = ~((uint64_t{1} << (in % 64)) - 1);
+  for (size_t i = words - 1; i < bits.size(); i += words)
+    if (bits[i] & pad_mask) fail(what, p + ".weight_bits has bits set past channel " + std::to_string(in));
+}
+
 inline ResConv res_conv(Reader& r, const std::string& p, int c, bool binary, const std::set<std::string>& comps,
                         int hidden, const std::string& what) {
-  const int words = (c + 63) / 64;
   ResConv rc;
   rc.binary = binary;
   if (!rc.binary) {
     rc.fp = fp_conv(r, p, c, c);
     return rc;
   }
-  rc.weight_bits = r.u64(p + ".weight_bits", {c, 3, 3, words});
-  rc.weight_scale = r.f32(p + ".weight_scale", {c});
-  if (comps.count("shift")) rc.shift = r.f32(p + ".shift", {c});
-  if (comps.count("layer_scale")) {
-    rc.alpha = r.f32(p + ".alpha", {1})[0];
-    rc.has_alpha = true;
-  }
-  if (comps.count("spatial")) {
-    rc.spatial_w = r.f32(p + ".spatial.weight", {1, c});
-    rc.spatial_b = r.f32(p + ".spatial.bias", {1})[0];
-  }
-  if (comps.count("channel")) {
-    rc.hidden = hidden;
-    rc.fc1_w = r.f32(p + ".channel.fc1.weight", {hidden, c});
-    rc.fc1_b = r.f32(p + ".channel.fc1.bias", {hidden});
-    rc.fc2_w = r.f32(p + ".channel.fc2.weight", {c, hidden});
-    rc.fc2_b = r.f32(p + ".channel.fc2.bias", {c});
-  }
-  // Pad bits past the last channel must be 0 (the kernel's K - 2*popcount relies on it).
-  if (c % 64) {
-    const uint64_t pad_mask = ~((uint64_t{1} << (c % 64)) - 1);
-    for (size_t i = words - 1; i < rc.weight_bits.size(); i += words)
-      if (rc.weight_bits[i] & pad_mask) fail(what, p + ".weight_bits has bits set past channel " + std::to_string(c));
-  }
+  rc.weight_bits = r.u64(p + ".weight_bits", {c, 3, 3, (c + 63) / 64});
+  read_scales(r, p, c, c, comps, hidden, rc);
+  check_pad_bits(rc.weight_bits, c, p, what);
   return rc;
 }
-
 
 inline std::string meta_str(const SafeTensors& st, const std::string& k) {
   auto it = st.metadata.find(k);

@@ -20,30 +20,9 @@ Linear read_linear(Reader& r, const std::string& p, int in, int out, bool binary
     l.bias = r.f32(p + ".bias", {out});
     return l;
   }
-  const int words = (in + 63) / 64;
-  l.weight_bits = r.u64(p + ".weight_bits", {out, words});
-  l.weight_scale = r.f32(p + ".weight_scale", {out});
-  if (comps.count("shift")) l.shift = r.f32(p + ".shift", {in});
-  if (comps.count("layer_scale")) {
-    l.alpha = r.f32(p + ".alpha", {1})[0];
-    l.has_alpha = true;
-  }
-  if (comps.count("spatial")) {
-    l.spatial_w = r.f32(p + ".spatial.weight", {1, in});
-    l.spatial_b = r.f32(p + ".spatial.bias", {1})[0];
-  }
-  if (comps.count("channel")) {
-    l.hidden = std::max(4, in / 8);
-    l.fc1_w = r.f32(p + ".channel.fc1.weight", {l.hidden, in});
-    l.fc1_b = r.f32(p + ".channel.fc1.bias", {l.hidden});
-    l.fc2_w = r.f32(p + ".channel.fc2.weight", {out, l.hidden});
-    l.fc2_b = r.f32(p + ".channel.fc2.bias", {out});
-  }
-  if (in % 64) {
-    const uint64_t pad_mask = ~((uint64_t{1} << (in % 64)) - 1);
-    for (size_t i = words - 1; i < l.weight_bits.size(); i += words)
-      if (l.weight_bits[i] & pad_mask) fail(what, p + ".weight_bits has bits set past channel " + std::to_string(in));
-  }
+  l.weight_bits = r.u64(p + ".weight_bits", {out, (in + 63) / 64});
+  read_scales(r, p, in, out, comps, std::max(4, in / 8), l);
+  check_pad_bits(l.weight_bits, in, p, what);
   return l;
 }
 
