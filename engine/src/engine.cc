@@ -49,12 +49,25 @@ const bconv::KernelVariant& pick_kernel(const EngineOptions& o) {
 Engine::Engine(const EngineOptions& options) {
   if (options.tile < 0) throw Error("tile size must be >= 0 (0 = automatic), got " + std::to_string(options.tile));
   if (options.tile_memory_mb == 0) throw Error("tile_memory_mb must be > 0");
+  if (options.backend != "cpu" && options.backend != "cuda" && options.backend != "auto")
+    throw Error("backend must be cpu, cuda or auto, got '" + options.backend + "'");
   impl_ = std::make_unique<Impl>(options, pick_kernel(options));
+  if (options.backend == "cuda") {
+    impl_->device = backend::make_cuda_backend(options.device);  // throws, saying why not
+  } else if (options.backend == "auto" && backend::cuda_built()) {
+    try {
+      impl_->device = backend::make_cuda_backend(options.device);
+    } catch (const Error&) {
+      // no usable device: the CPU path
+    }
+  }
 }
 Engine::~Engine() = default;
 
 std::string Engine::kernel() const { return std::string(impl_->kernel->name); }
 int Engine::threads() const { return impl_->pool.size(); }
+std::string Engine::backend() const { return impl_->device ? impl_->device->name() : "cpu"; }
+DeviceStats Engine::device_stats() const { return impl_->device ? impl_->device->stats() : DeviceStats{}; }
 
 int Engine::tile_size(const Model& m, int width, int height) const {
   if (impl_->opt.tile > 0) return impl_->opt.tile;
@@ -71,7 +84,10 @@ Image Engine::upscale(const Model& m, const Image& in) {
   for (;;) {
     const auto ready = job.take_ready();  // pass 2 appears after pass 1
     if (ready.empty()) break;
-    for (int t : ready) job.run(t, *this);
+    std::vector<TileJob::Task> tasks;
+    for (int t : ready) tasks.push_back({&job, t});
+    for (const auto& o : TileJob::run_batch(tasks, *this))  // one device batch per pass
+      if (!o.error.empty()) throw Error(o.error);
   }
   return job.take_result();
 }

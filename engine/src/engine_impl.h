@@ -1,11 +1,14 @@
 // Engine's private state, shared by engine.cc and tile/tile_job.cc.
 #pragma once
 
+#include <memory>
 #include <mutex>
 
+#include "backend/device_backend.h"
 #include "bconv/dispatch.h"
 #include "runtime/thread_pool.h"
 #include "runtime/workspace.h"
+#include "net/network.h"
 #include "scales/engine.h"
 
 namespace scales {
@@ -16,9 +19,18 @@ struct Engine::Impl {
   runtime::ThreadPool pool;
   runtime::Workspace ws;  // keeps at most one tile budget of idle feature maps between calls
   std::mutex mu;          // one forward pass at a time on this engine's pool
+  std::unique_ptr<backend::DeviceBackend> device;  // null: everything on the CPU
 
   Impl(const EngineOptions& o, const bconv::KernelVariant& k)
       : opt(o), kernel(&k), pool(o.threads), ws(o.tile_memory_mb << 20) {}
+
+  bool on_device(const net::Network& n) const { return device && device->supports(n); }
+  // One tile on the CPU path (the device path batches: TileJob::run_batch).
+  Image cpu_forward(const net::Network& n, const Image& in, const net::StatsPlan& plan) {
+    std::lock_guard<std::mutex> lk(mu);
+    net::Runtime rt{pool, *kernel, ws};
+    return n.forward(in, rt, plan);
+  }
 };
 
 }  // namespace scales

@@ -153,6 +153,35 @@ TEST(Engine, BadOptionsAreClearErrors) {
   EXPECT_THROW(Engine(EngineOptions{1, "", -1}), Error);
 }
 
+// Without a GPU (this build machine, CI): "cuda" is a clear error, "auto" falls back to the CPU.
+TEST(Engine, BackendChoiceWithoutAGpu) {
+  EngineOptions o;
+  o.threads = 1;
+  o.backend = "tpu";
+  try {
+    Engine e(o);
+    FAIL() << "an unknown backend was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cpu, cuda or auto"), std::string::npos) << e.what();
+  }
+  o.backend = "auto";
+  Engine a(o);
+  const bool gpu = a.backend() != "cpu";
+  if (gpu) GTEST_SKIP() << "a CUDA device is present (" << a.backend() << "); tests/cuda covers it";
+  EXPECT_EQ(a.device_stats().device, "");
+  const auto m = synthetic(2, 1, 16, kAll);
+  EXPECT_EQ(a.upscale(*m, testing::random_image(9, 7, 1)).width, 18);
+  o.backend = "cuda";
+  try {
+    Engine e(o);
+    FAIL() << "backend cuda accepted without a device";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_TRUE(msg.find("no CUDA backend") != std::string::npos || msg.find("no CUDA device") != std::string::npos)
+        << msg;
+  }
+}
+
 }  // namespace
 }  // namespace scales
 

@@ -68,6 +68,20 @@ struct EngineOptions {
   std::string kernel;  // binary conv variant: "" (SCALES_KERNEL, else the best), "ref", "avx2", "avx512", "neon"
   int tile = 0;        // LR tile side in pixels; 0: automatic from tile_memory_mb
   size_t tile_memory_mb = 512;  // automatic tiles keep the network's working memory under this
+  // Where networks run: "cpu" (the bit-packed CPU kernels), "cuda" (the GPU backend; an error if
+  // this build has none or no device is found), "auto" (cuda when possible, else cpu). Networks
+  // the device backend does not run (SwinIR, for now) run on the CPU either way.
+  std::string backend = "cpu";
+  int device = 0;      // CUDA device index
+  size_t device_batch_memory_mb = 8192;  // a device batch holds at most this much working memory
+};
+
+// The device backend's state, for metrics; empty on the CPU backend.
+struct DeviceStats {
+  std::string device;                             // name, "" without a device backend
+  size_t memory_in_use = 0, memory_reserved = 0;  // bytes: weights + feature maps in use / pooled
+  double kernel_seconds = 0;                      // device time of all batches so far (CUDA events)
+  uint64_t batches = 0, tiles = 0;
 };
 
 class TileJob;
@@ -83,7 +97,9 @@ class Engine {
   // context overlap and stitched (docs/engine.md: tiling).
   Image upscale(const Model& model, const Image& input);
 
-  std::string kernel() const;  // the binary conv variant in use
+  std::string kernel() const;  // the binary conv variant of the CPU path
+  std::string backend() const;  // "cpu" or the device backend's name ("cuda:0 NVIDIA ...")
+  DeviceStats device_stats() const;
   int threads() const;
   // The tile side upscale() will use for this model and image size.
   int tile_size(const Model& model, int width, int height) const;
@@ -113,11 +129,26 @@ class TileJob {
   std::vector<int> take_ready();
   // Runs one task; returns true if this call finished the job.
   bool run(int task, Engine& engine);
+  // Runs tasks of any jobs together: on a device backend, the tiles of one network and size go
+  // in one batch; on the CPU they run one after another. Each outcome says whether that task
+  // finished its job, or why it failed (the other tasks are not affected).
+  struct Task {
+    TileJob* job;
+    int task;
+  };
+  struct Outcome {
+    bool completed = false;
+    std::string error;  // non-empty: this task failed
+  };
+  static std::vector<Outcome> run_batch(const std::vector<Task>& tasks, Engine& engine);
   bool done() const;
   Image take_result();  // after done()
 
  private:
   struct State;
+  struct Prepared;
+  void prepare(Prepared& p) const;
+  bool finish(Prepared& p);
   std::unique_ptr<State> s_;
 };
 

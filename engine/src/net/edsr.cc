@@ -97,6 +97,7 @@ class Edsr final : public Network {
   }
 
   const ModelInfo& info() const override { return w_.info; }
+  const model::EdsrWeights& weights() const { return w_; }
 
   int context() const override {
     // Receptive radius in LR pixels: each 3x3 conv at upsampling factor R adds 1/R.
@@ -302,5 +303,10 @@ class Edsr final : public Network {
 }  // namespace
 
 std::unique_ptr<Network> make_edsr(model::EdsrWeights w) { return std::make_unique<Edsr>(std::move(w)); }
+
+const model::EdsrWeights* edsr_weights(const Network& net) {
+  const auto* e = dynamic_cast<const Edsr*>(&net);
+  return e ? &e->weights() : nullptr;
+}
 
 }  // namespace scales::net

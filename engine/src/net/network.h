@@ -3,7 +3,9 @@
 // it on the same runtime and binary kernels.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,6 +48,9 @@ struct StatsPlan {
 class Network {
  public:
   virtual ~Network() = default;
+  // Unique for the process's lifetime (addresses repeat once a model is unloaded): the key under
+  // which a device backend keeps this network's weights.
+  uint64_t instance_id() const { return id_; }
   virtual const ModelInfo& info() const = 0;
   // LR pixels of input a tile needs on every side for its core to be computed as in the whole
   // image (the receptive radius), not counting image-wide statistics (see docs/engine.md).
@@ -58,6 +63,13 @@ class Network {
   virtual bool uses_image_stats() const = 0;
   // Upscales one tile (or a whole image) by info().scale; returns an empty image in collect mode.
   virtual Image forward(const Image& in, Runtime& rt, const StatsPlan& stats = {}) const = 0;
+
+ private:
+  static uint64_t next_id() {
+    static std::atomic<uint64_t> n{0};
+    return ++n;
+  }
+  const uint64_t id_ = next_id();
 };
 
 }  // namespace scales::net

@@ -3,6 +3,7 @@
 // [n, 2n) pass 2 (tile t - n with the image-wide sums), released when pass 1 is complete.
 #include <algorithm>
 #include <mutex>
+#include <string>
 
 #include "engine_impl.h"
 #include "net/network.h"
@@ -73,56 +74,69 @@ std::vector<int> TileJob::take_ready() {
   return ready;
 }
 
+// A task on its way through run_batch: what it runs on, and where its result goes.
+struct TileJob::Prepared {
+  TileJob* job = nullptr;
+  int task = 0;
+  enum class Kind { pass1, whole, pass2 } kind = Kind::whole;
+  const tile::Tile* tile = nullptr;
+  Image window;           // the tile's input, copied out of the image (not for Kind::whole)
+  const Image* input = nullptr;  // what the network reads: &window, or the job's image
+  net::StatsPlan plan;
+  net::ImageStats mine;   // pass 1: this tile's sums
+  Image up;               // the network's output
+  std::string error;
+};
+
 bool TileJob::run(int task, Engine& engine) {
+  const auto out = run_batch({{this, task}}, engine);
+  if (!out[0].error.empty()) throw Error(out[0].error);
+  return out[0].completed;
+}
+
+void TileJob::prepare(Prepared& p) const {
+  const State& s = *s_;
+  const int n = tiles();
+  if (p.task < 0 || p.task >= tasks_total()) throw Error("tile task " + std::to_string(p.task) + " out of range");
+  p.tile = &s.tiles[p.task % n];
+  if (s.two_pass && p.task < n) {
+    p.kind = Prepared::Kind::pass1;
+    p.plan.collect = &p.mine;
+    p.plan.core = State::core_in_window(*p.tile);
+    p.window = s.window(*p.tile);
+  } else if (n == 1) {  // the whole image: its own statistics, exact
+    p.kind = Prepared::Kind::whole;
+    p.input = &s.in;
+    return;
+  } else {
+    p.kind = Prepared::Kind::pass2;
+    if (s.two_pass) p.plan.use = &s.stats;  // complete: pass-2 tasks are released only after pass 1
+    p.window = s.window(*p.tile);
+  }
+  p.input = &p.window;
+}
+
+bool TileJob::finish(Prepared& p) {
   State& s = *s_;
   const int n = tiles();
-  if (task < 0 || task >= tasks_total()) throw Error("tile task " + std::to_string(task) + " out of range");
-  const bool pass1 = s.two_pass && task < n;
-  const tile::Tile& t = s.tiles[task % n];
-  const auto& netw = s.model->network();
-  Engine::Impl& e = *engine.impl_;
-
-  if (pass1) {
-    net::ImageStats mine;
-    net::StatsPlan plan;
-    plan.collect = &mine;
-    plan.core = State::core_in_window(t);
-    {
-      std::lock_guard<std::mutex> lk(e.mu);
-      net::Runtime rt{e.pool, *e.kernel, e.ws};
-      netw.forward(s.window(t), rt, plan);
-    }
+  if (p.kind == Prepared::Kind::pass1) {
     std::lock_guard<std::mutex> lk(s.mu);
     auto& acc = s.stats.layer_sums;
-    if (acc.size() < mine.layer_sums.size()) acc.resize(mine.layer_sums.size());
-    for (size_t l = 0; l < mine.layer_sums.size(); ++l) {
-      if (acc[l].empty()) acc[l].assign(mine.layer_sums[l].size(), 0.0);
-      for (size_t c = 0; c < mine.layer_sums[l].size(); ++c) acc[l][c] += mine.layer_sums[l][c];
+    if (acc.size() < p.mine.layer_sums.size()) acc.resize(p.mine.layer_sums.size());
+    for (size_t l = 0; l < p.mine.layer_sums.size(); ++l) {
+      if (acc[l].empty()) acc[l].assign(p.mine.layer_sums[l].size(), 0.0);
+      for (size_t c = 0; c < p.mine.layer_sums[l].size(); ++c) acc[l][c] += p.mine.layer_sums[l][c];
     }
     if (++s.pass1_done == n) s.stats.pixels = static_cast<double>(s.in.width) * s.in.height;
     return false;
   }
-
-  if (n == 1) {  // the whole image: its own statistics, exact
-    Image up;
-    {
-      std::lock_guard<std::mutex> lk(e.mu);
-      net::Runtime rt{e.pool, *e.kernel, e.ws};
-      up = netw.forward(s.in, rt);
-    }
+  if (p.kind == Prepared::Kind::whole) {
     std::lock_guard<std::mutex> lk(s.mu);
-    s.out = std::move(up);
+    s.out = std::move(p.up);
     return ++s.pass2_done == 1;
   }
-
-  net::StatsPlan plan;
-  if (s.two_pass) plan.use = &s.stats;  // complete: pass-2 tasks are released only after pass 1
-  Image up;
-  {
-    std::lock_guard<std::mutex> lk(e.mu);
-    net::Runtime rt{e.pool, *e.kernel, e.ws};
-    up = netw.forward(s.window(t), rt, plan);
-  }
+  const tile::Tile& t = *p.tile;
+  const Image& up = p.up;
   const int sc = s.model->info().scale;
   {
     std::lock_guard<std::mutex> lk(s.mu);
@@ -142,6 +156,64 @@ bool TileJob::run(int task, Engine& engine) {
   }
   std::lock_guard<std::mutex> lk(s.mu);
   return ++s.pass2_done == n;
+}
+
+std::vector<TileJob::Outcome> TileJob::run_batch(const std::vector<Task>& tasks, Engine& engine) {
+  Engine::Impl& e = *engine.impl_;
+  std::vector<Prepared> items(tasks.size());
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    items[k].job = tasks[k].job;
+    items[k].task = tasks[k].task;
+    try {
+      items[k].job->prepare(items[k]);
+    } catch (const std::exception& ex) {
+      items[k].error = ex.what();
+    }
+  }
+  // Device batches: tasks of one network and window size, at most device_batch_memory_mb of
+  // working memory each.
+  std::vector<bool> grouped(items.size(), false);
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (grouped[k] || !items[k].error.empty()) continue;
+    const net::Network& netw = items[k].job->model().network();
+    if (!e.on_device(netw)) continue;
+    const Image& w0 = *items[k].input;
+    const size_t per_tile = std::max<size_t>(1, static_cast<size_t>(w0.width) * w0.height * netw.bytes_per_pixel());
+    const size_t max_n = std::max<size_t>(1, (e.opt.device_batch_memory_mb << 20) / per_tile);
+    std::vector<size_t> group;
+    for (size_t m = k; m < items.size() && group.size() < max_n; ++m) {
+      const Prepared& q = items[m];
+      if (grouped[m] || !q.error.empty() || &q.job->model().network() != &netw || q.input->width != w0.width ||
+          q.input->height != w0.height)
+        continue;
+      grouped[m] = true;
+      group.push_back(m);
+    }
+    std::vector<const Image*> in;
+    std::vector<net::StatsPlan> plans;
+    for (size_t m : group) {
+      in.push_back(items[m].input);
+      plans.push_back(items[m].plan);
+    }
+    try {
+      auto out = e.device->forward(netw, in, plans);
+      for (size_t g = 0; g < group.size(); ++g) items[group[g]].up = std::move(out[g]);
+    } catch (const std::exception& ex) {
+      for (size_t m : group) items[m].error = ex.what();
+    }
+  }
+  std::vector<Outcome> outcomes(items.size());
+  for (size_t k = 0; k < items.size(); ++k) {
+    Prepared& p = items[k];
+    try {
+      if (p.error.empty() && !grouped[k]) p.up = e.cpu_forward(p.job->model().network(), *p.input, p.plan);
+      if (p.error.empty()) outcomes[k].completed = p.job->finish(p);
+    } catch (const std::exception& ex) {
+      p.error = ex.what();
+    }
+    outcomes[k].error = p.error;
+  }
+  return outcomes;
 }
 
 bool TileJob::done() const {
