@@ -18,14 +18,17 @@ int run_local(const Options& opt) {
   std::unique_ptr<Engine> engine;
   std::vector<FileJob> jobs;
   try {
-    engine = std::make_unique<Engine>(EngineOptions{opt.threads, opt.kernel, opt.tile});
+    EngineOptions eo{opt.threads, opt.kernel, opt.tile};
+    eo.backend = opt.backend;
+    engine = std::make_unique<Engine>(eo);
     model = Model::load(opt.model_file);
     jobs = plan_jobs(opt.input, opt.output, opt.format);
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  std::cerr << "engine: kernel " << engine->kernel() << ", " << engine->threads() << " threads\n";
+  std::cerr << "engine: kernel " << engine->kernel() << ", " << engine->threads() << " threads, backend "
+            << engine->backend() << "\n";
   Progress progress(jobs.size());
   for (const auto& j : jobs) {
     if (opt.skip_existing && fs::exists(j.out)) {

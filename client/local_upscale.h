@@ -16,6 +16,7 @@ struct Options {
   std::string model_file;
   int threads = 0;      // engine threads, 0 = all cores
   std::string kernel;   // binary kernel variant, "" = best (or SCALES_KERNEL)
+  std::string backend = "cpu";  // --local: cpu, cuda or auto (EngineOptions::backend)
   int tile = 0;         // LR tile side, 0 = automatic
   // remote mode
   std::string server;   // host:port

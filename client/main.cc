@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   app.add_flag("--skip-existing", opt.skip_existing, "leave outputs that already exist");
   app.add_option("--threads", opt.threads, "--local: engine threads (0 = all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--kernel", opt.kernel, "--local: binary conv kernel: auto, ref, avx2, avx512, neon");
+  app.add_option("--backend", opt.backend, "--local: where the model runs: cpu, cuda, auto (cuda if a GPU is found)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
   app.add_option("--tile", opt.tile, "--local: LR tile side in pixels (0 = automatic, bounded memory)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-j,--jobs", opt.jobs, "--server: files in flight")->check(CLI::Range(1, 256));

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   int workers = 1, threads = 0, io_threads = 2, max_batch = 8, max_delay_us = 2000, tile = 0, max_in_flight = 64,
       max_queue = 64, max_side = 16384, max_message_mb = 64, max_upload_mb = 512, grace = 30;
   int64_t max_pixels = 16 * 1024 * 1024;
+  std::string backend = "auto";
+  int device = 0;
   app.add_option("--listen", listen, "gRPC address")->envname("SCALES_LISTEN")->capture_default_str();
   app.add_option("--metrics-listen", metrics_listen, "Prometheus /metrics HTTP address")
       ->envname("SCALES_METRICS_LISTEN")
@@ -49,6 +51,15 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "engine threads per worker (0 = all cores / workers)")
       ->envname("SCALES_THREADS")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--backend", backend,
+                 "where models run: auto (a CUDA GPU when this build has the backend and finds one), cpu, cuda")
+      ->envname("SCALES_BACKEND")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_option("--device", device, "CUDA device index (with --backend cuda/auto)")
+      ->envname("SCALES_DEVICE")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--io-threads", io_threads, "decode/encode threads")
       ->envname("SCALES_IO_THREADS")
       ->check(CLI::Range(1, 256))
@@ -155,7 +166,16 @@ int main(int argc, char** argv) {
   so.tile = tile;
   so.policy = {max_batch, std::chrono::microseconds(max_delay_us)};
   so.max_requests = static_cast<size_t>(max_in_flight);
-  scales::server::Scheduler scheduler(so);
+  so.backend = backend;
+  so.device = device;
+  std::unique_ptr<scales::server::Scheduler> scheduler_owner;
+  try {
+    scheduler_owner = std::make_unique<scales::server::Scheduler>(so);
+  } catch (const scales::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+  scales::server::Scheduler& scheduler = *scheduler_owner;
   std::unique_ptr<scales::server::Metrics> metrics;
   try {
     metrics = std::make_unique<scales::server::Metrics>(metrics_listen);
@@ -168,7 +188,13 @@ int main(int argc, char** argv) {
     m->batch_formed(n);
     m->set_queue_depth(static_cast<double>(scheduler.waiting_tiles() + io.queued()));
   });
-  metrics->set_build_info(SCALES_VERSION, kernel);
+  const std::string backend_name = scheduler.backend();
+  metrics->set_build_info(SCALES_VERSION, kernel, backend_name);
+  if (backend_name != "cpu")
+    scheduler.on_batch_done([m = metrics.get(), &scheduler] {
+      const scales::DeviceStats d = scheduler.device_stats();
+      m->set_device(d.memory_in_use, d.memory_reserved, d.kernel_seconds);
+    });
   for (const auto& m : *registry.snapshot())
     metrics->set_model_info(m->name, m->model->info().scale, m->model->info().architecture, m->model->info().variant);
   scales::server::UpscalerService service(registry, io, scheduler, *metrics, {{max_pixels, max_side},
@@ -206,8 +232,9 @@ int main(int argc, char** argv) {
   server->GetHealthCheckService()->SetServingStatus("scales.v1.Upscaler", true);
   for (const auto& m : *registry.snapshot())
     std::fprintf(stderr, "model %s x%d%s\n", m->name.c_str(), m->model->info().scale, m->is_default ? " (default)" : "");
-  std::fprintf(stderr, "scales-server listening on %s (port %d), metrics on %s, %d workers x %d threads, kernel %s\n",
-               listen.c_str(), port, metrics_listen.c_str(), workers, threads, kernel.c_str());
+  std::fprintf(stderr,
+               "scales-server listening on %s (port %d), metrics on %s, %d workers x %d threads, kernel %s, backend %s\n",
+               listen.c_str(), port, metrics_listen.c_str(), workers, threads, kernel.c_str(), backend_name.c_str());
 
   for (;;) {
     int sig = 0;

@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include <algorithm>
+
 namespace scales::server {
 
 namespace {
@@ -49,6 +51,21 @@ Metrics::Metrics(const std::string& listen)
                      .Help("Upscale calls accepted and not yet finished")
                      .Register(*registry_)
                      .Add({})),
+      device_in_use_(prometheus::BuildGauge()
+                         .Name("scales_device_memory_bytes")
+                         .Help("GPU memory of the device backend: weights and feature maps in use, or reserved by its pool")
+                         .Register(*registry_)
+                         .Add({{"state", "in_use"}})),
+      device_reserved_(prometheus::BuildGauge()
+                           .Name("scales_device_memory_bytes")
+                           .Help("GPU memory of the device backend: weights and feature maps in use, or reserved by its pool")
+                           .Register(*registry_)
+                           .Add({{"state", "reserved"}})),
+      device_seconds_(prometheus::BuildCounter()
+                          .Name("scales_device_busy_seconds_total")
+                          .Help("Device time of the GPU batches (CUDA events around each batch)")
+                          .Register(*registry_)
+                          .Add({})),
       build_info_(prometheus::BuildGauge()
                       .Name("scales_build_info")
                       .Help("Always 1; labels describe the build")
@@ -60,8 +77,16 @@ Metrics::Metrics(const std::string& listen)
   exposer_.RegisterCollectable(registry_);
 }
 
-void Metrics::set_build_info(const std::string& version, const std::string& kernel) {
-  build_info_.Add({{"version", version}, {"kernel", kernel}}).Set(1);
+void Metrics::set_build_info(const std::string& version, const std::string& kernel, const std::string& backend) {
+  build_info_.Add({{"version", version}, {"kernel", kernel}, {"backend", backend}}).Set(1);
+}
+
+void Metrics::set_device(size_t memory_in_use, size_t memory_reserved, double kernel_seconds) {
+  std::lock_guard<std::mutex> lk(mu_);
+  device_in_use_.Set(static_cast<double>(memory_in_use));
+  device_reserved_.Set(static_cast<double>(memory_reserved));
+  if (kernel_seconds > device_seconds_seen_) device_seconds_.Increment(kernel_seconds - device_seconds_seen_);
+  device_seconds_seen_ = std::max(device_seconds_seen_, kernel_seconds);
 }
 
 void Metrics::set_model_info(const std::string& model, int scale, const std::string& architecture,

@@ -20,7 +20,7 @@ class Metrics {
   // Starts the HTTP exposer on `listen` (host:port); throws std::exception when it cannot bind.
   explicit Metrics(const std::string& listen);
 
-  void set_build_info(const std::string& version, const std::string& kernel);
+  void set_build_info(const std::string& version, const std::string& kernel, const std::string& backend);
   void set_model_info(const std::string& model, int scale, const std::string& architecture, const std::string& variant);
 
   // One finished Upscale call: gRPC status code name ("OK", "INVALID_ARGUMENT", ...).
@@ -31,6 +31,8 @@ class Metrics {
   void batch_formed(int tiles) { batch_size_.Observe(tiles); }
   void set_queue_depth(double n) { queue_depth_.Set(n); }
   void in_flight_add(double d) { in_flight_.Increment(d); }
+  // The device backend's totals so far (DeviceStats): memory gauges and device busy time.
+  void set_device(size_t memory_in_use, size_t memory_reserved, double kernel_seconds);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -44,6 +46,10 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& pixels_;
   prometheus::Gauge& queue_depth_;
   prometheus::Gauge& in_flight_;
+  prometheus::Gauge& device_in_use_;
+  prometheus::Gauge& device_reserved_;
+  prometheus::Counter& device_seconds_;
+  double device_seconds_seen_ = 0;  // guarded by mu_
   prometheus::Family<prometheus::Gauge>& build_info_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   std::mutex mu_;  // Family::Add is thread-safe; this only orders the info gauges' resets

@@ -1,5 +1,7 @@
 #include "scheduler/scheduler.h"
 
+#include <algorithm>
+
 namespace scales::server {
 
 namespace {
@@ -20,7 +22,10 @@ struct Scheduler::Live {
 
 Scheduler::Scheduler(const Options& o) : opt_(o) {
   for (int i = 0; i < std::max(1, o.workers); ++i) {
-    engines_.push_back(std::make_unique<Engine>(EngineOptions{o.threads_per_worker, "", o.tile}));
+    EngineOptions eo{o.threads_per_worker, "", o.tile};
+    eo.backend = o.backend;
+    eo.device = o.device;
+    engines_.push_back(std::make_unique<Engine>(eo));  // throws Error: no such backend or device
     threads_.emplace_back([this, e = engines_.back().get()] { loop(*e); });
   }
 }
@@ -28,6 +33,21 @@ Scheduler::Scheduler(const Options& o) : opt_(o) {
 Scheduler::~Scheduler() { stop(); }
 
 std::string Scheduler::kernel() const { return engines_.front()->kernel(); }
+std::string Scheduler::backend() const { return engines_.front()->backend(); }
+
+DeviceStats Scheduler::device_stats() const {
+  DeviceStats sum;
+  for (const auto& e : engines_) {
+    const DeviceStats s = e->device_stats();
+    sum.device = s.device;
+    sum.memory_in_use += s.memory_in_use;
+    sum.memory_reserved += s.memory_reserved;
+    sum.kernel_seconds += s.kernel_seconds;
+    sum.batches += s.batches;
+    sum.tiles += s.tiles;
+  }
+  return sum;
+}
 
 bool Scheduler::submit(Request r) {
   auto live = std::make_shared<Live>();
@@ -92,6 +112,9 @@ void Scheduler::loop(Engine& engine) {
       }
     }
     if (on_batch_) on_batch_(static_cast<int>(d.batch.size()));
+    // The batch's live tasks, run together (one device batch per model and tile size).
+    std::vector<std::shared_ptr<Live>> owners;
+    std::vector<TileJob::Task> tasks;
     for (const auto& t : d.batch) {
       std::shared_ptr<Live> r;
       {
@@ -100,6 +123,7 @@ void Scheduler::loop(Engine& engine) {
         if (it == live_.end()) continue;  // finished meanwhile (cancelled, failed)
         r = it->second;
       }
+      if (r->finished) continue;
       if (r->req.deadline < std::chrono::system_clock::now()) {
         finish(r, Result::deadline_exceeded, {}, "deadline passed while queued");
         continue;
@@ -108,18 +132,29 @@ void Scheduler::loop(Engine& engine) {
         finish(r, Result::cancelled, {}, "cancelled while queued");
         continue;
       }
-      bool completed = false;
       const auto t0 = SchedClock::now();
       SchedClock::rep unset = -1;
       r->started.compare_exchange_strong(unset, t0.time_since_epoch().count());
-      try {
-        completed = r->job->run(t.task, engine);
-      } catch (const std::exception& e) {
-        finish(r, Result::failed, {}, e.what());
+      owners.push_back(r);
+      tasks.push_back({r->job.get(), t.task});
+    }
+    if (tasks.empty()) continue;
+    const auto t0 = SchedClock::now();
+    const auto outcomes = TileJob::run_batch(tasks, engine);
+    const double batch_s = seconds_since(t0);
+    if (on_batch_done_) on_batch_done_();
+    std::vector<Live*> timed;  // each request is charged the batch's time once
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      const auto& r = owners[k];
+      if (std::find(timed.begin(), timed.end(), r.get()) == timed.end()) {
+        r->inference_s.fetch_add(batch_s);
+        timed.push_back(r.get());
+      }
+      if (!outcomes[k].error.empty()) {
+        finish(r, Result::failed, {}, outcomes[k].error);
         continue;
       }
-      r->inference_s.fetch_add(seconds_since(t0));
-      if (completed) {
+      if (outcomes[k].completed) {
         finish(r, Result::ok, r->job->take_result(), "");
         continue;
       }

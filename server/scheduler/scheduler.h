@@ -25,6 +25,8 @@ class Scheduler {
     int workers = 1;             // engine workers (each owns an Engine)
     int threads_per_worker = 1;  // engine threads each
     int tile = 0;                // LR tile side; 0: the engine's automatic size
+    std::string backend = "cpu";  // EngineOptions::backend: cpu, cuda or auto
+    int device = 0;               // CUDA device (every worker's engine uses it)
     BatchPolicy policy;
     size_t max_requests = 64;    // images accepted and not finished
   };
@@ -46,8 +48,12 @@ class Scheduler {
   size_t in_flight() const;
   size_t waiting_tiles() const;
   std::string kernel() const;
+  std::string backend() const;  // "cpu" or the device backend's name
+  DeviceStats device_stats() const;  // summed over the workers' engines
   // Observers for metrics: batch sizes as they form.
   void on_batch(std::function<void(int)> f) { on_batch_ = std::move(f); }
+  // ... and after each batch ran (device memory, device time), on the worker thread.
+  void on_batch_done(std::function<void()> f) { on_batch_done_ = std::move(f); }
   // Finishes every accepted request, then joins the workers.
   void stop();
 
@@ -58,6 +64,7 @@ class Scheduler {
 
   const Options opt_;
   std::function<void(int)> on_batch_;
+  std::function<void()> on_batch_done_;
   mutable std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
   std::vector<WaitingRequest> waiting_;

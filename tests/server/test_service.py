@@ -240,8 +240,24 @@ def test_metrics_after_traffic(tmp_path):
         assert get('scales_input_pixels_total{model="scales-edsr-x2"}') == [3.0 * w * h]
         assert get("scales_queue_depth") == [0.0]
         assert get("scales_in_flight_requests") == [0.0]
-        assert any(k.startswith("scales_build_info{") and v == 1 for k, v in m.items())
+        assert any(k.startswith("scales_build_info{") and 'backend="cpu"' in k and v == 1 for k, v in m.items())
         assert sum(1 for k in m if k.startswith("scales_model_info{")) == len(RELEASED)
+        # No device backend on this machine: the GPU gauges stay at zero.
+        assert get('scales_device_memory_bytes{state="in_use"}') == [0.0]
+        assert get("scales_device_busy_seconds_total") == [0.0]
+
+
+@needs_server
+def test_backend_flag_without_a_gpu(tmp_path):
+    # --backend cuda on a machine (or build) without CUDA: a clear error, exit 2, before serving.
+    from server_harness import SERVER
+    r = subprocess.run([SERVER, "--backend", "cuda", "--models", str(ROOT / "models" / "weights"),
+                        "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "no CUDA backend" in r.stderr or "no CUDA device" in r.stderr, r.stderr
+    bad = subprocess.run([SERVER, "--backend", "tpu"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "tpu" in bad.stderr + bad.stdout
 
 
 @needs_server
