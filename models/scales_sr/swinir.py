@@ -101,6 +101,12 @@ class ScalesBinaryLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(cout, cin))
         nn.init.trunc_normal_(self.weight, std=0.02)
         add_scales_params(self, cin, cout, comps, nn.Linear(cin, 1) if comps.spatial else None)
+        if self.alpha is not None:
+            # Each re-scaling branch starts at sigmoid(0) = 1/2; alpha starts at 2 per branch so
+            # the binary term starts at the plain layer's size. Starting at 1/4 of it, the
+            # SCALES SwinIR trained below the plain one (docs/ablation.md: initialisation).
+            with torch.no_grad():
+                self.alpha.fill_(2.0 ** (int(comps.spatial) + int(comps.channel)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, L, I) -> (N, L, O)
         u = x + self.shift if self.shift is not None else x
