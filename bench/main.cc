@@ -5,7 +5,9 @@
 //   fp      one 64 -> 256 FP 3x3 conv (the x2 upsampler's) through the engine's oneDNN path and
 //           through LibTorch: the FP rate that bounds the end-to-end speedup
 //   e2e     paper-size SCALES-EDSR (random weights) at x2 and x4 on a 256x256 input, engine vs
-//           the FP twin through LibTorch, same threads, timed alternately in the same run
+//           the FP twin through LibTorch, same threads, timed alternately in the same run; with
+//           --swinir-dir, paper-size SCALES-SwinIR (seeded random weights, its model file) vs its
+//           FP twin's TorchScript through LibTorch, both from bench/make_swinir_bench.py
 //
 // Every figure is the median of --repeats timed runs after one warm-up.
 #include <CLI/CLI.hpp>
@@ -115,6 +117,8 @@ int main(int argc, char** argv) {
   int threads = 0, repeats = 5, size = 256, blocks = 16, channels = 64;
   std::string kernel;
   std::vector<int> scales_list = {2, 4};
+  std::string swinir_dir;
+  int swinir_size = 128;
   app.add_flag("--json", as_json, "print one JSON object");
   app.add_option("--threads", threads, "threads for the engine and LibTorch (0 = all cores)");
   app.add_option("--kernel", kernel, "binary kernel variant (default: best for this CPU)");
@@ -123,6 +127,10 @@ int main(int argc, char** argv) {
   app.add_option("--blocks", blocks, "e2e residual blocks")->check(CLI::Range(0, 64));
   app.add_option("--channels", channels, "e2e channels")->check(CLI::Range(1, 1024));
   app.add_option("--scales", scales_list, "e2e scales")->check(CLI::IsMember({2, 3, 4}));
+  app.add_option("--swinir-dir", swinir_dir,
+                 "folder of bench/make_swinir_bench.py's files: adds SCALES-SwinIR rows to e2e");
+  app.add_option("--swinir-size", swinir_size, "SwinIR e2e input side (the twin was traced at it)")
+      ->check(CLI::Range(8, 4096));
   CLI11_PARSE(app, argc, argv);
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
 
@@ -206,6 +214,40 @@ int main(int argc, char** argv) {
                             {"fp_gmac", fp_total / 1e9},
                             {"floor_ms", floor_ms},
                             {"ceiling_speedup", t / floor_ms}});
+    }
+    for (int s : scales_list) {
+      if (swinir_dir.empty()) break;
+      const std::string stem = swinir_dir + "/swinir-paper-x" + std::to_string(s);
+      const auto model = scales::Model::load(stem + ".safetensors");
+      sb::TorchScriptTwin twin(stem + "-fp-" + std::to_string(swinir_size) + ".torchscript.pt");
+      scales::Image img;
+      img.width = img.height = swinir_size;
+      img.rgb.resize(static_cast<size_t>(swinir_size) * swinir_size * 3);
+      std::mt19937 rng(3);
+      std::uniform_real_distribution<float> ud(0.0f, 1.0f);
+      for (auto& v : img.rgb) v = ud(rng);
+      engine.upscale(*model, img);  // warm-ups; TorchScript's profiling executor optimises on
+      for (int i = 0; i < 3; ++i) twin.time_forward_ms(swinir_size, swinir_size);  // its 2nd call
+      std::vector<double> te, tt2;
+      for (int i = 0; i < repeats; ++i) {
+        const double t0 = now_ms();
+        engine.upscale(*model, img);
+        te.push_back(now_ms() - t0);
+        tt2.push_back(twin.time_forward_ms(swinir_size, swinir_size));
+      }
+      const double px = double(swinir_size) * swinir_size;
+      const auto& info = model->info();
+      const double e = median(te), t = median(tt2);
+      out["e2e"].push_back({{"model", "scales-swinir-c" + std::to_string(info.channels) + "-" +
+                                          std::to_string(info.blocks) + "layers"},
+                            {"scale", s},
+                            {"size", swinir_size},
+                            {"threads", threads},
+                            {"engine_ms", e},
+                            {"torch_fp_ms", t},
+                            {"speedup", t / e},
+                            {"binary_gmac", info.binary_macs_per_pixel * px / 1e9},
+                            {"fp_gmac", info.fp_macs_per_pixel * px / 1e9}});
     }
     if (as_json) {
       std::cout << out.dump() << "\n";

@@ -1,5 +1,6 @@
 #include "torch_twin.h"
 
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -62,6 +63,27 @@ double TorchFpTwin::time_forward_ms(int height, int width) {
   const auto y = impl_->forward(x);
   const double ms = since_ms(t0);
   if (y.size(2) != height * impl_->scale) throw std::runtime_error("torch twin: wrong output size");
+  return ms;
+}
+
+struct TorchScriptTwin::Impl {
+  torch::jit::script::Module module;
+};
+
+TorchScriptTwin::TorchScriptTwin(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  impl_->module = torch::jit::load(path);
+  impl_->module.eval();
+}
+
+TorchScriptTwin::~TorchScriptTwin() = default;
+
+double TorchScriptTwin::time_forward_ms(int height, int width) {
+  torch::InferenceMode guard;
+  const auto x = torch::rand({1, 3, height, width});
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto y = impl_->module.forward({x}).toTensor();
+  const double ms = since_ms(t0);
+  if (y.size(2) % height) throw std::runtime_error("torchscript twin: wrong output size");
   return ms;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 namespace scales::bench {
 
@@ -14,6 +15,19 @@ class TorchFpTwin {
   ~TorchFpTwin();
   // One forward pass on a random height x width RGB input; returns milliseconds.
   double time_forward_ms(int height, int width);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A TorchScript FP twin (SCALES-SwinIR's, traced at one input size by
+// bench/make_swinir_bench.py) through LibTorch.
+class TorchScriptTwin {
+ public:
+  explicit TorchScriptTwin(const std::string& path);
+  ~TorchScriptTwin();
+  double time_forward_ms(int height, int width);  // one forward on a random input of that size
 
  private:
   struct Impl;

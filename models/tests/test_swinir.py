@@ -132,6 +132,27 @@ def test_binary_linear_is_sign_matmul_times_scales():
     assert torch.allclose(lin(x), want, atol=1e-5)
 
 
+@pytest.mark.parametrize("comps", ["layer_scale", "layer_scale,spatial", "layer_scale,channel", "all"])
+def test_binary_term_starts_at_the_plain_layers_size(comps):
+    # alpha starts at 2 per sigmoid(0) = 1/2 re-scaling, so at initialisation the binary term
+    # y * g equals the plain layer's y * k, whatever components are on.
+    torch.manual_seed(3)
+    layer = ScalesBinaryLinear(16, 48, Components.parse(comps))
+    torch.manual_seed(3)
+    plain = ScalesBinaryLinear(16, 48, Components.parse("none"))
+    plain.weight.data.copy_(layer.weight.data)
+    x = torch.randn(2, 10, 16)
+    with torch.no_grad():
+        shift = layer.shift
+        if shift is not None:
+            shift.zero_()
+        got = layer(x) - match_channels(x, 48)
+        want = plain(x) - match_channels(x, 48)
+    assert torch.allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert layer.alpha.item() == {"layer_scale": 1.0, "layer_scale,spatial": 2.0, "layer_scale,channel": 2.0,
+                                  "all": 4.0}[comps]
+
+
 def test_binary_linear_gradient_is_approxsign():
     lin = ScalesBinaryLinear(4, 4, Components.parse("none"))
     x = torch.tensor([[[0.5, -2.0, 0.0, 1.5]]], requires_grad=True)
