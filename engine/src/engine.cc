@@ -84,6 +84,10 @@ Image Engine::upscale(const Model& m, const Image& in) {
   for (;;) {
     const auto ready = job.take_ready();  // pass 2 appears after pass 1
     if (ready.empty()) break;
+    if (!impl_->on_device(m.network())) {  // one tile window in memory at a time
+      for (int t : ready) job.run(t, *this);
+      continue;
+    }
     std::vector<TileJob::Task> tasks;
     for (int t : ready) tasks.push_back({&job, t});
     for (const auto& o : TileJob::run_batch(tasks, *this))  // one device batch per pass

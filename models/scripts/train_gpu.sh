@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Paper-size training on a GPU machine (a device lease): SCALES-EDSR (B16 C64) and SCALES-SwinIR
+# (embedding 60, 4 groups of 6 layers, 6 heads, window 8, MLP ratio 2), x2 and x4, batch 16 of
+# 48x48 (EDSR) / 64x64 (SwinIR) LR patches, 300k-iteration cosine schedules. Each run stops
+# cleanly after its share of the time budget and resumes from its checkpoint next lease, so a
+# paper-size model is trained across leases.
+#
+#   models/scripts/train_gpu.sh pack            here: copies T91+BSD200 and Set5 into .device-data/
+#                                               (git-ignored; carry it to the device machine)
+#   BUDGET=480 models/scripts/train_gpu.sh run  there: BUDGET seconds shared by the runs listed in
+#                                               RUNS (default: all four), checkpoints under
+#                                               runs/paper/ (carry runs/paper back and forth)
+# Export and evaluate a finished run as usual (scales_sr.export, scales_sr.eval, report card).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+data="$root/.device-data"
+
+case "${1:-}" in
+  pack)
+    rm -rf "$data" && mkdir -p "$data/benchmark"
+    cp -r "$root/../shared/data/train" "$data/train"
+    cp -r "$root/../shared/data/benchmark/Set5" "$data/benchmark/Set5"
+    du -sh "$data"
+    ;;
+  run)
+    BUDGET="${BUDGET:-480}"
+    RUNS="${RUNS:-edsr-x2 edsr-x4 swinir-x2 swinir-x4}"
+    n=$(wc -w <<<"$RUNS")
+    share=$((BUDGET / n))
+    py="${PYTHON:-python3}"
+    for r in $RUNS; do
+      arch="${r%-x*}" scale="${r#*-x}"
+      if [ "$arch" = edsr ]; then
+        size="--arch edsr --blocks 16 --channels 64 --patch 48"
+      else
+        size="--arch swinir --channels 60 --groups 4 --depth 6 --heads 6 --window 8 --mlp-ratio 2 --patch 64"
+      fi
+      out="$root/runs/paper/scales-$r"
+      resume=; [ -f "$out/checkpoint.pt" ] && resume=--resume
+      PYTHONPATH="$root/models" "$py" -m scales_sr.train $size --variant scales --scale "$scale" --batch 16 \
+        --iters 300000 --lr 2e-4 --val-every 5000 --device cuda --time-budget "$share" \
+        --train-data "$data/train" --val-data "$data/benchmark" --out "$out" $resume
+    done
+    ;;
+  *) echo "usage: $0 pack | run" >&2; exit 2 ;;
+esac
