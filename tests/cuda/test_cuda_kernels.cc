@@ -10,6 +10,7 @@
 #include "bconv/bconv3x3_ref.h"
 #include "bconv/epilogue.h"
 #include "bconv/pack.h"
+#include "cuda/bmma_weights.h"
 #include "cuda/kernels.h"
 #include "cuda_test_util.h"
 
@@ -206,16 +207,9 @@ TEST(CudaKernels, EpilogueAndFusedTensorCoreConvEqualTheCpuBitForBit) {
       SCALES_CUDA_CHECK(cudaGetDevice(&dev));
       SCALES_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
       if (major < 8) continue;
-      std::vector<uint64_t> chunks(size_t(cuda::bmma_kchunks(k.words)) * sh.c * 2, 0);
-      std::vector<int> popc(sh.c, 0);
-      for (int o = 0; o < sh.c; ++o)
-        for (int j = 0; j < 9 * k.words; ++j) {
-          const uint64_t v = k.wbits[size_t(o) * 9 * k.words + j];
-          chunks[(size_t(j >> 1) * sh.c + o) * 2 + (j & 1)] = v;
-          popc[o] += __builtin_popcountll(v);
-        }
-      Dev<uint64_t> dc(chunks);
-      Dev<int> dp(popc);
+      const cuda::BmmaWeights bw = cuda::make_bmma_weights(k.wbits, sh.c, k.words);
+      Dev<uint64_t> dc(bw.chunks);
+      Dev<int> dp(bw.popc);
       Dev<float> z(k.x);
       cuda::bconv3x3_bmma(packed.p, sh.n, sh.h, sh.w, k.words, dc.p, dp.p, sh.c, sh.c, gk.p, s.p, cfac.p, prelu.p, z.p,
                           0);

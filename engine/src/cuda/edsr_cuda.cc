@@ -13,9 +13,9 @@
 #include "cuda/edsr_cuda.h"
 
 #include <algorithm>
-#include <bit>
 
 #include "bconv/epilogue.h"
+#include "cuda/bmma_weights.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 
@@ -50,17 +50,9 @@ CudaEdsr::CudaEdsr(const model::EdsrWeights& w, BconvKernel kernel)
       L.fp = upload(rc.fp);
     } else {
       L.bits = DeviceArray<uint64_t>(rc.weight_bits);
-      const int kchunks = bmma_kchunks(words), k_words = 9 * words;
-      std::vector<uint64_t> chunks(static_cast<size_t>(kchunks) * c * 2, 0);
-      std::vector<int> popc(c, 0);
-      for (int o = 0; o < c; ++o)
-        for (int k = 0; k < k_words; ++k) {
-          const uint64_t v = rc.weight_bits[static_cast<size_t>(o) * k_words + k];
-          chunks[(static_cast<size_t>(k >> 1) * c + o) * 2 + (k & 1)] = v;
-          popc[o] += std::popcount(v);
-        }
-      L.chunks = DeviceArray<uint64_t>(chunks);
-      L.popc_w = DeviceArray<int>(popc);
+      const BmmaWeights bw = make_bmma_weights(rc.weight_bits, c, words);
+      L.chunks = DeviceArray<uint64_t>(bw.chunks);
+      L.popc_w = DeviceArray<int>(bw.popc);
       L.gk = DeviceArray<float>(bconv::scale_factors(rc));
       L.shift = DeviceArray<float>(rc.shift);
       L.spatial_w = DeviceArray<float>(rc.spatial_w);
