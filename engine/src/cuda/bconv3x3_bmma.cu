@@ -12,6 +12,7 @@
 //      output transform of epilogue.cuh, in place on the residual x (coalesced over channels).
 #include <mma.h>
 
+#include "cuda/bmma_layout.h"
 #include "cuda/check.h"
 #include "cuda/epilogue.cuh"
 #include "cuda/kernels.h"
@@ -21,8 +22,8 @@ namespace scales::cuda {
 namespace {
 
 namespace wmma = nvcuda::wmma;
-constexpr int kPixels = 32;  // per block
-constexpr int kWarps = 4;    // 8 pixels each
+using bmma::kPixels;
+constexpr int kWarps = 4;  // 8 pixels each
 
 __global__ void __launch_bounds__(32 * kWarps)
     bconv3x3_bmma_kernel(const uint64_t* __restrict__ packed, int h, int w, int words,
@@ -31,7 +32,7 @@ __global__ void __launch_bounds__(32 * kWarps)
                          const float* __restrict__ prelu, float* __restrict__ x) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   extern __shared__ __align__(128) unsigned char smem[];
-  const int kchunks = (9 * words + 1) / 2, kw64 = 2 * kchunks;
+  const int kchunks = bmma::kchunks(words), kw64 = 2 * kchunks;
   uint64_t* a_s = reinterpret_cast<uint64_t*>(smem);                           // (kchunks, 32, 2)
   int* y_s = reinterpret_cast<int*>(smem + static_cast<size_t>(kchunks) * kPixels * 16);  // (32, c_out)
   int* pa_s = y_s + kPixels * c_out;                                            // (32)
@@ -40,17 +41,13 @@ __global__ void __launch_bounds__(32 * kWarps)
   const uint64_t* img = packed + static_cast<int64_t>(i) * (h + 2) * (w + 2) * words;
   for (int idx = threadIdx.x; idx < kPixels * kw64; idx += blockDim.x) {
     const int p = idx / kw64, k = idx % kw64;
-    uint64_t v = 0;
-    if (k < 9 * words && x0 + p < w) {
-      const int tap = k / words, wi = k % words;
-      v = img[((static_cast<int64_t>(row) + tap / 3) * (w + 2) + x0 + p + tap % 3) * words + wi];
-    }
-    a_s[((k >> 1) * kPixels + p) * 2 + (k & 1)] = v;
+    const int64_t src = bmma::source_index(k, row, x0 + p, w, words);
+    a_s[bmma::a_index(k, p)] = src < 0 ? 0 : img[src];
   }
   __syncthreads();
   if (threadIdx.x < kPixels) {
     int pa = 0;
-    for (int k = 0; k < kw64; ++k) pa += __popcll(a_s[((k >> 1) * kPixels + threadIdx.x) * 2 + (k & 1)]);
+    for (int k = 0; k < kw64; ++k) pa += __popcll(a_s[bmma::a_index(k, threadIdx.x)]);
     pa_s[threadIdx.x] = pa;
   }
 
@@ -61,8 +58,8 @@ __global__ void __launch_bounds__(32 * kWarps)
   for (int nt = 0; nt < c_out / 8; ++nt) {
     wmma::fill_fragment(acc, 0);
     for (int kc = 0; kc < kchunks; ++kc) {
-      wmma::load_matrix_sync(fa, a_s + (static_cast<size_t>(kc) * kPixels + warp * 8) * 2, 128);
-      wmma::load_matrix_sync(fb, wchunks + (static_cast<size_t>(kc) * c_out + nt * 8) * 2, 128);
+      wmma::load_matrix_sync(fa, a_s + bmma::a_operand(kc, warp), 128);
+      wmma::load_matrix_sync(fb, wchunks + bmma::b_operand(kc, nt, c_out), 128);
       wmma::bmma_sync(acc, fa, fb, acc, wmma::experimental::bmmaBitOpAND, wmma::experimental::bmmaAccumulateOpPOPC);
     }
     wmma::store_matrix_sync(y_s + warp * 8 * c_out + nt * 8, acc, c_out, wmma::mem_row_major);
@@ -73,7 +70,7 @@ __global__ void __launch_bounds__(32 * kWarps)
   for (int idx = threadIdx.x; idx < kPixels * c_out; idx += blockDim.x) {
     const int p = idx / c_out, o = idx % c_out;
     if (x0 + p >= w) continue;
-    const int32_t dot = k_bits - 2 * pa_s[p] - 2 * popc_w[o] + 4 * y_s[idx];
+    const int32_t dot = bmma::dot_from_and(k_bits, pa_s[p], popc_w[o], y_s[idx]);
     const int64_t pixel = (static_cast<int64_t>(i) * h + row) * w + x0 + p;
     float* xp = x + pixel * c_out + o;
     *xp = scales_output(*xp, dot, gk[o], s, pixel, cfac, static_cast<int64_t>(i) * c_out, o, prelu);
@@ -84,7 +81,7 @@ __global__ void __launch_bounds__(32 * kWarps)
 }  // namespace
 
 bool bmma_supported(int c_out) { return c_out % 8 == 0 && c_out <= 256; }
-int bmma_kchunks(int words) { return (9 * words + 1) / 2; }
+int bmma_kchunks(int words) { return bmma::kchunks(words); }
 
 void bconv3x3_bmma(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wchunks,
                    const int* popc_w, int c_out, int c_in, const float* gk, const float* s, const float* cfac,
