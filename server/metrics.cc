@@ -29,7 +29,7 @@ Metrics::Metrics(const std::string& listen)
                          .Register(*registry_)),
       inference_seconds_(prometheus::BuildHistogram()
                              .Name("scales_inference_duration_seconds")
-                             .Help("Engine time per image (all its tiles)")
+                             .Help("Engine time per image (its tiles; a GPU batch split evenly over its tiles)")
                              .Register(*registry_)),
       batch_size_(prometheus::BuildHistogram()
                       .Name("scales_batch_size")

@@ -1,7 +1,5 @@
 #include "scheduler/scheduler.h"
 
-#include <algorithm>
-
 namespace scales::server {
 
 namespace {
@@ -139,17 +137,11 @@ void Scheduler::loop(Engine& engine) {
       tasks.push_back({r->job.get(), t.task});
     }
     if (tasks.empty()) continue;
-    const auto t0 = SchedClock::now();
     const auto outcomes = TileJob::run_batch(tasks, engine);
-    const double batch_s = seconds_since(t0);
     if (on_batch_done_) on_batch_done_();
-    std::vector<Live*> timed;  // each request is charged the batch's time once
     for (size_t k = 0; k < tasks.size(); ++k) {
       const auto& r = owners[k];
-      if (std::find(timed.begin(), timed.end(), r.get()) == timed.end()) {
-        r->inference_s.fetch_add(batch_s);
-        timed.push_back(r.get());
-      }
+      r->inference_s.fetch_add(outcomes[k].seconds);
       if (!outcomes[k].error.empty()) {
         finish(r, Result::failed, {}, outcomes[k].error);
         continue;

@@ -138,7 +138,8 @@ class TileJob {
   };
   struct Outcome {
     bool completed = false;
-    std::string error;  // non-empty: this task failed
+    std::string error;     // non-empty: this task failed
+    double seconds = 0;    // this task's engine time (a device batch's time split over its tiles)
   };
   static std::vector<Outcome> run_batch(const std::vector<Task>& tasks, Engine& engine);
   bool done() const;

@@ -2,6 +2,7 @@
 // [0, n) are pass 1 (each tile's body, summing every layer's input over the tile's core) and
 // [n, 2n) pass 2 (tile t - n with the image-wide sums), released when pass 1 is complete.
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <string>
 
@@ -86,6 +87,7 @@ struct TileJob::Prepared {
   net::ImageStats mine;   // pass 1: this tile's sums
   Image up;               // the network's output
   std::string error;
+  double seconds = 0;
 };
 
 bool TileJob::run(int task, Engine& engine) {
@@ -196,8 +198,13 @@ std::vector<TileJob::Outcome> TileJob::run_batch(const std::vector<Task>& tasks,
       plans.push_back(items[m].plan);
     }
     try {
+      const auto t0 = std::chrono::steady_clock::now();
       auto out = e.device->forward(netw, in, plans);
-      for (size_t g = 0; g < group.size(); ++g) items[group[g]].up = std::move(out[g]);
+      const double share = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / group.size();
+      for (size_t g = 0; g < group.size(); ++g) {
+        items[group[g]].up = std::move(out[g]);
+        items[group[g]].seconds = share;
+      }
     } catch (const std::exception& ex) {
       for (size_t m : group) items[m].error = ex.what();
     }
@@ -206,12 +213,17 @@ std::vector<TileJob::Outcome> TileJob::run_batch(const std::vector<Task>& tasks,
   for (size_t k = 0; k < items.size(); ++k) {
     Prepared& p = items[k];
     try {
-      if (p.error.empty() && !grouped[k]) p.up = e.cpu_forward(p.job->model().network(), *p.input, p.plan);
+      if (p.error.empty() && !grouped[k]) {
+        const auto t0 = std::chrono::steady_clock::now();
+        p.up = e.cpu_forward(p.job->model().network(), *p.input, p.plan);
+        p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      }
       if (p.error.empty()) outcomes[k].completed = p.job->finish(p);
     } catch (const std::exception& ex) {
       p.error = ex.what();
     }
     outcomes[k].error = p.error;
+    outcomes[k].seconds = p.seconds;
   }
   return outcomes;
 }
