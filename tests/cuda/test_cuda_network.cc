@@ -56,6 +56,16 @@ TEST(CudaNetwork, EdsrMatchesTheCpuEngine) {
     }
 }
 
+TEST(CudaNetwork, WidthsTheTensorCoreKernelDoesNotTakeUseTheReferenceConv) {
+  SCALES_REQUIRE_GPU();
+  Engine cpu(opts("cpu", 1 << 20)), gpu(opts("cuda", 1 << 20));
+  for (int c : {12, 30}) {
+    const auto m = synthetic(2, 2, c, true, 50 + c);
+    const Image in = testing::random_image(23, 19, c);
+    expect_close(gpu.upscale(*m, in), cpu.upscale(*m, in), "x2 C" + std::to_string(c));
+  }
+}
+
 TEST(CudaNetwork, TiledWithImageStatisticsMatchesTheCpuEngine) {
   SCALES_REQUIRE_GPU();
   const auto m = synthetic(2, 3, 64, true, 21);

@@ -36,7 +36,12 @@ CudaEdsr::Conv CudaEdsr::upload(const model::FpConv& c) {
 }
 
 CudaEdsr::CudaEdsr(const model::EdsrWeights& w, BconvKernel kernel)
-    : info_(w.info), words_(w.words), up_factor_(w.up_factor), kernel_(kernel) {
+    : info_(w.info),
+      words_(w.words),
+      up_factor_(w.up_factor),
+      // Widths the tensor-core kernel does not take (not a multiple of 8, over 256) use the
+      // reference conv.
+      kernel_(kernel == BconvKernel::bmma && bmma_supported(w.info.channels) ? kernel : BconvKernel::ref) {
   std::copy(w.rgb_mean, w.rgb_mean + 3, rgb_mean_);
   head_ = upload(w.head);
   tail_ = upload(w.tail);
