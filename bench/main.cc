@@ -109,6 +109,35 @@ json bench_kernel(const scales::bconv::KernelVariant& k, scales::runtime::Thread
           {"efficiency", roof > 0 ? gmacs / roof : 0.0}};
 }
 
+// A random RGB image of side `size` (the e2e input).
+scales::Image random_image(int size, uint32_t seed) {
+  scales::Image img;
+  img.width = img.height = size;
+  img.rgb.resize(static_cast<size_t>(size) * size * 3);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> ud(0.0f, 1.0f);
+  for (auto& v : img.rgb) v = ud(rng);
+  return img;
+}
+
+// Median ms of the engine and of the LibTorch twin on `img`, timed alternately so both see the
+// same machine state, after the warm-ups (the twin's: `twin_warmups` calls).
+template <typename Twin>
+std::pair<double, double> time_engine_and_twin(scales::Engine& engine, const scales::Model& model,
+                                               const scales::Image& img, Twin& twin, int twin_warmups,
+                                               int repeats) {
+  engine.upscale(model, img);
+  for (int i = 0; i < twin_warmups; ++i) twin.time_forward_ms(img.height, img.width);
+  std::vector<double> te, tt;
+  for (int i = 0; i < repeats; ++i) {
+    const double t0 = now_ms();
+    engine.upscale(model, img);
+    te.push_back(now_ms() - t0);
+    tt.push_back(twin.time_forward_ms(img.height, img.width));
+  }
+  return {median(te), median(tt)};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -177,21 +206,7 @@ int main(int argc, char** argv) {
       spec.channels = channels;
       const scales::Model model(scales::net::make_edsr(scales::model::synthetic_edsr(spec)));
       sb::TorchFpTwin twin(s, blocks, channels);
-      scales::Image img;
-      img.width = img.height = size;
-      img.rgb.resize(static_cast<size_t>(size) * size * 3);
-      std::mt19937 rng(2);
-      std::uniform_real_distribution<float> ud(0.0f, 1.0f);
-      for (auto& v : img.rgb) v = ud(rng);
-      engine.upscale(model, img);  // warm-ups
-      twin.time_forward_ms(size, size);
-      std::vector<double> te, tt2;
-      for (int i = 0; i < repeats; ++i) {  // alternate so both see the same machine state
-        const double t0 = now_ms();
-        engine.upscale(model, img);
-        te.push_back(now_ms() - t0);
-        tt2.push_back(twin.time_forward_ms(size, size));
-      }
+      const auto [e, t] = time_engine_and_twin(engine, model, random_image(size, 2), twin, 1, repeats);
       const double px = double(size) * size, c = channels;
       const double bin_macs = (2.0 * blocks + 1) * px * c * c * 9;
       double fp_total = px * 3 * c * 9, res2 = 1;
@@ -202,7 +217,6 @@ int main(int argc, char** argv) {
       fp_total += px * res2 * c * 3 * 9;
       const double roof = out["kernel"]["roofline_gmacs"].get<double>();
       const double floor_ms = bin_macs / (roof * 1e6) + fp_total / (fp_rate * 1e6);
-      const double e = median(te), t = median(tt2);
       out["e2e"].push_back({{"model", "scales-edsr-b" + std::to_string(blocks) + "c" + std::to_string(channels)},
                             {"scale", s},
                             {"size", size},
@@ -220,24 +234,10 @@ int main(int argc, char** argv) {
       const std::string stem = swinir_dir + "/swinir-paper-x" + std::to_string(s);
       const auto model = scales::Model::load(stem + ".safetensors");
       sb::TorchScriptTwin twin(stem + "-fp-" + std::to_string(swinir_size) + ".torchscript.pt");
-      scales::Image img;
-      img.width = img.height = swinir_size;
-      img.rgb.resize(static_cast<size_t>(swinir_size) * swinir_size * 3);
-      std::mt19937 rng(3);
-      std::uniform_real_distribution<float> ud(0.0f, 1.0f);
-      for (auto& v : img.rgb) v = ud(rng);
-      engine.upscale(*model, img);  // warm-ups; TorchScript's profiling executor optimises on
-      for (int i = 0; i < 3; ++i) twin.time_forward_ms(swinir_size, swinir_size);  // its 2nd call
-      std::vector<double> te, tt2;
-      for (int i = 0; i < repeats; ++i) {
-        const double t0 = now_ms();
-        engine.upscale(*model, img);
-        te.push_back(now_ms() - t0);
-        tt2.push_back(twin.time_forward_ms(swinir_size, swinir_size));
-      }
+      // TorchScript's profiling executor optimises on its second call: three warm-ups.
+      const auto [e, t] = time_engine_and_twin(engine, *model, random_image(swinir_size, 3), twin, 3, repeats);
       const double px = double(swinir_size) * swinir_size;
       const auto& info = model->info();
-      const double e = median(te), t = median(tt2);
       out["e2e"].push_back({{"model", "scales-swinir-c" + std::to_string(info.channels) + "-" +
                                           std::to_string(info.blocks) + "layers"},
                             {"scale", s},
