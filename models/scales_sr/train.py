@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from .arch import ARCHITECTURES, build, config_from_dict, describe
 from .data import DEFAULT_TRAIN, PatchSampler
 from .edsr import ModelConfig
-from .swinir import SwinConfig
+from .layers import ScalesBinaryConv
+from .swinir import ScalesBinaryLinear, SwinConfig
 from .eval import DEFAULT_DATA
 from .imageio import list_images, read_image, read_rgb
 from .metrics import psnr_y, to_uint8
@@ -43,6 +44,32 @@ def lr_at(it: int, base: float, iters: int, schedule: str, warmup: int) -> float
     if schedule == "step":  # halve at 50% and 75%
         return base * (0.5 ** (int(it >= iters // 2) + int(it >= 3 * iters // 4)))
     raise ValueError(f"unknown schedule {schedule}")
+
+
+def scales_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The SCALES parameters of every binary layer: shift, alpha and the re-scaling branches (not
+    the binary weights)."""
+    out = []
+    for m in model.modules():
+        if isinstance(m, (ScalesBinaryConv, ScalesBinaryLinear)):
+            for name in ("shift", "alpha"):
+                if getattr(m, name) is not None:
+                    out.append(getattr(m, name))
+            for branch in (m.spatial, m.fc1, m.fc2):
+                if branch is not None:
+                    out.extend(branch.parameters())
+    return out
+
+
+def param_groups(model: torch.nn.Module, branch_lr: float) -> list[dict]:
+    """Two Adam groups: the SCALES parameters at branch_lr times the schedule's rate, the rest at it."""
+    branch = scales_parameters(model)
+    ids = {id(p) for p in branch}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    groups = [{"params": rest, "lr_mult": 1.0}]
+    if branch:
+        groups.append({"params": branch, "lr_mult": branch_lr})
+    return groups
 
 
 def validate(model, device, data: Path, scale: int) -> float:
@@ -100,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--iters", type=int, default=20000, help="schedule length (iterations)")
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--branch-lr", type=float, default=1.0,
+                    help="learning-rate multiplier for the SCALES parameters (shift, alpha, re-scaling branches)")
     ap.add_argument("--schedule", default="cosine", choices=["cosine", "step"])
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--time-budget", type=float, default=0, help="seconds; stop cleanly when spent (0: none)")
@@ -134,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sampler = PatchSampler(a.train_data, a.scale, a.patch, a.seed)
     model = build(cfg).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.99))
+    opt = torch.optim.Adam(param_groups(model, a.branch_lr), lr=a.lr, betas=(0.9, 0.99))
     it, train_seconds, history = 0, 0.0, []
     if a.resume:
         if not ck_path.is_file():
@@ -169,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_reason = "stop-at"
             break
         for g in opt.param_groups:
-            g["lr"] = lr_at(it, a.lr, a.iters, a.schedule, a.warmup)
+            g["lr"] = lr_at(it, a.lr, a.iters, a.schedule, a.warmup) * g["lr_mult"]
         lr_np, hr_np = sampler.batch(a.batch)
         lr_t, hr_t = torch.from_numpy(lr_np).to(device), torch.from_numpy(hr_np).to(device)
         loss = F.l1_loss(model(lr_t), hr_t)
