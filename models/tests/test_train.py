@@ -47,3 +47,36 @@ def test_resume_refuses_another_configuration(tmp_path, bench, small_train, caps
     assert train_main(args) == 2
     assert "differs" in capsys.readouterr().err
     assert train_main(_args(small_train, bench, tmp_path / "none", 2, "--resume")) == 2
+
+
+
+def test_branch_lr_scales_only_the_scales_parameters(tmp_path, bench, small_train):
+    """--branch-lr sets the learning rate of shift, alpha and the re-scaling branches and nothing
+    else; SwinIR's MLP layers (named fc1/fc2 like the channel branch inside them) stay in the rest."""
+    from scales_sr.arch import build
+    from scales_sr.edsr import ModelConfig
+    from scales_sr.swinir import SwinConfig
+    from scales_sr.train import param_groups, scales_parameters
+
+    swin = build(SwinConfig(channels=8, groups=1, depth=1, heads=2, window=4))
+    ids = {id(p) for p in scales_parameters(swin)}
+    names = {n for n, p in swin.named_parameters() if id(p) in ids}
+    assert {"groups.0.layers.0.fc1.shift", "groups.0.layers.0.fc1.alpha", "groups.0.layers.0.fc1.spatial.weight",
+            "groups.0.layers.0.fc1.fc1.weight", "groups.0.layers.0.fc2.fc2.bias", "groups.0.conv.spatial.weight",
+            "groups.0.conv.fc1.weight"} <= names
+    assert not names & {"groups.0.layers.0.fc1.weight", "groups.0.layers.0.fc2.weight", "groups.0.conv.weight",
+                        "groups.0.layers.0.norm1.weight", "conv_first.weight"}
+    groups = param_groups(swin, 0.25)
+    assert [g["lr_mult"] for g in groups] == [1.0, 0.25]
+    assert sum(len(g["params"]) for g in groups) == len(list(swin.parameters()))
+
+    # Trained with --branch-lr 0 the SCALES parameters keep their start values, the rest moves.
+    run = tmp_path / "run"
+    assert train_main(_args(small_train, bench, run, 3, "--branch-lr", "0")) == 0
+    trained = torch.load(run / "checkpoint.pt")["model"]
+    torch.manual_seed(0)  # the training's seed: the same start
+    start = build(ModelConfig.from_variant("scales", 2, 1, 8))
+    frozen = {id(p) for p in scales_parameters(start)}
+    moved = [n for n, p in start.named_parameters() if not torch.equal(p.detach(), trained[n])]
+    assert moved and all(id(dict(start.named_parameters())[n]) not in frozen for n in moved)
+    assert any(n.endswith(".weight") and "body" in n for n in moved)
