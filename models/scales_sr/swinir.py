@@ -63,8 +63,14 @@ class SwinConfig(VariantConfig):
     binary: bool = True
     components: list[str] = field(default_factory=lambda: ["shift", "layer_scale", "spatial", "channel"])
     architecture: str = "scales-swinir"
+    # FP residual of the binary linears: "matched" gives every one a residual (match_channels);
+    # "same_width" only those with as many outputs as inputs (proj), as a plain ResNet-style
+    # shortcut would. Model files carry "matched" only (an experiment, docs/ablation.md).
+    linear_residual: str = "matched"
 
     def __post_init__(self):
+        if self.linear_residual not in ("matched", "same_width"):
+            raise ValueError(f"linear_residual {self.linear_residual!r}: use matched or same_width")
         if self.scale not in SCALES:
             raise ValueError(f"scale {self.scale} not supported (use one of {SCALES})")
         if min(self.channels, self.groups, self.depth, self.heads, self.window, self.mlp_ratio) < 1:
@@ -75,10 +81,10 @@ class SwinConfig(VariantConfig):
 
     @staticmethod
     def from_variant(variant: str, scale: int, channels: int, groups: int, depth: int, heads: int,
-                     window: int, mlp_ratio: int = 2) -> "SwinConfig":
+                     window: int, mlp_ratio: int = 2, linear_residual: str = "matched") -> "SwinConfig":
         binary, comps = parse_variant(variant)
         return SwinConfig(scale=scale, channels=channels, groups=groups, depth=depth, heads=heads, window=window,
-                          mlp_ratio=mlp_ratio, binary=binary, components=comps)
+                          mlp_ratio=mlp_ratio, binary=binary, components=comps, linear_residual=linear_residual)
 
 
 def match_channels(x: torch.Tensor, out: int) -> torch.Tensor:
@@ -94,10 +100,11 @@ def match_channels(x: torch.Tensor, out: int) -> torch.Tensor:
 
 
 class ScalesBinaryLinear(nn.Module):
-    def __init__(self, cin: int, cout: int, comps: Components):
+    def __init__(self, cin: int, cout: int, comps: Components, residual: bool = True):
         super().__init__()
-        match_channels(torch.zeros(1, 1, cin), cout)  # rejects unmatched sizes early
-        self.cin, self.cout, self.comps = cin, cout, comps
+        if residual:
+            match_channels(torch.zeros(1, 1, cin), cout)  # rejects unmatched sizes early
+        self.cin, self.cout, self.comps, self.residual = cin, cout, comps, residual
         self.weight = nn.Parameter(torch.empty(cout, cin))
         nn.init.trunc_normal_(self.weight, std=0.02)
         add_scales_params(self, cin, cout, comps, nn.Linear(cin, 1) if comps.spatial else None)
@@ -119,6 +126,8 @@ class ScalesBinaryLinear(nn.Module):
         if self.fc1 is not None:
             c = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=1)))))
             g = g * c.unsqueeze(1)
+        if not self.residual:
+            return y * g
         return match_channels(x, self.cout) + y * g
 
 
@@ -191,7 +200,8 @@ class SwinLayer(nn.Module):
 
         def linear(cin: int, cout: int) -> nn.Module:
             if cfg.binary:
-                return ScalesBinaryLinear(cin, cout, cfg.comps)
+                return ScalesBinaryLinear(cin, cout, cfg.comps,
+                                          residual=cfg.linear_residual == "matched" or cin == cout)
             m = nn.Linear(cin, cout)
             nn.init.trunc_normal_(m.weight, std=0.02)
             nn.init.zeros_(m.bias)

@@ -69,6 +69,9 @@ def network_tensors(model: ScalesSwinIR, pack_sign_bits, binary_conv_tensors) ->
 
 
 def metadata(cfg: SwinConfig) -> dict[str, str]:
+    if cfg.linear_residual != "matched":
+        raise ValueError(f"linear_residual {cfg.linear_residual!r} is a training experiment: model files "
+                         "(and the engine) carry the matched FP residual on every binary linear only")
     return {
         "architecture": cfg.architecture, "variant": cfg.variant, "scale": str(cfg.scale),
         "channels": str(cfg.channels), "groups": str(cfg.groups), "depth": str(cfg.depth),

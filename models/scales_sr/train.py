@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heads", type=int, default=4, help="SwinIR: attention heads")
     ap.add_argument("--window", type=int, default=8, help="SwinIR: attention window side")
     ap.add_argument("--mlp-ratio", type=int, default=2, help="SwinIR: MLP hidden width / embedding width")
+    ap.add_argument("--linear-residual", default="matched", choices=["matched", "same_width"],
+                    help="SwinIR: FP residual on every binary linear (matched) or only on C -> C ones")
     ap.add_argument("--patch", type=int, default=48, help="LR patch size")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--iters", type=int, default=20000, help="schedule length (iterations)")
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.arch == "swinir":
             cfg = SwinConfig.from_variant(a.variant, a.scale, a.channels, a.groups, a.depth, a.heads, a.window,
-                                          a.mlp_ratio)
+                                          a.mlp_ratio, a.linear_residual)
         else:
             cfg = ModelConfig.from_variant(a.variant, a.scale, a.blocks, a.channels)
     except ValueError as e:

@@ -206,3 +206,25 @@ def test_variants_and_sizes():
         SwinConfig(channels=30, heads=4)
     with pytest.raises(ValueError, match="unknown variant"):
         SwinConfig.from_variant("binary", 2, 16, 1, 2, 2, 8)
+
+
+def test_same_width_residual_keeps_it_on_proj_only_and_has_no_model_file(tmp_path):
+    """linear_residual="same_width" (an experiment of docs/ablation.md): qkv, fc1 and fc2 lose their
+    FP residual, proj keeps it; model files refuse it with a message naming the setting."""
+    torch.manual_seed(0)
+    cfg = SwinConfig(channels=8, groups=1, depth=1, heads=2, window=4, linear_residual="same_width")
+    model = ScalesSwinIR(cfg)
+    layer = model.groups[0].layers[0]
+    assert [layer.qkv.residual, layer.proj.residual, layer.fc1.residual, layer.fc2.residual] == [False, True, False, False]
+    x = torch.randn(1, 5, 8)
+    # Without the residual the output is the binary term alone.
+    with torch.no_grad():
+        layer.fc1.weight.normal_()
+        z = layer.fc1(x)
+        assert z.shape == (1, 5, 16) and z.abs().max() > 0
+        layer.fc1.residual = True
+        assert torch.allclose(layer.fc1(x), match_channels(x, 16) + z, atol=1e-6)
+    with pytest.raises(ValueError, match="linear_residual"):
+        save_model(tmp_path / "m.safetensors", model)
+    with pytest.raises(ValueError, match="linear_residual"):
+        SwinConfig(linear_residual="sometimes")
