@@ -74,6 +74,10 @@ SCALES_ROW_CLONES void epilogue_row(const float* gk, const float* s_row, const f
   }
 }
 
+SCALES_ROW_CLONES void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s) {
+  for (int p = 0; p < width; ++p) s[p] = sigmoid(dot16(w, x + static_cast<size_t>(p) * channels, channels) + b);
+}
+
 SCALES_ROW_CLONES void prepare_row(const model::ResConv& next, const float* x_row, int width, int channels, uint64_t* packed_row,
                  float* s_row, double* sums) {
   const int words = (channels + 63) / 64;

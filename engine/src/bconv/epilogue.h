@@ -31,6 +31,10 @@ std::vector<float> scale_factors(const model::ResConv& rc);
 void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                   const float* prelu_slope, int width, int channels, float* x_row);
 
+// s[p] = sigmoid(sum_c w[c] * x[p, c] + b) for `width` pixels (or tokens) of C channels: the
+// spatial factors as prepare_row forms them (SwinIR's binary linears use it too).
+void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s);
+
 // Prepares one row of x as the input of binary layer `next`: packed sign words (width x words,
 // no border), s[p] into s_row when next has spatial re-scaling, and adds x's channel sums to
 // `sums` when next has channel re-scaling.

@@ -2,7 +2,10 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <dnnl.hpp>
+
+#include "runtime/thread_pool.h"
 
 namespace scales::fp {
 
@@ -18,79 +21,100 @@ dnnl::engine& cpu_engine() {
 
 constexpr auto f32 = memory::data_type::f32;
 
+// fn(begin, end) over [0, n) cut into one contiguous part per pool thread (fewer when n is
+// small), each part on its own pool thread with oneDNN limited to one OpenMP thread (ops.h: why).
+template <class Fn>
+void split(int64_t n, ThreadPool& pool, const Fn& fn) {
+  if (n <= 0) return;
+  const int parts = static_cast<int>(std::min<int64_t>(pool.size(), n));
+  pool.parallel_for(parts, [&](int p) {
+    omp_set_num_threads(1);
+    fn(n * p / parts, n * (p + 1) / parts);
+  });
+}
+
 }  // namespace
 
 void layer_norm(const float* x, int64_t tokens, int64_t c, const float* gamma, const float* beta, float* y,
-                int threads) {
-  omp_set_num_threads(threads);
-  auto& eng = cpu_engine();
-  dnnl::stream strm(eng);
-  memory::desc md({tokens, c}, f32, tag::ab), wmd({c}, f32, tag::a);
-  dnnl::layer_normalization_forward::desc d(
-      dnnl::prop_kind::forward_inference, md, 1e-5f,
-      dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift);
-  dnnl::layer_normalization_forward::primitive_desc pd(d, eng);
-  memory src(md, eng, const_cast<float*>(x)), dst(md, eng, y);
-  memory sc(wmd, eng, const_cast<float*>(gamma)), sh(wmd, eng, const_cast<float*>(beta));
-  dnnl::layer_normalization_forward(pd).execute(
-      strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCALE, sc}, {DNNL_ARG_SHIFT, sh}});
-  strm.wait();
+                ThreadPool& pool) {
+  split(tokens, pool, [&](int64_t t0, int64_t t1) {
+    auto& eng = cpu_engine();
+    dnnl::stream strm(eng);
+    memory::desc md({t1 - t0, c}, f32, tag::ab), wmd({c}, f32, tag::a);
+    dnnl::layer_normalization_forward::desc d(
+        dnnl::prop_kind::forward_inference, md, 1e-5f,
+        dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift);
+    dnnl::layer_normalization_forward::primitive_desc pd(d, eng);
+    memory src(md, eng, const_cast<float*>(x + t0 * c)), dst(md, eng, y + t0 * c);
+    memory sc(wmd, eng, const_cast<float*>(gamma)), sh(wmd, eng, const_cast<float*>(beta));
+    dnnl::layer_normalization_forward(pd).execute(
+        strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCALE, sc}, {DNNL_ARG_SHIFT, sh}});
+    strm.wait();
+  });
 }
 
-void gelu_inplace(float* x, int64_t n, int threads) {
-  omp_set_num_threads(threads);
-  auto& eng = cpu_engine();
-  dnnl::stream strm(eng);
-  memory::desc md({n}, f32, tag::a);
-  dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf, md, 0.f, 0.f);
-  dnnl::eltwise_forward::primitive_desc pd(d, eng);
-  memory m(md, eng, x);
-  dnnl::eltwise_forward(pd).execute(strm, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
-  strm.wait();
+void gelu_inplace(float* x, int64_t n, ThreadPool& pool) {
+  split(n, pool, [&](int64_t i0, int64_t i1) {
+    auto& eng = cpu_engine();
+    dnnl::stream strm(eng);
+    memory::desc md({i1 - i0}, f32, tag::a);
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf, md, 0.f,
+                                  0.f);
+    dnnl::eltwise_forward::primitive_desc pd(d, eng);
+    memory m(md, eng, x + i0);
+    dnnl::eltwise_forward(pd).execute(strm, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+    strm.wait();
+  });
 }
 
-void softmax_rows_inplace(float* x, int64_t rows, int64_t n, int threads) {
-  omp_set_num_threads(threads);
-  auto& eng = cpu_engine();
-  dnnl::stream strm(eng);
-  memory::desc md({rows, n}, f32, tag::ab);
-  dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);
-  dnnl::softmax_forward::primitive_desc pd(d, eng);
-  memory m(md, eng, x);
-  dnnl::softmax_forward(pd).execute(strm, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
-  strm.wait();
+void softmax_rows_inplace(float* x, int64_t rows, int64_t n, ThreadPool& pool) {
+  split(rows, pool, [&](int64_t r0, int64_t r1) {
+    auto& eng = cpu_engine();
+    dnnl::stream strm(eng);
+    memory::desc md({r1 - r0, n}, f32, tag::ab);
+    dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);
+    dnnl::softmax_forward::primitive_desc pd(d, eng);
+    memory m(md, eng, x + r0 * n);
+    dnnl::softmax_forward(pd).execute(strm, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+    strm.wait();
+  });
 }
 
 void batched_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
-                    bool b_transposed, int threads) {
-  omp_set_num_threads(threads);
-  auto& eng = cpu_engine();
-  dnnl::stream strm(eng);
-  memory::desc amd({batch, m, k}, f32, tag::abc), cmd({batch, m, n}, f32, tag::abc);
-  // B as a (batch, K, N) matrix: plain, or the transpose of an N x K array (strides K*N, 1, K).
-  memory::desc bmd = b_transposed ? memory::desc({batch, k, n}, f32, memory::dims{k * n, 1, k})
-                                  : memory::desc({batch, k, n}, f32, tag::abc);
-  dnnl::matmul::desc d(amd, bmd, cmd);
-  dnnl::matmul::primitive_desc pd(d, eng);
-  memory am(amd, eng, const_cast<float*>(a)), bm(bmd, eng, const_cast<float*>(b)), cm(cmd, eng, c);
-  dnnl::matmul(pd).execute(strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-  strm.wait();
+                    bool b_transposed, ThreadPool& pool) {
+  split(batch, pool, [&](int64_t b0, int64_t b1) {
+    const int64_t nb = b1 - b0;
+    auto& eng = cpu_engine();
+    dnnl::stream strm(eng);
+    memory::desc amd({nb, m, k}, f32, tag::abc), cmd({nb, m, n}, f32, tag::abc);
+    // B as a (batch, K, N) matrix: plain, or the transpose of an N x K array (strides K*N, 1, K).
+    memory::desc bmd = b_transposed ? memory::desc({nb, k, n}, f32, memory::dims{k * n, 1, k})
+                                    : memory::desc({nb, k, n}, f32, tag::abc);
+    dnnl::matmul::desc d(amd, bmd, cmd);
+    dnnl::matmul::primitive_desc pd(d, eng);
+    memory am(amd, eng, const_cast<float*>(a + b0 * m * k)), bm(bmd, eng, const_cast<float*>(b + b0 * k * n)),
+        cm(cmd, eng, c + b0 * m * n);
+    dnnl::matmul(pd).execute(strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+    strm.wait();
+  });
 }
 
 void linear(const float* x, int64_t tokens, int64_t in, const float* w, const float* bias, int64_t out, float* y,
-            int threads) {
-  omp_set_num_threads(threads);
-  auto& eng = cpu_engine();
-  dnnl::stream strm(eng);
-  memory::desc xmd({tokens, in}, f32, tag::ab), ymd({tokens, out}, f32, tag::ab);
-  memory::desc wmd({in, out}, f32, memory::dims{1, in});  // W^T of an O x I array
-  memory::desc bmd({1, out}, f32, tag::ab);
-  dnnl::matmul::desc d(xmd, wmd, bmd, ymd);
-  dnnl::matmul::primitive_desc pd(d, eng);
-  memory xm(xmd, eng, const_cast<float*>(x)), wm(wmd, eng, const_cast<float*>(w)), bm(bmd, eng, const_cast<float*>(bias)),
-      ym(ymd, eng, y);
-  dnnl::matmul(pd).execute(strm, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, ym}});
-  strm.wait();
+            ThreadPool& pool) {
+  split(tokens, pool, [&](int64_t t0, int64_t t1) {
+    auto& eng = cpu_engine();
+    dnnl::stream strm(eng);
+    memory::desc xmd({t1 - t0, in}, f32, tag::ab), ymd({t1 - t0, out}, f32, tag::ab);
+    memory::desc wmd({in, out}, f32, memory::dims{1, in});  // W^T of an O x I array
+    memory::desc bmd({1, out}, f32, tag::ab);
+    dnnl::matmul::desc d(xmd, wmd, bmd, ymd);
+    dnnl::matmul::primitive_desc pd(d, eng);
+    memory xm(xmd, eng, const_cast<float*>(x + t0 * in)), wm(wmd, eng, const_cast<float*>(w)),
+        bm(bmd, eng, const_cast<float*>(bias)), ym(ymd, eng, y + t0 * out);
+    dnnl::matmul(pd).execute(strm,
+                             {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, ym}});
+    strm.wait();
+  });
 }
 
 }  // namespace scales::fp

@@ -32,6 +32,7 @@ namespace scales::net {
 namespace {
 
 constexpr int kTokensPerChunk = 64;
+constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixed: thread-count independent)
 
 float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
@@ -98,10 +99,11 @@ class Swinir final : public Network {
 
   size_t bytes_per_pixel() const override {
     const size_t c = w_.info.channels, n = static_cast<size_t>(w_.window) * w_.window;
-    // t, t_in, f0, a norm copy, qkv (3C), q/k/v gathered (3C), attention out, fc1 out (M*C) and
-    // its int sums, attention scores (heads x N per token), packed bits; the HR output.
+    // t, t_in, f0, f; the layer scratch: LN output, attention output, a linear's output, qkv (3C),
+    // q/k/v/o gathered per window (4C), the MLP hidden (M*C), attention scores (heads x N per
+    // token); the HR output (up, then the image).
     const size_t s2 = static_cast<size_t>(w_.info.scale) * w_.info.scale;
-    return 4 * (c * (4 + 3 + 3 + 1 + 2 * w_.mlp_ratio) + w_.heads * n) + 4 * 3 * s2 * 2 + 16;
+    return 4 * (c * (4 + 3 + 3 + 4 + w_.mlp_ratio) + w_.heads * n) + 4 * 3 * s2 * 2 + 16;
   }
 
   int tile_alignment() const override { return w_.window; }
@@ -125,19 +127,21 @@ class Swinir final : public Network {
     std::vector<float> f0(static_cast<size_t>(L) * c), t(f0.size());
     conv_first_.run(x0.data(), H, W, f0.data(), threads);
     tap(rt, "conv_first", H, W, c, f0.data());
-    fp::layer_norm(f0.data(), L, c, w_.embed_norm_w.data(), w_.embed_norm_b.data(), t.data(), threads);
+    fp::layer_norm(f0.data(), L, c, w_.embed_norm_w.data(), w_.embed_norm_b.data(), t.data(), rt.pool);
     trace.mark("embed");
 
+    Scratch scratch(L, c, w_.mlp_ratio, w_.heads, ws * ws);
+    std::vector<float> t_in(t.size());
     for (size_t g = 0; g < groups_.size(); ++g) {
-      const std::vector<float> t_in = t;
-      for (const LayerW& lw : groups_[g].layers) swin_layer(lw, t, H, W, rt);
+      t_in = t;
+      for (const LayerW& lw : groups_[g].layers) swin_layer(lw, t, H, W, scratch, rt);
       group_conv(groups_[g], t, H, W, rt);
-      for (size_t i = 0; i < t.size(); ++i) t[i] += t_in[i];
+      add_inplace(t, t_in, rt);
       tap(rt, "groups." + std::to_string(g), H, W, c, t.data());
       trace.mark("group");
     }
 
-    fp::layer_norm(t.data(), L, c, w_.norm_w.data(), w_.norm_b.data(), t.data(), threads);
+    fp::layer_norm(t.data(), L, c, w_.norm_w.data(), w_.norm_b.data(), t.data(), rt.pool);
     std::vector<float> f(t.size());
     conv_after_body_.run(t.data(), H, W, f.data(), threads);
     for (size_t i = 0; i < f.size(); ++i) f[i] += f0[i];
@@ -171,16 +175,26 @@ class Swinir final : public Network {
   void linear(const LinearLayer& L, const float* x, int64_t tokens, float* y, Runtime& rt) const {
     const model::Linear& m = *L.m;
     if (!m.binary) {
-      fp::linear(x, tokens, m.in, m.weight.data(), m.bias.data(), m.out, y, rt.pool.size());
+      fp::linear(x, tokens, m.in, m.weight.data(), m.bias.data(), m.out, y, rt.pool);
       return;
     }
     const int in = m.in, out = m.out, words = L.bw.words;
-    // The channel factors read the mean of x over every token (the whole image or tile).
+    // The channel factors read the mean of x over every token (the whole image or tile): partial
+    // sums over fixed blocks of tokens, added in block order, so the result does not depend on
+    // the thread count.
     std::vector<float> cfac;
     if (!m.fc1_w.empty()) {
+      const int blocks = static_cast<int>((tokens + kTokensPerSumBlock - 1) / kTokensPerSumBlock);
+      std::vector<double> part(static_cast<size_t>(blocks) * in, 0.0);
+      rt.pool.parallel_for(blocks, [&](int b) {
+        double* acc = part.data() + static_cast<size_t>(b) * in;
+        const int64_t t1 = std::min<int64_t>(tokens, (b + 1) * kTokensPerSumBlock);
+        for (int64_t t = static_cast<int64_t>(b) * kTokensPerSumBlock; t < t1; ++t)
+          for (int i = 0; i < in; ++i) acc[i] += x[t * in + i];
+      });
       std::vector<double> sum(in, 0.0);
-      for (int64_t t = 0; t < tokens; ++t)
-        for (int i = 0; i < in; ++i) sum[i] += x[t * in + i];
+      for (int b = 0; b < blocks; ++b)
+        for (int i = 0; i < in; ++i) sum[i] += part[static_cast<size_t>(b) * in + i];
       std::vector<float> mean(in), hid(m.hidden);
       for (int i = 0; i < in; ++i) mean[i] = static_cast<float>(sum[i] / static_cast<double>(tokens));
       for (int j = 0; j < m.hidden; ++j) {
@@ -196,69 +210,79 @@ class Swinir final : public Network {
       }
     }
     const float* shift = m.shift.empty() ? nullptr : m.shift.data();
+    const bool spatial = !m.spatial_w.empty();
     rt.pool.parallel_for(chunks(tokens), [&](int ch) {
       const int64_t t0 = static_cast<int64_t>(ch) * kTokensPerChunk;
       const int n = static_cast<int>(std::min<int64_t>(kTokensPerChunk, tokens - t0));
+      const float* xc = x + t0 * in;
+      float* yc = y + t0 * out;
       std::vector<uint64_t> bits(static_cast<size_t>(n) * words);
       std::vector<int32_t> ybin(static_cast<size_t>(n) * out);
-      blinear::pack_token_signs(x + t0 * in, n, in, shift, bits.data());
+      std::vector<float> sp(spatial ? n : 0);
+      blinear::pack_token_signs(xc, n, in, shift, bits.data());
       rt.kernel.linear(bits.data(), n, L.bw, ybin.data());
+      if (spatial) bconv::spatial_factors(m.spatial_w.data(), m.spatial_b, xc, n, in, sp.data());
+      // y = res(x) (the FP residual matched to `out` channels), then y += ybin * g in place.
       for (int k = 0; k < n; ++k) {
-        const float* xt = x + (t0 + k) * in;
-        float* yt = y + (t0 + k) * out;
-        float sp = 1.0f;
-        if (!m.spatial_w.empty()) {
-          float a = 0.0f;
-          for (int i = 0; i < in; ++i) a += m.spatial_w[i] * xt[i];
-          sp = sigmoid(a + m.spatial_b);
-        }
-        for (int o = 0; o < out; ++o) {
-          float g = L.gk[o];
-          if (!m.spatial_w.empty()) g = g * sp;
-          if (!cfac.empty()) g = g * cfac[o];
-          float res;
-          if (out == in) {
-            res = xt[o];
-          } else if (out > in) {
-            res = xt[o % in];
-          } else {  // mean of the in/out chunks
-            const int kk = in / out;
+        const float* xt = xc + static_cast<size_t>(k) * in;
+        float* yt = yc + static_cast<size_t>(k) * out;
+        if (out >= in) {  // x repeated out / in times (once when out == in)
+          for (int r = 0; r < out; r += in) std::copy(xt, xt + in, yt + r);
+        } else {  // the mean of the in / out consecutive chunks of x
+          const int kk = in / out;
+          for (int o = 0; o < out; ++o) {
             float acc = 0.0f;
             for (int j = 0; j < kk; ++j) acc += xt[j * out + o];
-            res = acc / static_cast<float>(kk);
+            yt[o] = acc / static_cast<float>(kk);
           }
-          yt[o] = res + static_cast<float>(ybin[static_cast<size_t>(k) * out + o]) * g;
         }
       }
+      bconv::epilogue_row(L.gk.data(), spatial ? sp.data() : nullptr, cfac.empty() ? nullptr : cfac.data(),
+                          ybin.data(), nullptr, n, out, yc);
     });
   }
 
-  void swin_layer(const LayerW& lw, std::vector<float>& t, int H, int W, Runtime& rt) const {
-    const model::SwinLayer& m = *lw.m;
-    const int c = w_.info.channels, threads = rt.pool.size();
-    const int64_t L = static_cast<int64_t>(H) * W;
-    std::vector<float> n1(t.size()), qkv(static_cast<size_t>(L) * 3 * c), a(t.size()), y(t.size());
-    fp::layer_norm(t.data(), L, c, m.norm1_w.data(), m.norm1_b.data(), n1.data(), threads);
-    linear(lw.qkv, n1.data(), L, qkv.data(), rt);
-    attention(m, qkv, H, W, a, rt);
-    linear(lw.proj, a.data(), L, y.data(), rt);
-    for (size_t i = 0; i < t.size(); ++i) t[i] += y[i];
-    fp::layer_norm(t.data(), L, c, m.norm2_w.data(), m.norm2_b.data(), n1.data(), threads);
-    std::vector<float> hid(static_cast<size_t>(L) * lw.fc1.m->out);
-    linear(lw.fc1, n1.data(), L, hid.data(), rt);
-    fp::gelu_inplace(hid.data(), static_cast<int64_t>(hid.size()), threads);
-    linear(lw.fc2, hid.data(), L, y.data(), rt);
-    for (size_t i = 0; i < t.size(); ++i) t[i] += y[i];
+  // The per-layer buffers of one forward pass, allocated once and reused by every layer (fresh
+  // ones per layer cost a page-fault and zero-fill pass over ~60 MB per layer at 128x128).
+  struct Scratch {
+    std::vector<float> n1, qkv, a, y, hid, q, k, v, o, sc;
+    Scratch(int64_t L, int c, int mlp, int heads, int n)
+        : n1(L * c), qkv(L * 3 * c), a(L * c), y(L * c), hid(L * mlp * c), q(L * c), k(L * c), v(L * c),
+          o(L * c), sc(L * heads * n) {}
+  };
+
+  static void add_inplace(std::vector<float>& t, const std::vector<float>& y, Runtime& rt) {
+    const int64_t size = static_cast<int64_t>(t.size()), part = 1 << 16;
+    rt.pool.parallel_for(static_cast<int>((size + part - 1) / part), [&](int p) {
+      const int64_t i1 = std::min(size, (p + 1) * part);
+      for (int64_t i = p * part; i < i1; ++i) t[i] += y[i];
+    });
   }
 
-  // Windowed multi-head attention: qkv (L x 3C) -> out (L x C).
-  void attention(const model::SwinLayer& m, const std::vector<float>& qkv, int H, int W, std::vector<float>& out,
-                 Runtime& rt) const {
+  void swin_layer(const LayerW& lw, std::vector<float>& t, int H, int W, Scratch& S, Runtime& rt) const {
+    const model::SwinLayer& m = *lw.m;
+    const int c = w_.info.channels;
+    const int64_t L = static_cast<int64_t>(H) * W;
+    fp::layer_norm(t.data(), L, c, m.norm1_w.data(), m.norm1_b.data(), S.n1.data(), rt.pool);
+    linear(lw.qkv, S.n1.data(), L, S.qkv.data(), rt);
+    attention(m, S, H, W, rt);
+    linear(lw.proj, S.a.data(), L, S.y.data(), rt);
+    add_inplace(t, S.y, rt);
+    fp::layer_norm(t.data(), L, c, m.norm2_w.data(), m.norm2_b.data(), S.n1.data(), rt.pool);
+    linear(lw.fc1, S.n1.data(), L, S.hid.data(), rt);
+    fp::gelu_inplace(S.hid.data(), L * lw.fc1.m->out, rt.pool);
+    linear(lw.fc2, S.hid.data(), L, S.y.data(), rt);
+    add_inplace(t, S.y, rt);
+  }
+
+  // Windowed multi-head attention: S.qkv (L x 3C) -> S.a (L x C).
+  void attention(const model::SwinLayer& m, Scratch& S, int H, int W, Runtime& rt) const {
+    const std::vector<float>& qkv = S.qkv;
+    std::vector<float>& out = S.a;
     const int ws = w_.window, c = w_.info.channels, heads = w_.heads, hd = c / heads, n = ws * ws, sh = m.shift;
     const int wy = H / ws, wx = W / ws, nw = wy * wx;
     const int64_t bh = static_cast<int64_t>(nw) * heads;
-    std::vector<float> q(static_cast<size_t>(bh) * n * hd), k(q.size()), v(q.size()), o(q.size());
-    std::vector<float> sc(static_cast<size_t>(bh) * n * n);
+    std::vector<float>&q = S.q, &k = S.k, &v = S.v, &o = S.o, &sc = S.sc;  // bh*n*hd = L*C; bh*n*n = L*heads*n
     const float scale = static_cast<float>(std::pow(static_cast<double>(hd), -0.5));
     // Token j of window (by, bx) in the rolled map is pixel ((by*ws + j/ws + sh) mod H, ...).
     auto src_token = [&](int win, int j) {
@@ -278,7 +302,7 @@ class Swinir final : public Network {
         }
       }
     });
-    fp::batched_matmul(q.data(), k.data(), sc.data(), bh, n, hd, n, /*b_transposed=*/true, rt.pool.size());
+    fp::batched_matmul(q.data(), k.data(), sc.data(), bh, n, hd, n, /*b_transposed=*/true, rt.pool);
     // + position bias (+ the shifted regions' mask): region of rolled row r is
     // (r >= H - ws) + (r >= H - sh), likewise for columns; different regions get -100.
     auto region = [&](int win, int j) {
@@ -287,22 +311,23 @@ class Swinir final : public Network {
       return ry * 3 + rx;
     };
     rt.pool.parallel_for(nw, [&](int win) {
-      std::vector<int> reg(n);
+      // Only windows on the bottom/right edges of a shifted layer hold more than one region.
+      std::vector<int> reg(n, 0);
+      bool masked = false;
       if (sh)
-        for (int j = 0; j < n; ++j) reg[j] = region(win, j);
+        for (int j = 0; j < n; ++j) masked |= (reg[j] = region(win, j)) != reg[0];
       for (int hh = 0; hh < heads; ++hh) {
         float* s = sc.data() + (static_cast<size_t>(win) * heads + hh) * n * n;
         const float* b = m.position_bias.data() + static_cast<size_t>(hh) * n * n;
-        for (int i = 0; i < n; ++i)
-          for (int j = 0; j < n; ++j) {
-            float val = s[i * n + j] + b[i * n + j];
-            if (sh) val = val + (reg[i] != reg[j] ? -100.0f : 0.0f);
-            s[i * n + j] = val;
-          }
+        for (int i = 0; i < n * n; ++i) s[i] = s[i] + b[i];
+        if (masked)
+          for (int i = 0; i < n; ++i)
+            for (int j = 0; j < n; ++j)
+              if (reg[i] != reg[j]) s[i * n + j] = s[i * n + j] + -100.0f;
       }
     });
-    fp::softmax_rows_inplace(sc.data(), bh * n, n, rt.pool.size());
-    fp::batched_matmul(sc.data(), v.data(), o.data(), bh, n, n, hd, /*b_transposed=*/false, rt.pool.size());
+    fp::softmax_rows_inplace(sc.data(), bh * n, n, rt.pool);
+    fp::batched_matmul(sc.data(), v.data(), o.data(), bh, n, n, hd, /*b_transposed=*/false, rt.pool);
     rt.pool.parallel_for(nw, [&](int win) {
       for (int j = 0; j < n; ++j) {
         float* dst = out.data() + src_token(win, j) * c;
