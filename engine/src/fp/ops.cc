@@ -67,35 +67,42 @@ void gelu_inplace(float* x, int64_t n, ThreadPool& pool) {
   });
 }
 
+void softmax_rows_inplace(float* x, int64_t rows, int64_t n) {
+  omp_set_num_threads(1);
+  auto& eng = cpu_engine();
+  dnnl::stream strm(eng);
+  memory::desc md({rows, n}, f32, tag::ab);
+  dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);
+  dnnl::softmax_forward::primitive_desc pd(d, eng);
+  memory m(md, eng, x);
+  dnnl::softmax_forward(pd).execute(strm, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
+  strm.wait();
+}
+
 void softmax_rows_inplace(float* x, int64_t rows, int64_t n, ThreadPool& pool) {
-  split(rows, pool, [&](int64_t r0, int64_t r1) {
-    auto& eng = cpu_engine();
-    dnnl::stream strm(eng);
-    memory::desc md({r1 - r0, n}, f32, tag::ab);
-    dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);
-    dnnl::softmax_forward::primitive_desc pd(d, eng);
-    memory m(md, eng, x + r0 * n);
-    dnnl::softmax_forward(pd).execute(strm, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});
-    strm.wait();
-  });
+  split(rows, pool, [&](int64_t r0, int64_t r1) { softmax_rows_inplace(x + r0 * n, r1 - r0, n); });
+}
+
+void batched_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
+                    bool b_transposed) {
+  omp_set_num_threads(1);
+  auto& eng = cpu_engine();
+  dnnl::stream strm(eng);
+  memory::desc amd({batch, m, k}, f32, tag::abc), cmd({batch, m, n}, f32, tag::abc);
+  // B as a (batch, K, N) matrix: plain, or the transpose of an N x K array (strides K*N, 1, K).
+  memory::desc bmd = b_transposed ? memory::desc({batch, k, n}, f32, memory::dims{k * n, 1, k})
+                                  : memory::desc({batch, k, n}, f32, tag::abc);
+  dnnl::matmul::desc d(amd, bmd, cmd);
+  dnnl::matmul::primitive_desc pd(d, eng);
+  memory am(amd, eng, const_cast<float*>(a)), bm(bmd, eng, const_cast<float*>(b)), cm(cmd, eng, c);
+  dnnl::matmul(pd).execute(strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  strm.wait();
 }
 
 void batched_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
                     bool b_transposed, ThreadPool& pool) {
   split(batch, pool, [&](int64_t b0, int64_t b1) {
-    const int64_t nb = b1 - b0;
-    auto& eng = cpu_engine();
-    dnnl::stream strm(eng);
-    memory::desc amd({nb, m, k}, f32, tag::abc), cmd({nb, m, n}, f32, tag::abc);
-    // B as a (batch, K, N) matrix: plain, or the transpose of an N x K array (strides K*N, 1, K).
-    memory::desc bmd = b_transposed ? memory::desc({nb, k, n}, f32, memory::dims{k * n, 1, k})
-                                    : memory::desc({nb, k, n}, f32, tag::abc);
-    dnnl::matmul::desc d(amd, bmd, cmd);
-    dnnl::matmul::primitive_desc pd(d, eng);
-    memory am(amd, eng, const_cast<float*>(a + b0 * m * k)), bm(bmd, eng, const_cast<float*>(b + b0 * k * n)),
-        cm(cmd, eng, c + b0 * m * n);
-    dnnl::matmul(pd).execute(strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-    strm.wait();
+    batched_matmul(a + b0 * m * k, b + b0 * k * n, c + b0 * m * n, b1 - b0, m, k, n, b_transposed);
   });
 }
 

@@ -35,6 +35,12 @@ void softmax_rows_inplace(float* x, int64_t rows, int64_t n, ThreadPool& pool);
 void batched_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
                     bool b_transposed, ThreadPool& pool);
 
+// The same two, run in the calling thread with one OpenMP thread: for callers that already split
+// their work over the pool (SwinIR's attention, one group of windows per task).
+void softmax_rows_inplace(float* x, int64_t rows, int64_t n);
+void batched_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
+                    bool b_transposed);
+
 // y (T x O) = x (T x I) * W^T + bias, W stored O x I (PyTorch's nn.Linear layout).
 void linear(const float* x, int64_t tokens, int64_t in, const float* w, const float* bias, int64_t out, float* y,
             ThreadPool& pool);

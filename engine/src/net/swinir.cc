@@ -32,6 +32,7 @@ namespace scales::net {
 namespace {
 
 constexpr int kTokensPerChunk = 64;
+constexpr int kWindowsPerTask = 4;  // attention: windows per pool task (6 heads: 400 KB of scores)
 constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixed: thread-count independent)
 
 float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
@@ -275,67 +276,77 @@ class Swinir final : public Network {
     add_inplace(t, S.y, rt);
   }
 
-  // Windowed multi-head attention: S.qkv (L x 3C) -> S.a (L x C).
+  // Windowed multi-head attention: S.qkv (L x 3C) -> S.a (L x C). Each pool task takes a group
+  // of kWindowsPerTask windows through gather, QK^T, + bias (+ mask), softmax, AV and scatter,
+  // so its scores (heads x N x N per window) are reused while still in cache instead of making
+  // four passes over all of them (25 MB per layer at 128x128, 6 heads).
   void attention(const model::SwinLayer& m, Scratch& S, int H, int W, Runtime& rt) const {
     const std::vector<float>& qkv = S.qkv;
     std::vector<float>& out = S.a;
     const int ws = w_.window, c = w_.info.channels, heads = w_.heads, hd = c / heads, n = ws * ws, sh = m.shift;
     const int wy = H / ws, wx = W / ws, nw = wy * wx;
-    const int64_t bh = static_cast<int64_t>(nw) * heads;
-    std::vector<float>&q = S.q, &k = S.k, &v = S.v, &o = S.o, &sc = S.sc;  // bh*n*hd = L*C; bh*n*n = L*heads*n
     const float scale = static_cast<float>(std::pow(static_cast<double>(hd), -0.5));
     // Token j of window (by, bx) in the rolled map is pixel ((by*ws + j/ws + sh) mod H, ...).
     auto src_token = [&](int win, int j) {
       const int y = ((win / wx) * ws + j / ws + sh) % H, x = ((win % wx) * ws + j % ws + sh) % W;
       return static_cast<size_t>(y) * W + x;
     };
-    rt.pool.parallel_for(nw, [&](int win) {
-      for (int j = 0; j < n; ++j) {
-        const float* src = qkv.data() + src_token(win, j) * 3 * c;
-        for (int hh = 0; hh < heads; ++hh) {
-          const size_t dst = ((static_cast<size_t>(win) * heads + hh) * n + j) * hd;
-          for (int d = 0; d < hd; ++d) {
-            q[dst + d] = src[hh * hd + d] * scale;
-            k[dst + d] = src[c + hh * hd + d];
-            v[dst + d] = src[2 * c + hh * hd + d];
-          }
-        }
-      }
-    });
-    fp::batched_matmul(q.data(), k.data(), sc.data(), bh, n, hd, n, /*b_transposed=*/true, rt.pool);
-    // + position bias (+ the shifted regions' mask): region of rolled row r is
-    // (r >= H - ws) + (r >= H - sh), likewise for columns; different regions get -100.
+    // The shifted regions' mask: region of rolled row r is (r >= H - ws) + (r >= H - sh), likewise
+    // for columns; tokens of different regions get -100.
     auto region = [&](int win, int j) {
       const int r = (win / wx) * ws + j / ws, col = (win % wx) * ws + j % ws;
       const int ry = (r >= H - ws) + (r >= H - sh), rx = (col >= W - ws) + (col >= W - sh);
       return ry * 3 + rx;
     };
-    rt.pool.parallel_for(nw, [&](int win) {
-      // Only windows on the bottom/right edges of a shifted layer hold more than one region.
+    const int tasks = (nw + kWindowsPerTask - 1) / kWindowsPerTask;
+    rt.pool.parallel_for(tasks, [&](int task) {
+      const int w0 = task * kWindowsPerTask, w1 = std::min(nw, w0 + kWindowsPerTask);
+      const int64_t bh = static_cast<int64_t>(w1 - w0) * heads;
+      // This group's slices of the layer scratch (window-major, then head).
+      float* q = S.q.data() + static_cast<size_t>(w0) * heads * n * hd;
+      float* k = S.k.data() + static_cast<size_t>(w0) * heads * n * hd;
+      float* v = S.v.data() + static_cast<size_t>(w0) * heads * n * hd;
+      float* o = S.o.data() + static_cast<size_t>(w0) * heads * n * hd;
+      float* sc = S.sc.data() + static_cast<size_t>(w0) * heads * n * n;
+      for (int win = w0; win < w1; ++win)
+        for (int j = 0; j < n; ++j) {
+          const float* src = qkv.data() + src_token(win, j) * 3 * c;
+          for (int hh = 0; hh < heads; ++hh) {
+            const size_t dst = ((static_cast<size_t>(win - w0) * heads + hh) * n + j) * hd;
+            for (int d = 0; d < hd; ++d) {
+              q[dst + d] = src[hh * hd + d] * scale;
+              k[dst + d] = src[c + hh * hd + d];
+              v[dst + d] = src[2 * c + hh * hd + d];
+            }
+          }
+        }
+      fp::batched_matmul(q, k, sc, bh, n, hd, n, /*b_transposed=*/true);
       std::vector<int> reg(n, 0);
-      bool masked = false;
-      if (sh)
-        for (int j = 0; j < n; ++j) masked |= (reg[j] = region(win, j)) != reg[0];
-      for (int hh = 0; hh < heads; ++hh) {
-        float* s = sc.data() + (static_cast<size_t>(win) * heads + hh) * n * n;
-        const float* b = m.position_bias.data() + static_cast<size_t>(hh) * n * n;
-        for (int i = 0; i < n * n; ++i) s[i] = s[i] + b[i];
-        if (masked)
-          for (int i = 0; i < n; ++i)
-            for (int j = 0; j < n; ++j)
-              if (reg[i] != reg[j]) s[i * n + j] = s[i * n + j] + -100.0f;
-      }
-    });
-    fp::softmax_rows_inplace(sc.data(), bh * n, n, rt.pool);
-    fp::batched_matmul(sc.data(), v.data(), o.data(), bh, n, n, hd, /*b_transposed=*/false, rt.pool);
-    rt.pool.parallel_for(nw, [&](int win) {
-      for (int j = 0; j < n; ++j) {
-        float* dst = out.data() + src_token(win, j) * c;
+      for (int win = w0; win < w1; ++win) {
+        // Only windows on the bottom/right edges of a shifted layer hold more than one region.
+        bool masked = false;
+        if (sh)
+          for (int j = 0; j < n; ++j) masked |= (reg[j] = region(win, j)) != reg[0];
         for (int hh = 0; hh < heads; ++hh) {
-          const float* src = o.data() + ((static_cast<size_t>(win) * heads + hh) * n + j) * hd;
-          std::copy(src, src + hd, dst + hh * hd);
+          float* s = sc + (static_cast<size_t>(win - w0) * heads + hh) * n * n;
+          const float* b = m.position_bias.data() + static_cast<size_t>(hh) * n * n;
+          for (int i = 0; i < n * n; ++i) s[i] = s[i] + b[i];
+          if (masked)
+            for (int i = 0; i < n; ++i)
+              for (int j = 0; j < n; ++j)
+                if (reg[i] != reg[j]) s[i * n + j] = s[i * n + j] + -100.0f;
         }
       }
+      fp::softmax_rows_inplace(sc, bh * n, n);
+      fp::batched_matmul(sc, v, o, bh, n, n, hd, /*b_transposed=*/false);
+      for (int win = w0; win < w1; ++win)
+        for (int j = 0; j < n; ++j) {
+          float* dst = out.data() + src_token(win, j) * c;
+          for (int hh = 0; hh < heads; ++hh) {
+            const float* src = o + ((static_cast<size_t>(win - w0) * heads + hh) * n + j) * hd;
+            std::copy(src, src + hd, dst + hh * hd);
+          }
+        }
     });
   }
 
