@@ -65,7 +65,7 @@ class SwinConfig(VariantConfig):
     architecture: str = "scales-swinir"
     # FP residual of the binary linears: "matched" gives every one a residual (match_channels);
     # "same_width" only those with as many outputs as inputs (proj), as a plain ResNet-style
-    # shortcut would. Model files carry "matched" only (an experiment, docs/ablation.md).
+    # shortcut would (docs/ablation.md compares the two).
     linear_residual: str = "matched"
 
     def __post_init__(self):

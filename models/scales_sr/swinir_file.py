@@ -69,15 +69,12 @@ def network_tensors(model: ScalesSwinIR, pack_sign_bits, binary_conv_tensors) ->
 
 
 def metadata(cfg: SwinConfig) -> dict[str, str]:
-    if cfg.linear_residual != "matched":
-        raise ValueError(f"linear_residual {cfg.linear_residual!r} is a training experiment: model files "
-                         "(and the engine) carry the matched FP residual on every binary linear only")
     return {
         "architecture": cfg.architecture, "variant": cfg.variant, "scale": str(cfg.scale),
         "channels": str(cfg.channels), "groups": str(cfg.groups), "depth": str(cfg.depth),
         "heads": str(cfg.heads), "window": str(cfg.window), "mlp_ratio": str(cfg.mlp_ratio),
         "binary": "1" if cfg.binary else "0", "components": ",".join(cfg.components),
-        "image_pad": "reflect-bottom-right", "pad_value": "+1", "bit_order": "lsb0",
+        "linear_residual": cfg.linear_residual, "image_pad": "reflect-bottom-right", "pad_value": "+1", "bit_order": "lsb0",
     }
 
 
@@ -85,7 +82,8 @@ def config_from_metadata(meta: dict[str, str]) -> SwinConfig:
     return SwinConfig(scale=int(meta["scale"]), channels=int(meta["channels"]), groups=int(meta["groups"]),
                       depth=int(meta["depth"]), heads=int(meta["heads"]), window=int(meta["window"]),
                       mlp_ratio=int(meta["mlp_ratio"]), binary=meta["binary"] == "1",
-                      components=[c for c in meta.get("components", "").split(",") if c])
+                      components=[c for c in meta.get("components", "").split(",") if c],
+                      linear_residual=meta.get("linear_residual", "matched"))
 
 
 def expected_shapes(cfg: SwinConfig, binary_conv_shapes) -> dict[str, tuple[int, ...]]:

@@ -16,11 +16,12 @@ from .swinir_file import LINEARS, layer_prefix
 
 
 class BinaryLinearInfer(nn.Module):
-    """z = res(x) + (sign(x + shift) @ sign(W)^T) * (alpha*k) * s(token) * c(channel)."""
+    """z = res(x) + (sign(x + shift) @ sign(W)^T) * (alpha*k) * s(token) * c(channel); without the
+    residual (linear_residual same_width, O != I) z is the binary term alone."""
 
-    def __init__(self, t: dict, p: str, cin: int, cout: int):
+    def __init__(self, t: dict, p: str, cin: int, cout: int, residual: bool = True):
         super().__init__()
-        self.cout = cout
+        self.cout, self.residual = cout, residual
         register_scales(self, t, p)
         bits = t[f"{p}.weight_bits"]
         self.register_buffer("wsign", _t(unpack_sign_bits(bits.reshape(cout, 1, 1, -1), cin).reshape(cout, cin)))
@@ -37,6 +38,8 @@ class BinaryLinearInfer(nn.Module):
         if self.has_channel:
             c = torch.sigmoid(F.linear(F.relu(F.linear(x.mean(dim=1), self.fc1_w, self.fc1_b)), self.fc2_w, self.fc2_b))
             g = g * c.unsqueeze(1)
+        if not self.residual:
+            return y * g
         return match_channels(x, self.cout) + y * g
 
 
@@ -72,7 +75,8 @@ class SwinLayerInfer(nn.Module):
         self.register_buffer("bias", _t(t[f"{p}.attn.position_bias"]))
         lin = {}
         for n, (i, o) in zip(LINEARS, binary_linears(cfg)):
-            lin[n] = BinaryLinearInfer(t, f"{p}.{n}", i, o) if cfg.binary else LinearInfer(t, f"{p}.{n}")
+            res = cfg.linear_residual == "matched" or i == o
+            lin[n] = BinaryLinearInfer(t, f"{p}.{n}", i, o, res) if cfg.binary else LinearInfer(t, f"{p}.{n}")
         self.qkv, self.proj, self.fc1, self.fc2 = lin["qkv"], lin["proj"], lin["fc1"], lin["fc2"]
 
     def forward(self, t: torch.Tensor, h: int, w: int) -> torch.Tensor:

@@ -96,3 +96,41 @@ def test_2048_square_x2_peaks_below_1_gib(bench, tmp_path):
     assert rc == 0, r.stderr
     assert Image.open(tmp_path / "out.png").size == (4096, 4096)
     assert peak_kib < 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set (scripts/test builds and sets it)")
+def test_engine_runs_a_same_width_swinir_like_pytorch(tmp_path):
+    """A SwinIR file with linear_residual = same_width (qkv, fc1, fc2 without FP residual): the
+    engine reads the key and matches the PyTorch network to within one 8-bit level."""
+    import torch
+    from scales_sr.modelfile import save_model
+    from scales_sr.swinir import ScalesSwinIR, SwinConfig
+
+    torch.manual_seed(1)
+    m = ScalesSwinIR(SwinConfig.from_variant("scales", 2, 16, 2, 2, 2, 8, linear_residual="same_width")).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model = tmp_path / "sw.safetensors"
+    save_model(model, m)
+    rgb = np.random.default_rng(3).integers(0, 256, (19, 26, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "in.png")
+    r = subprocess.run([CLI, "--local", "-m", str(model), "-o", str(tmp_path / "out.png"), str(tmp_path / "in.png")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = np.asarray(Image.open(tmp_path / "out.png").convert("RGB"), dtype=np.int16)
+    with torch.no_grad():
+        y = m(torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None])
+    want = metrics.to_uint8(y[0].permute(1, 2, 0).numpy()).astype(np.int16)
+    assert got.shape == want.shape == (38, 52, 3)
+    diff = np.abs(got - want)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01, (diff.max(), (diff > 0).mean())
+    # The same weights read as "matched" give another image: the key is not ignored.
+    m.cfg.linear_residual = "matched"
+    with torch.no_grad():
+        for layer in (l for g in m.groups for l in g.layers):
+            for lin in (layer.qkv, layer.fc1, layer.fc2):
+                lin.residual = True
+        other = metrics.to_uint8(m(torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None])[0]
+                                 .permute(1, 2, 0).numpy()).astype(np.int16)
+    assert np.abs(other - got).max() > 4

@@ -208,23 +208,40 @@ def test_variants_and_sizes():
         SwinConfig.from_variant("binary", 2, 16, 1, 2, 2, 8)
 
 
-def test_same_width_residual_keeps_it_on_proj_only_and_has_no_model_file(tmp_path):
-    """linear_residual="same_width" (an experiment of docs/ablation.md): qkv, fc1 and fc2 lose their
-    FP residual, proj keeps it; model files refuse it with a message naming the setting."""
+
+def test_same_width_residual_keeps_it_on_proj_only_and_round_trips(tmp_path):
+    """linear_residual="same_width" (docs/ablation.md): qkv, fc1 and fc2 lose their FP residual,
+    proj keeps it; the model file records it and its inference form / TorchScript follow."""
     torch.manual_seed(0)
     cfg = SwinConfig(channels=8, groups=1, depth=1, heads=2, window=4, linear_residual="same_width")
-    model = ScalesSwinIR(cfg)
-    layer = model.groups[0].layers[0]
+    layer = ScalesSwinIR(cfg).groups[0].layers[0]
     assert [layer.qkv.residual, layer.proj.residual, layer.fc1.residual, layer.fc2.residual] == [False, True, False, False]
     x = torch.randn(1, 5, 8)
-    # Without the residual the output is the binary term alone.
-    with torch.no_grad():
+    with torch.no_grad():  # without the residual the output is the binary term alone
         layer.fc1.weight.normal_()
         z = layer.fc1(x)
         assert z.shape == (1, 5, 16) and z.abs().max() > 0
         layer.fc1.residual = True
         assert torch.allclose(layer.fc1(x), match_channels(x, 16) + z, atol=1e-6)
     with pytest.raises(ValueError, match="linear_residual"):
-        save_model(tmp_path / "m.safetensors", model)
-    with pytest.raises(ValueError, match="linear_residual"):
         SwinConfig(linear_residual="sometimes")
+
+    m = ScalesSwinIR(SwinConfig.from_variant("scales", 2, 16, 2, 2, 2, 8, linear_residual="same_width")).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    f = tmp_path / "m.safetensors"
+    save_model(f, m)
+    cfg2, infer, meta = load_inference(f)
+    assert meta["linear_residual"] == "same_width" and cfg2 == m.cfg
+    ts = torch.jit.script(infer)
+    x = torch.rand(1, 3, 13, 18)
+    with torch.no_grad():
+        ref = m(x)
+        assert torch.equal(infer(x), ref) and torch.equal(ts(x), ref)
+        # ... and differs from the same weights read as "matched"
+        m.cfg.linear_residual = "matched"
+        for layer in (l for g in m.groups for l in g.layers):
+            for lin in (layer.qkv, layer.fc1, layer.fc2):
+                lin.residual = True
+        assert not torch.allclose(m(x), ref)

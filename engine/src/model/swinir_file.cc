@@ -57,6 +57,12 @@ SwinirWeights read_swinir_file(std::span<const uint8_t> bytes, const std::string
   if (c % w.heads) fail(what, "channels " + std::to_string(c) + " is not a multiple of heads " + std::to_string(w.heads));
   if (w.window % 2) fail(what, "window " + std::to_string(w.window) + " must be even (shift = window / 2)");
   const std::set<std::string> comps = components(st, what);
+  // Which binary linears carry the FP residual: all (matched; files without the key) or only the
+  // C -> C ones (same_width).
+  const std::string lres = meta_str(st, "linear_residual");
+  if (!lres.empty() && lres != "matched" && lres != "same_width")
+    fail(what, "unsupported linear_residual '" + lres + "' (expected matched or same_width)");
+  const bool all_res = lres != "same_width";
   const int n = w.window * w.window, s = w.info.scale;
 
   Reader r(st, what);
@@ -79,6 +85,7 @@ SwinirWeights read_swinir_file(std::span<const uint8_t> bytes, const std::string
       L.proj = read_linear(r, p + ".proj", c, c, w.info.binary, comps, what);
       L.fc1 = read_linear(r, p + ".fc1", c, w.mlp_ratio * c, w.info.binary, comps, what);
       L.fc2 = read_linear(r, p + ".fc2", w.mlp_ratio * c, c, w.info.binary, comps, what);
+      for (Linear* lin : {&L.qkv, &L.proj, &L.fc1, &L.fc2}) lin->residual = all_res || lin->in == lin->out;
       L.shift = l % 2 ? w.window / 2 : 0;
       grp.layers.push_back(std::move(L));
     }

@@ -15,7 +15,9 @@ namespace scales::model {
 struct Linear {
   int in = 0, out = 0;
   bool binary = true;
-  // binary: z = res(x) + ybin * ((alpha * k[o]) * s[token]) * c[o]
+  // binary: z = res(x) + ybin * ((alpha * k[o]) * s[token]) * c[o], or without res(x) when
+  // `residual` is false (metadata linear_residual = same_width, O != I)
+  bool residual = true;
   std::vector<uint64_t> weight_bits;  // (O, ceil(I / 64))
   std::vector<float> weight_scale;    // k (O)
   std::vector<float> shift;           // (I) or empty

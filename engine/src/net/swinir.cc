@@ -223,8 +223,10 @@ class Swinir final : public Network {
       blinear::pack_token_signs(xc, n, in, shift, bits.data());
       rt.kernel.linear(bits.data(), n, L.bw, ybin.data());
       if (spatial) bconv::spatial_factors(m.spatial_w.data(), m.spatial_b, xc, n, in, sp.data());
-      // y = res(x) (the FP residual matched to `out` channels), then y += ybin * g in place.
-      for (int k = 0; k < n; ++k) {
+      // y = res(x) (the FP residual matched to `out` channels; 0 without one), then y += ybin * g
+      // in place (0 + v = v exactly: the same as PyTorch's residual-free y * g).
+      if (!m.residual) std::fill(yc, yc + static_cast<size_t>(n) * out, 0.0f);
+      for (int k = 0; k < n && m.residual; ++k) {
         const float* xt = xc + static_cast<size_t>(k) * in;
         float* yt = yc + static_cast<size_t>(k) * out;
         if (out >= in) {  // x repeated out / in times (once when out == in)
