@@ -51,9 +51,14 @@ def ablation_section(runs: Path, variants: list[str]) -> tuple[str, str]:
     first = _ck_info(runs / variants[0] / "checkpoint.pt")
     a, cfg = first["args"], first["config"]
     swin = cfg.get("architecture") == "scales-swinir"
+    same_width = swin and cfg.get("linear_residual", "matched") == "same_width"
     layer = "binary linear layer (qkv, proj, fc1, fc2) and binary group conv" if swin else "binary conv"
+    if same_width:
+        layer = ("C -> C binary layer (proj and the group conv; qkv, fc1 and fc2 have none: "
+                 "`--linear-residual same_width`)")
     lines = [
-        f"## {'Binary SwinIR' if swin else 'Binary EDSR'} (x{cfg['scale']})",
+        f"## {'Binary SwinIR' if swin else 'Binary EDSR'} (x{cfg['scale']})"
+        + (", FP residual on C -> C layers only" if same_width else ""),
         "",
         f"All rows: {_size_text(cfg, a)}, x{cfg['scale']}, seed {a['seed']}, "
         f"{first['iterations']} iterations of batch {a['batch']} ({a['patch']}x{a['patch']} LR patches), Adam "
@@ -76,13 +81,13 @@ def ablation_section(runs: Path, variants: list[str]) -> tuple[str, str]:
             raise ValueError(f"{v}: {info['iterations']} iterations, not {first['iterations']}")
         label = labels.get(v, v.replace("plain+", "plain + "))
         lines.append(_row(label, ev) + f" {info['train_seconds'] / 60:.1f} |")
-    env = "ARCH=swinir " if swin else ""
+    env = ("ARCH=swinir LINEAR_RESIDUAL=same_width " if same_width else "ARCH=swinir ") if swin else ""
     lines += [
         "",
         f"Produced by `{env}models/scripts/ablation.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
         "section with `scales_sr.report ablation`).",
     ]
-    return ("swinir" if swin else "edsr"), "\n".join(lines)
+    return ("swinir-same_width" if same_width else "swinir" if swin else "edsr"), "\n".join(lines)
 
 
 def ablation(runs: Path, variants: list[str], out: Path) -> None:

@@ -4,16 +4,21 @@
 # that architecture's section of docs/ablation.md.
 #   models/scripts/ablation.sh [RUNS_DIR]                   EDSR   (default runs/ablation)
 #   ARCH=swinir models/scripts/ablation.sh [RUNS_DIR]       SwinIR (default runs/ablation-swinir)
+#   ARCH=swinir LINEAR_RESIDUAL=same_width models/scripts/ablation.sh   SwinIR, FP residual on C -> C
+#                                                           layers only (runs/ablation-swinir-same_width)
 # Sizes and budget from the environment (defaults below; NGROUPS because bash owns GROUPS); a
 # run with a checkpoint resumes from it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 ARCH="${ARCH:-edsr}" JOBS="${JOBS:-2}"
 if [ "$ARCH" = swinir ]; then
-  runs="${1:-$root/runs/ablation-swinir}"
+  LINEAR_RESIDUAL="${LINEAR_RESIDUAL:-matched}"
+  if [ "$LINEAR_RESIDUAL" = matched ]; then runs="${1:-$root/runs/ablation-swinir}"
+  else runs="${1:-$root/runs/ablation-swinir-$LINEAR_RESIDUAL}"; fi
   ITERS="${ITERS:-1000}" CHANNELS="${CHANNELS:-32}" NGROUPS="${NGROUPS:-2}" DEPTH="${DEPTH:-2}" HEADS="${HEADS:-4}"
   WINDOW="${WINDOW:-8}" PATCH="${PATCH:-32}" BATCH="${BATCH:-16}"
   size="--arch swinir --channels $CHANNELS --groups $NGROUPS --depth $DEPTH --heads $HEADS --window $WINDOW"
+  size="$size --linear-residual $LINEAR_RESIDUAL"
 else
   runs="${1:-$root/runs/ablation}"
   ITERS="${ITERS:-1000}" BLOCKS="${BLOCKS:-2}" CHANNELS="${CHANNELS:-32}" PATCH="${PATCH:-48}" BATCH="${BATCH:-16}"
