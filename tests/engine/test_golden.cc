@@ -2,6 +2,8 @@
 // TorchScript oracle) reproduced by the engine.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -75,6 +77,29 @@ TEST(Golden, ReleasedModelsMatchTheirTorchScriptOracle) {
     const double psnr = 10 * std::log10(1.0 / (se / got.rgb.size()));
     EXPECT_GT(psnr, 80.0) << "max |diff| " << max_err;
     EXPECT_LT(max_err, 2e-3);
+  }
+}
+
+// The engine sets OpenMP's thread count for its oneDNN calls on whatever thread runs them, the
+// caller's included; it must put the caller's back (fp/omp_threads.h), or LibTorch / OpenBLAS
+// run next in the same process would silently go single-threaded.
+TEST(Golden, ForwardLeavesTheCallersOpenMpThreadCount) {
+  const fs::path weights = fs::path(SCALES_SOURCE_DIR) / "models" / "weights";
+  scales::EngineOptions o;
+  o.threads = 2;
+  scales::Engine engine(o);
+  for (const char* name : {"scales-edsr-x2.safetensors", "scales-swinir-x2.safetensors"}) {
+    SCOPED_TRACE(name);
+    const auto m = scales::Model::load((weights / name).string());
+    scales::Image in;
+    in.height = 24;
+    in.width = 40;
+    in.rgb.assign(static_cast<size_t>(in.height) * in.width * 3, 0.f);
+    for (size_t i = 0; i < in.rgb.size(); ++i) in.rgb[i] = static_cast<float>((i * 37) % 101) / 100.f;
+    omp_set_num_threads(5);
+    const auto out = engine.upscale(*m, in);
+    EXPECT_EQ(out.width, in.width * m->info().scale);
+    EXPECT_EQ(omp_get_max_threads(), 5);
   }
 }
 

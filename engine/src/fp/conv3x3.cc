@@ -1,8 +1,8 @@
 #include "fp/conv3x3.h"
 
-#include <omp.h>
-
 #include <dnnl.hpp>
+
+#include "fp/omp_threads.h"
 
 namespace scales::fp {
 
@@ -29,7 +29,7 @@ Conv3x3::Conv3x3(const model::FpConv& c) : in_(c.in), out_(c.out), impl_(std::ma
 Conv3x3::~Conv3x3() = default;
 
 void Conv3x3::run(const float* src, int height, int width, float* dst, int threads) const {
-  omp_set_num_threads(threads);
+  OmpThreads scoped(threads);
   auto& eng = cpu_engine();
   dnnl::stream strm(eng);
   const memory::dim h = height, w = width, ci = in_, co = out_;

@@ -1,10 +1,9 @@
 #include "fp/ops.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <dnnl.hpp>
 
+#include "fp/omp_threads.h"
 #include "runtime/thread_pool.h"
 
 namespace scales::fp {
@@ -28,7 +27,7 @@ void split(int64_t n, ThreadPool& pool, const Fn& fn) {
   if (n <= 0) return;
   const int parts = static_cast<int>(std::min<int64_t>(pool.size(), n));
   pool.parallel_for(parts, [&](int p) {
-    omp_set_num_threads(1);
+    OmpThreads one(1);
     fn(n * p / parts, n * (p + 1) / parts);
   });
 }
@@ -68,7 +67,7 @@ void gelu_inplace(float* x, int64_t n, ThreadPool& pool) {
 }
 
 void softmax_rows_inplace(float* x, int64_t rows, int64_t n) {
-  omp_set_num_threads(1);
+  OmpThreads one(1);
   auto& eng = cpu_engine();
   dnnl::stream strm(eng);
   memory::desc md({rows, n}, f32, tag::ab);
@@ -85,7 +84,7 @@ void softmax_rows_inplace(float* x, int64_t rows, int64_t n, ThreadPool& pool) {
 
 void batched_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t k, int64_t n,
                     bool b_transposed) {
-  omp_set_num_threads(1);
+  OmpThreads one(1);
   auto& eng = cpu_engine();
   dnnl::stream strm(eng);
   memory::desc amd({batch, m, k}, f32, tag::abc), cmd({batch, m, n}, f32, tag::abc);
