@@ -49,12 +49,16 @@ TEST(TorchScript, EngineMatchesTheExportOnRandomSizes) {
       const auto d = scales::testing::compare(got, want);
       // SwinIR's LayerNorm, softmax and GELU run through oneDNN here and through ATen in the oracle:
       // last-bit differences can flip the sign of a pre-binarization value within ~1e-7 of zero,
-      // which moves a few outputs by one 8-bit level. Measured: the seeded fixture 97-133 dB,
-      // <= 0.11% of values; the trained scales-swinir-x2 86-139 dB, <= 0.39% (a trained network
-      // has more values near zero). Set5 through both stays within 0.01 dB (models/tests).
+      // which moves a few outputs by less than one 8-bit level. Measured on these uniform-noise
+      // inputs: the seeded fixture 97-133 dB, <= 0.11% of values; the trained scales-swinir-x2
+      // 77-140 dB, <= 0.76%, and x4 81-140 dB, <= 0.69% (a trained network has more values near
+      // zero; 37x24 is the worst size for all three). A real error moves outputs by more than one
+      // level, which the max |diff| bound catches. Set5 through both stays within 0.01 dB
+      // (models/tests/test_engine_cli.py).
       const bool swin = model->info().architecture == "scales-swinir";
-      EXPECT_GT(d.psnr, swin ? 80.0 : 100.0) << w << "x" << h << " max |diff| " << d.max_abs;
-      EXPECT_LT(d.changed_8bit, swin ? 0.005 : 0.0005) << w << "x" << h;
+      EXPECT_GT(d.psnr, swin ? 70.0 : 100.0) << w << "x" << h << " max |diff| " << d.max_abs;
+      EXPECT_LT(d.changed_8bit, swin ? 0.015 : 0.0005) << w << "x" << h;
+      if (swin) EXPECT_LT(d.max_abs, 1.0 / 255) << w << "x" << h;
       std::printf("  %s %dx%d: PSNR vs TorchScript %.1f dB, max |diff| %.2e, 8-bit changed %.4f%%\n", stem.c_str(), w,
                   h, d.psnr, d.max_abs, 100 * d.changed_8bit);
     }
