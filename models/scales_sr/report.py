@@ -121,7 +121,11 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         what = (f"Binary SCALES-SwinIR, x{cfg.scale}: embedding {cfg.channels}, {cfg.groups} residual Swin Transformer "
                 f"groups of {cfg.depth} layers, {cfg.heads} heads, window {cfg.window}, MLP ratio {cfg.mlp_ratio}; "
                 "every linear inside the Transformer layers (qkv, proj, fc1, fc2) and each group's closing 3x3 conv "
-                "is a SCALES binary layer with an FP residual; attention, LayerNorm, position bias and masks, "
+                + ("is a SCALES binary layer with an FP residual (qkv and fc1, which widen, add their input repeated "
+                   "along channels, fc2 the mean of its input's chunks: `linear_residual: matched`); " if cfg.linear_residual == "matched" else
+                   "is a SCALES binary layer; proj and the group conv (C -> C) carry an FP residual, qkv, fc1 and "
+                   "fc2 none (`linear_residual: same_width`); ")
+                + "attention, LayerNorm, position bias and masks, "
                 "conv_first, conv_after_body and the pixel-shuffle-direct upsampler are FP. "
                 f"SCALES components: {', '.join(cfg.components) or 'none'}. "
                 f"Format: `docs/model-format.md` (scales-swinir, format_version {meta['format_version']}).")
@@ -153,7 +157,7 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         f"- data: {meta.get('train_data', '?')}; random {meta.get('patch')}x{meta.get('patch')} LR patches, "
         f"batch {meta.get('batch')}, flips and 90-degree rotations; seed {meta.get('seed')}",
         f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
-        "thread of the 2-core CPU development machine (the other core trained another model)",
+        "thread of the 2-core CPU development machine, which ran other trainings at the same time",
         f"- L1 loss, Adam (0.9, 0.99), learning rate {meta.get('lr', '5e-4')} with cosine decay, 100 warm-up iterations",
         *([f"- command: `{train_cmd}`, then `scripts/py -m scales_sr.export --checkpoint RUN/checkpoint.pt "
            f"--out models/weights/{model.stem}.safetensors`"] if train_cmd else []),
