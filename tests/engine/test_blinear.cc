@@ -86,6 +86,31 @@ TEST_P(BlinearKernel, EqualsReferenceExactly) {
     ASSERT_EQ(got[i], want[i]) << isa << " t=" << i / s.c_out << " o=" << i % s.c_out;
 }
 
+// The variant's sign packing against the reference, with and without a shift, on values that
+// include zeros of both signs, NaN, infinities and values that the shift moves across zero.
+TEST_P(BlinearKernel, PackEqualsReferenceExactly) {
+  const auto& [isa, s] = GetParam();
+  const bconv::KernelVariant* k = nullptr;
+  for (const auto& v : bconv::kernel_variants())
+    if (v.name == isa) k = &v;
+  if (!k) GTEST_SKIP() << isa << " is not built for this architecture";
+  if (!k->supported) GTEST_SKIP() << isa << " is not supported by this CPU";
+  std::mt19937 rng(s.c_in * 104729 + s.tokens);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const float special[] = {0.0f, -0.0f, std::nanf(""), -std::nanf(""), INFINITY, -INFINITY, 1e-38f, -1e-38f};
+  std::vector<float> x(static_cast<size_t>(s.tokens) * s.c_in), shift(s.c_in);
+  for (auto& v : x) v = rng() % 5 == 0 ? special[rng() % 8] : u(rng);
+  for (auto& v : shift) v = rng() % 4 == 0 ? 0.0f : u(rng);
+  const int words = (s.c_in + 63) / 64;
+  for (const float* sh : {static_cast<const float*>(nullptr), static_cast<const float*>(shift.data())}) {
+    std::vector<uint64_t> want(static_cast<size_t>(s.tokens) * words), got(want.size(), ~uint64_t{0});  // poisoned
+    pack_token_signs(x.data(), s.tokens, s.c_in, sh, want.data());
+    k->pack(x.data(), s.tokens, s.c_in, sh, got.data());
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << isa << (sh ? " shifted" : "") << " token " << i / words << " word " << i % words;
+  }
+}
+
 const Shape kShapes[] = {{1, 1, 1},    {31, 3, 9},    {32, 96, 17},  {60, 180, 64}, {63, 7, 8},
                          {64, 64, 33}, {65, 9, 5},    {120, 60, 16}, {130, 17, 3},  {512, 8, 12},
                          {2000, 24, 9}, {4100, 16, 2}};

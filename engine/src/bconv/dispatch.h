@@ -16,6 +16,7 @@ struct KernelVariant {
   std::string_view name;  // "ref", "avx2", "avx512", "neon"
   Bconv3x3RowFn row;
   blinear::BlinearFn linear;  // the binary linear layer (SwinIR) for the same ISA
+  blinear::PackFn pack;       // its token sign packing (NEON: the reference)
   bool supported;  // this CPU can run it
 };
 

@@ -38,7 +38,12 @@ void blinear_avx512(const uint64_t* a, int tokens, const BlinearWeights& w, int3
 void blinear_neon(const uint64_t* a, int tokens, const BlinearWeights& w, int32_t* out);
 
 // Sign bits of u = x + shift (shift may be null) for `tokens` rows of `channels` floats:
-// words = ceil(channels / 64) per token, sign(0) = +1 (bit 0), pad bits 0.
+// words = ceil(channels / 64) per token, bit set when u < 0 (so sign(0) = sign(-0) = +1 and a NaN
+// packs as +1), pad bits 0. pack_token_signs is the reference; the ISA variants equal it bit for
+// bit (tests/engine/test_blinear.cc) and are chosen with the kernel variant (bconv/dispatch.h).
+using PackFn = void (*)(const float* x, int tokens, int channels, const float* shift, uint64_t* out);
 void pack_token_signs(const float* x, int tokens, int channels, const float* shift, uint64_t* out);
+void pack_token_signs_avx2(const float* x, int tokens, int channels, const float* shift, uint64_t* out);
+void pack_token_signs_avx512(const float* x, int tokens, int channels, const float* shift, uint64_t* out);
 
 }  // namespace scales::blinear

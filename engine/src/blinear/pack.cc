@@ -4,11 +4,8 @@
 
 namespace scales::blinear {
 
-// Runs once per token per binary linear: built for several ISAs (as bconv/epilogue.cc's rows),
-// the shift test hoisted out of the channel loop so each variant vectorises.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
+// The reference sign packing (kernel.h): what pack_avx2.cc and pack_avx512.cc must equal bit for
+// bit, and what the ref and NEON kernel variants use.
 void pack_token_signs(const float* x, int tokens, int channels, const float* shift, uint64_t* out) {
   const int words = (channels + 63) / 64;
   for (int t = 0; t < tokens; ++t) {

@@ -220,7 +220,7 @@ class Swinir final : public Network {
       std::vector<uint64_t> bits(static_cast<size_t>(n) * words);
       std::vector<int32_t> ybin(static_cast<size_t>(n) * out);
       std::vector<float> sp(spatial ? n : 0);
-      blinear::pack_token_signs(xc, n, in, shift, bits.data());
+      rt.kernel.pack(xc, n, in, shift, bits.data());
       rt.kernel.linear(bits.data(), n, L.bw, ybin.data());
       if (spatial) bconv::spatial_factors(m.spatial_w.data(), m.spatial_b, xc, n, in, sp.data());
       // y = res(x) (the FP residual matched to `out` channels; 0 without one), then y += ybin * g
