@@ -346,7 +346,7 @@ class Swinir final : public Network {
           float* dst = out.data() + src_token(win, j) * c;
           for (int hh = 0; hh < heads; ++hh) {
             const float* src = o + ((static_cast<size_t>(win - w0) * heads + hh) * n + j) * hd;
-            std::copy(src, src + hd, dst + hh * hd);
+            for (int d = 0; d < hd; ++d) dst[hh * hd + d] = src[d];  // hd floats: a call to memmove costs more
           }
         }
     });
