@@ -8,8 +8,11 @@
 #   models/scripts/train_gpu.sh pack            here: copies T91+BSD200 and Set5 into .device-data/
 #                                               (git-ignored; carry it to the device machine)
 #   BUDGET=480 models/scripts/train_gpu.sh run  there: BUDGET seconds shared by the runs listed in
-#                                               RUNS (default: all four), checkpoints under
+#                                               RUNS (default: those four and swinir-plain-x2), checkpoints under
 #                                               runs/paper/ (carry runs/paper back and forth)
+# A run is ARCH[-plain]-xSCALE: `swinir-plain-x2` trains the plain binary baseline of the same
+# size, the comparison docs/ablation.md lacks at paper size. SwinIR uses the same_width residual
+# layout (docs/ablation.md: the one where the SCALES components help).
 # Export and evaluate a finished run as usual (scales_sr.export, scales_sr.eval, report card).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -24,20 +27,22 @@ case "${1:-}" in
     ;;
   run)
     BUDGET="${BUDGET:-480}"
-    RUNS="${RUNS:-edsr-x2 edsr-x4 swinir-x2 swinir-x4}"
+    RUNS="${RUNS:-edsr-x2 edsr-x4 swinir-x2 swinir-x4 swinir-plain-x2}"
     n=$(wc -w <<<"$RUNS")
     share=$((BUDGET / n))
     py="${PYTHON:-python3}"
     for r in $RUNS; do
-      arch="${r%-x*}" scale="${r#*-x}"
+      arch="${r%%-*}" scale="${r##*-x}" variant=scales
+      case "$r" in *-plain-x*) variant=plain ;; esac
       if [ "$arch" = edsr ]; then
         size="--arch edsr --blocks 16 --channels 64 --patch 48"
       else
         size="--arch swinir --channels 60 --groups 4 --depth 6 --heads 6 --window 8 --mlp-ratio 2 --patch 64"
+        size="$size --linear-residual same_width"
       fi
-      out="$root/runs/paper/scales-$r"
+      out="$root/runs/paper/$variant-${r/-plain/}"
       resume=; [ -f "$out/checkpoint.pt" ] && resume=--resume
-      PYTHONPATH="$root/models" "$py" -m scales_sr.train $size --variant scales --scale "$scale" --batch 16 \
+      PYTHONPATH="$root/models" "$py" -m scales_sr.train $size --variant "$variant" --scale "$scale" --batch 16 \
         --iters 300000 --lr 2e-4 --val-every 5000 --device cuda --time-budget "$share" \
         --train-data "$data/train" --val-data "$data/benchmark" --out "$out" $resume
     done
