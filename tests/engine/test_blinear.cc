@@ -67,15 +67,21 @@ TEST(BlinearPack, SignOfShiftedTokensWithZeroAsPlusOne) {
 }
 
 using Param = std::tuple<std::string, Shape>;
-class BlinearKernel : public ::testing::TestWithParam<Param> {};
+// k: the parameter's ISA variant; a variant this build or CPU lacks skips the test, saying which.
+class BlinearKernel : public ::testing::TestWithParam<Param> {
+ protected:
+  void SetUp() override {
+    const std::string& isa = std::get<0>(GetParam());
+    for (const auto& v : bconv::kernel_variants())
+      if (v.name == isa) k = &v;
+    if (!k) GTEST_SKIP() << isa << " is not built for this architecture";
+    if (!k->supported) GTEST_SKIP() << isa << " is not supported by this CPU";
+  }
+  const bconv::KernelVariant* k = nullptr;
+};
 
 TEST_P(BlinearKernel, EqualsReferenceExactly) {
   const auto& [isa, s] = GetParam();
-  const bconv::KernelVariant* k = nullptr;
-  for (const auto& v : bconv::kernel_variants())
-    if (v.name == isa) k = &v;
-  if (!k) GTEST_SKIP() << isa << " is not built for this architecture";
-  if (!k->supported) GTEST_SKIP() << isa << " is not supported by this CPU";
   std::mt19937 rng(s.c_in * 7919 + s.c_out * 31 + s.tokens);
   const auto a = random_bits(rng, s.tokens, s.c_in);
   const BlinearWeights w = make_blinear_weights(random_bits(rng, s.c_out, s.c_in), s.c_out, s.c_in);
@@ -90,11 +96,6 @@ TEST_P(BlinearKernel, EqualsReferenceExactly) {
 // include zeros of both signs, NaN, infinities and values that the shift moves across zero.
 TEST_P(BlinearKernel, PackEqualsReferenceExactly) {
   const auto& [isa, s] = GetParam();
-  const bconv::KernelVariant* k = nullptr;
-  for (const auto& v : bconv::kernel_variants())
-    if (v.name == isa) k = &v;
-  if (!k) GTEST_SKIP() << isa << " is not built for this architecture";
-  if (!k->supported) GTEST_SKIP() << isa << " is not supported by this CPU";
   std::mt19937 rng(s.c_in * 104729 + s.tokens);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   const float special[] = {0.0f, -0.0f, std::nanf(""), -std::nanf(""), INFINITY, -INFINITY, 1e-38f, -1e-38f};

@@ -5,7 +5,8 @@
 // Why restore: the count is per-thread state, and the engine's ops run on the caller's thread as
 // well as on the pool's (ThreadPool::parallel_for runs items on its caller). Left at 1, it would
 // silently make everything the caller runs next with OpenMP single-threaded: LibTorch and OpenBLAS
-// in the same process (the benchmark's FP twin measured 1.7x slower after a SwinIR forward).
+// in the same process (scales-bench's FP twin took 1798 ms after a SwinIR forward, 1087 ms with
+// the count restored).
 #include <omp.h>
 
 namespace scales::fp {
