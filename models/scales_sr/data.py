@@ -5,9 +5,14 @@ function that reproduces the benchmark LR files), so training inputs have exactl
 the evaluation inputs. Patches are random aligned crops (LR p x p, HR ps x ps) with random
 horizontal flip, vertical flip and transpose (the 8 dihedral variants, 90-degree rotations included).
 The sampler's state is a numpy Generator, saved in checkpoints so a resumed run draws the same batches.
+
+Making the LR images takes about 40 s per scale for the 291 images, at every (re)start of a run;
+they are cached in runs/lr-cache/ (not committed), keyed by the files' names, sizes and times.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +21,37 @@ from .bicubic import downscale_lr
 from .imageio import list_images, read_rgb
 
 DEFAULT_TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "train"
+LR_CACHE = Path(__file__).resolve().parents[2] / "runs" / "lr-cache"
+
+
+def _cache_file(files: list[Path], scale: int) -> Path:
+    h = hashlib.sha256(f"bicubic-v1 x{scale}".encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.resolve()}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return LR_CACHE / f"x{scale}-{h.hexdigest()[:16]}.npz"
+
+
+def load_lr_images(files: list[Path], hrs: list[np.ndarray], scale: int) -> list[np.ndarray]:
+    """The MATLAB-bicubic LR image of each HR image, from the cache when it has them."""
+    path = _cache_file(files, scale)
+    if path.is_file():
+        try:
+            with np.load(path) as z:
+                lrs = [z[f"lr{i}"] for i in range(len(files))]
+            if all(lr.shape == (hr.shape[0] // scale, hr.shape[1] // scale, 3) for lr, hr in zip(lrs, hrs)):
+                return lrs
+        except (OSError, KeyError, ValueError):
+            pass  # unreadable or stale: made again below
+    lrs = [downscale_lr(hr, scale) for hr in hrs]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **{f"lr{i}": lr for i, lr in enumerate(lrs)})
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only tree trains without the cache
+    return lrs
 
 
 class PatchSampler:
@@ -26,9 +62,8 @@ class PatchSampler:
             raise FileNotFoundError(f"no training images under {root}")
         self.scale, self.patch = scale, patch
         self.pairs = []
-        for f in files:
-            hr = read_rgb(f)
-            lr = downscale_lr(hr, scale)
+        hrs = [read_rgb(f) for f in files]
+        for hr, lr in zip(hrs, load_lr_images(files, hrs, scale)):
             if lr.shape[0] >= patch and lr.shape[1] >= patch:
                 self.pairs.append((lr, hr[: lr.shape[0] * scale, : lr.shape[1] * scale]))
         if not self.pairs:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from .layers import Components, FPResidualConv, ScalesBinaryConv, VariantConfig, channel_hidden, parse_variant
+from .layers import (Components, FPResidualConv, ScalesBinaryConv, VariantConfig, channel_hidden, parse_variant,
+                     pixel_shuffle)
 
 RGB_MEAN = (0.4488, 0.4371, 0.4040)  # DIV2K mean, as in EDSR
 SCALES = (2, 3, 4)
@@ -81,7 +81,7 @@ class ScalesEDSR(nn.Module):
             f = blk.conv2(blk.act(blk.conv1(f)))
         f = self.body_end(f) + f0
         for conv, r in zip(self.up, upsample_factors(self.cfg.scale)):
-            f = F.pixel_shuffle(conv(f), r)
+            f = pixel_shuffle(conv(f), r)
         return self.tail(f) + self.rgb_mean
 
 

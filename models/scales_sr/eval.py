@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .bicubic import imresize
+from .checkpoint import load_checkpoint_model
 from .imageio import list_images, read_image, read_rgb, write_png
 from .metrics import score_pairs, to_uint8
 
@@ -32,7 +33,6 @@ def load_net(path: str | Path):
         from .inference import load_inference
         cfg, net, _ = load_inference(path)
     else:
-        from .train import load_checkpoint_model
         cfg, net = load_checkpoint_model(path)
     return cfg, net.eval()
 

@@ -28,7 +28,7 @@ from .eval import DEFAULT_DATA
 from .imageio import read_rgb
 from .inference import load_inference
 from .modelfile import save_model
-from .train import load_checkpoint_model, read_checkpoint
+from .checkpoint import load_checkpoint_model, read_checkpoint
 
 GOLDEN_HW = (20, 24)
 

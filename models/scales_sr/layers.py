@@ -27,8 +27,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .binarize import sign_activation, sign_weight, weight_scale
+from .fused import scales_conv_step
 
 PAD_VALUE = 1.0  # binarized activations are padded with +1 (bit 0)
+
+# ScalesBinaryConv runs the one-node training step of fused.py (same function, fewer passes) unless
+# this is False, which restores autograd over forward_reference (kept for the speed A/B and tests).
+FUSED = True
+
+
+def set_fused(enabled: bool) -> None:
+    global FUSED
+    FUSED = bool(enabled)
 
 COMPONENTS = ("shift", "layer_scale", "spatial", "channel")
 
@@ -89,6 +99,19 @@ def parse_variant(variant: str) -> tuple[bool, list[str]]:
     raise ValueError(f"unknown variant {variant!r}: use fp, plain, scales or plain+<component>[+...]")
 
 
+def pixel_shuffle(t: torch.Tensor, r: int) -> torch.Tensor:
+    """F.pixel_shuffle, computed through the NHWC view when t is channels_last (training's layout):
+    PyTorch 1.13's own kernel and its backward take 36 ms + 15 ms there per 16x128x48x48 batch,
+    this permute-reshape about 8 ms for both. Output channel o at (h*r+i, w*r+j) is input channel
+    o*r*r + i*r + j at (h, w), as in F.pixel_shuffle."""
+    if not (t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()):
+        return F.pixel_shuffle(t, r)
+    n, c, h, w = t.shape
+    co = c // (r * r)
+    v = t.permute(0, 2, 3, 1).reshape(n, h, w, co, r, r).permute(0, 1, 4, 2, 5, 3)
+    return v.reshape(n, h * r, w * r, co).permute(0, 3, 1, 2)
+
+
 def channel_hidden(channels: int) -> int:
     """Bottleneck width of the channel re-scaling branch."""
     return max(4, channels // 8)
@@ -125,6 +148,18 @@ class ScalesBinaryConv(nn.Module):
         add_scales_params(self, c, c, comps, nn.Conv2d(c, 1, 1) if comps.spatial else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not FUSED:
+            return self.forward_reference(x)
+        n, c = x.shape[:2]
+        k = weight_scale(self.weight)
+        gc = (self.alpha * k if self.alpha is not None else k).view(1, -1).expand(n, -1)
+        if self.fc1 is not None:
+            gc = gc * torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
+        s = torch.sigmoid(self.spatial(x)) if self.spatial is not None else x.new_ones((n, 1) + x.shape[2:])
+        return scales_conv_step(x, self.shift, sign_weight(self.weight), gc.contiguous(), s)
+
+    def forward_reference(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer in plain PyTorch ops (the module doc's formula, in its order)."""
         u = x + self.shift.view(1, -1, 1, 1) if self.shift is not None else x
         a = F.pad(sign_activation(u), (1, 1, 1, 1), value=PAD_VALUE)
         y = F.conv2d(a, sign_weight(self.weight))

@@ -21,7 +21,7 @@ from .edsr import ModelConfig, count_params_ops
 from .swinir import SwinConfig
 from .swinir import count_params_ops as swinir_params_ops
 from .modelfile import read_model
-from .train import read_checkpoint
+from .checkpoint import read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = ("Set5", "Set14", "B100")

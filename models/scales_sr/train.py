@@ -26,14 +26,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import layers
 from .arch import ARCHITECTURES, build, config_from_dict, describe
+from .checkpoint import core_hours, cpu_has_bf16, cpu_name, read_checkpoint, save_checkpoint
 from .data import DEFAULT_TRAIN, PatchSampler
+from .distill import Distiller
+from .fp_start import init_binary_from_fp, load_fp_edsr
 from .edsr import ModelConfig
 from .layers import ScalesBinaryConv
 from .swinir import ScalesBinaryLinear, SwinConfig
 from .eval import DEFAULT_DATA
 from .imageio import list_images, read_image, read_rgb
 from .metrics import psnr_y, to_uint8
+
+
+def use_bf16(mode: str, device: torch.device) -> bool:
+    if mode == "auto":
+        return device.type == "cpu" and cpu_has_bf16()
+    return mode == "on"
 
 
 def lr_at(it: int, base: float, iters: int, schedule: str, warmup: int) -> float:
@@ -85,32 +95,6 @@ def validate(model, device, data: Path, scale: int) -> float:
     return float(np.mean(vals))
 
 
-def read_checkpoint(path) -> dict:
-    """A training checkpoint as a dict. Checkpoints are this trainer's own (trusted) files; they hold
-    plain Python floats, which PyTorch 1.13's weights_only unpickler cannot read, and PyTorch >= 2.6
-    defaults to weights_only=True, so the flag is spelled out for both."""
-    return torch.load(path, map_location="cpu", weights_only=False)
-
-
-def load_checkpoint_model(path):
-    """(config, network in eval mode) of a training checkpoint, either architecture."""
-    ck = read_checkpoint(path)
-    cfg = config_from_dict(ck["config"])
-    model = build(cfg)
-    model.load_state_dict(ck["model"])
-    return cfg, model.eval()
-
-
-def save_checkpoint(path: Path, model, opt, sampler, it: int, args, train_seconds: float, history: list) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({
-        "config": model.cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
-        "iteration": it, "sampler": sampler.state(), "torch_rng": torch.get_rng_state(),
-        "args": vars(args), "train_seconds": train_seconds, "history": history,
-    }, tmp)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scales_sr.train", description="Train a SCALES network.")
     ap.add_argument("--arch", default="edsr", choices=ARCHITECTURES)
@@ -141,8 +125,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    ap.add_argument("--channels-last", default="on", choices=["on", "off"],
+                    help="NHWC activations (oneDNN's native layout: 2x faster CPU steps, docs/ablation.md)")
+    ap.add_argument("--bf16", default="off", choices=["auto", "on", "off"],
+                    help="bf16 autocast for the forward (auto: where the CPU has AVX512-BF16)")
+    ap.add_argument("--fused", default="on", choices=["on", "off"],
+                    help="the binary conv's one-node training step (fused.py) or autograd over its reference form")
     ap.add_argument("--train-data", default=str(DEFAULT_TRAIN))
     ap.add_argument("--val-data", default=str(DEFAULT_DATA))
+    ap.add_argument("--init-from", default="",
+                    help="EDSR: start the binary network from its FP twin (training checkpoint or FP model file)")
+    ap.add_argument("--teacher", default="",
+                    help="EDSR: distil from this FP EDSR (training checkpoint or FP model file); distill.py")
+    ap.add_argument("--distill-out", type=float, default=1.0, help="weight of L1(student, teacher)")
+    ap.add_argument("--distill-feat", type=float, default=1.0, help="weight of the per-block feature L1")
     ap.add_argument("--out", required=True, help="run folder (checkpoint.pt, log.jsonl)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     a = ap.parse_args(argv)
@@ -164,7 +160,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     sampler = PatchSampler(a.train_data, a.scale, a.patch, a.seed)
-    model = build(cfg).to(device)
+    layers.set_fused(a.fused == "on")
+    fmt = torch.channels_last if a.channels_last == "on" else torch.contiguous_format
+    bf16 = use_bf16(a.bf16, device)
+    model = build(cfg)
+    if a.init_from and not a.resume:
+        copied = init_binary_from_fp(model, load_fp_edsr(a.init_from))
+        print(f"started from the FP twin {a.init_from} ({len(copied)} tensors)", flush=True)
+    model = model.to(device).to(memory_format=fmt)
+    distiller = None
+    if a.teacher:
+        teacher = load_fp_edsr(a.teacher).to(device).to(memory_format=fmt)
+        distiller = Distiller(model, teacher, a.distill_out, a.distill_feat)
     opt = torch.optim.Adam(param_groups(model, a.branch_lr), lr=a.lr, betas=(0.9, 0.99))
     it, train_seconds, history = 0, 0.0, []
     if a.resume:
@@ -180,14 +187,21 @@ def main(argv: list[str] | None = None) -> int:
         sampler.set_state(ck["sampler"])
         torch.set_rng_state(ck["torch_rng"])
         it, train_seconds, history = ck["iteration"], ck["train_seconds"], ck["history"]
+        segments = ck.get("segments", [])
+    else:
+        segments = []
+    segment = {"from": it, "to": it, "seconds": 0.0, "threads": torch.get_num_threads(),
+               "bf16": bf16, "channels_last": a.channels_last == "on", "cpu": cpu_name(), "device": device.type}
+    segments.append(segment)
     log = open(out / "log.jsonl", "a")
 
     def emit(rec: dict) -> None:
         log.write(json.dumps(rec) + "\n")
         log.flush()
 
-    print(f"training {describe(cfg)} on {device} "
-          f"({torch.get_num_threads()} threads), {len(sampler)} images, from iteration {it}", flush=True)
+    print(f"training {describe(cfg)} on {device} ({torch.get_num_threads()} threads, "
+          f"{'channels_last' if a.channels_last == 'on' else 'NCHW'}, {'bf16 autocast' if bf16 else 'fp32'}), "
+          f"{len(sampler)} images, from iteration {it}", flush=True)
     start = time.time()
     window_t, window_it, loss_sum = time.time(), it, 0.0
     stop_reason = "iterations"
@@ -202,8 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         for g in opt.param_groups:
             g["lr"] = lr_at(it, a.lr, a.iters, a.schedule, a.warmup) * g["lr_mult"]
         lr_np, hr_np = sampler.batch(a.batch)
-        lr_t, hr_t = torch.from_numpy(lr_np).to(device), torch.from_numpy(hr_np).to(device)
-        loss = F.l1_loss(model(lr_t), hr_t)
+        lr_t = torch.from_numpy(lr_np).to(device).contiguous(memory_format=fmt)
+        hr_t = torch.from_numpy(hr_np).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = model(lr_t)
+            loss = distiller.loss(lr_t, out, hr_t) if distiller else F.l1_loss(out.float(), hr_t)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -221,18 +238,24 @@ def main(argv: list[str] | None = None) -> int:
             window_t, window_it, loss_sum = now, it, 0.0
         if it % a.val_every == 0 or it == a.iters:
             psnr = validate(model, device, Path(a.val_data), a.scale)
+            if distiller:
+                distiller.clear()
             history.append({"it": it, "set5_psnr": psnr})
             print(f"it {it}  Set5 PSNR {psnr:.3f} dB", flush=True)
             emit({"it": it, "set5_psnr": psnr})
-            save_checkpoint(ck_path, model, opt, sampler, it, a, train_seconds + time.time() - start, history)
+            segment.update(to=it, seconds=time.time() - start)
+            save_checkpoint(ck_path, model, opt, sampler, it, a, train_seconds + time.time() - start, history,
+                            segments)
+    segment.update(to=it, seconds=time.time() - start)
     train_seconds += time.time() - start
     if not history or history[-1]["it"] != it:
         psnr = validate(model, device, Path(a.val_data), a.scale)
         history.append({"it": it, "set5_psnr": psnr})
         print(f"it {it}  Set5 PSNR {psnr:.3f} dB", flush=True)
         emit({"it": it, "set5_psnr": psnr})
-    save_checkpoint(ck_path, model, opt, sampler, it, a, train_seconds, history)
-    emit({"done": True, "it": it, "stop": stop_reason, "train_seconds": train_seconds})
+    save_checkpoint(ck_path, model, opt, sampler, it, a, train_seconds, history, segments)
+    emit({"done": True, "it": it, "stop": stop_reason, "train_seconds": train_seconds,
+          "core_hours": core_hours(segments)})
     print(f"stopped at iteration {it} ({stop_reason}); {train_seconds / 60:.1f} min of training; "
           f"checkpoint {ck_path}", flush=True)
     return 0

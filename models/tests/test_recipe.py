@@ -1,0 +1,77 @@
+"""The training recipe's parts: FP start (fp_start.py) and distillation (distill.py)."""
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from scales_sr.distill import Distiller
+from scales_sr.edsr import ModelConfig, ScalesEDSR
+from scales_sr.fp_start import init_binary_from_fp, load_fp_edsr
+from scales_sr.inference import load_inference
+from scales_sr.train import main as train_main
+from conftest import ROOT
+
+FP_FILE = ROOT / "models" / "reference" / "fp-edsr-x2.safetensors"
+
+
+def test_fp_model_file_reads_as_the_same_network():
+    net = load_fp_edsr(FP_FILE)
+    _, ref, _ = load_inference(FP_FILE)
+    x = torch.rand(1, 3, 17, 23)
+    with torch.no_grad():
+        assert torch.allclose(net(x), ref.eval()(x), atol=1e-5)
+
+
+def test_binary_network_starts_from_its_fp_twin():
+    fp = load_fp_edsr(FP_FILE)
+    torch.manual_seed(0)
+    b = ScalesEDSR(ModelConfig.from_variant("scales", 2, fp.cfg.blocks, fp.cfg.channels))
+    shift0 = b.blocks[0].conv1.shift.detach().clone()
+    copied = init_binary_from_fp(b, fp)
+    assert torch.equal(b.blocks[1].conv2.weight, fp.blocks[1].conv2.conv.weight)
+    assert torch.equal(b.body_end.weight, fp.body_end.conv.weight)
+    for name in ("head.weight", "up.0.bias", "tail.weight", "blocks.0.act.weight"):
+        assert name in copied and torch.equal(b.state_dict()[name], fp.state_dict()[name]), name
+    assert torch.equal(b.blocks[0].conv1.shift, shift0)  # SCALES parameters keep their start
+    with pytest.raises(ValueError, match="FP twin"):
+        init_binary_from_fp(ScalesEDSR(ModelConfig.from_variant("scales", 2, 1, 8)), fp)
+
+
+def test_distillation_from_an_identical_teacher_is_plain_l1():
+    torch.manual_seed(0)
+    teacher = ScalesEDSR(ModelConfig.from_variant("fp", 2, 2, 8))
+    student = copy.deepcopy(teacher)
+    d = Distiller(student, teacher, 1.0, 1.0)
+    x, hr = torch.rand(2, 3, 10, 10), torch.rand(2, 3, 20, 20)
+    out = student(x)
+    assert torch.equal(d.loss(x, out, hr), F.l1_loss(out, hr))
+    # a different teacher adds positive output and feature terms
+    with torch.no_grad():
+        teacher.blocks[0].conv1.conv.weight.add_(0.1)
+    out = student(x)
+    assert d.loss(x, out, hr) > F.l1_loss(out, hr)
+
+
+def test_distillation_pairs_blocks_by_depth_fraction():
+    teacher = ScalesEDSR(ModelConfig.from_variant("fp", 2, 8, 8))
+    student = ScalesEDSR(ModelConfig.from_variant("scales", 2, 4, 8))
+    assert Distiller(student, teacher, 1.0, 1.0).pairs == [(0, 1), (1, 3), (2, 5), (3, 7)]
+    with pytest.raises(ValueError, match="same width"):
+        Distiller(ScalesEDSR(ModelConfig.from_variant("scales", 2, 4, 16)), teacher, 1.0, 1.0)
+
+
+def test_training_with_fp_start_and_teacher_runs_and_resumes(tmp_path, bench, small_train):
+    args = ["--scale", "2", "--blocks", "4", "--channels", "32", "--patch", "12", "--batch", "2", "--iters", "4",
+            "--warmup", "1", "--val-every", "2", "--log-every", "1", "--threads", "1", "--init-from", str(FP_FILE),
+            "--teacher", str(FP_FILE), "--train-data", str(small_train), "--val-data", str(bench)]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert train_main(args + ["--out", str(full)]) == 0
+    assert train_main(args + ["--out", str(part), "--stop-at", "2"]) == 0
+    assert train_main(args + ["--out", str(part), "--resume"]) == 0
+    a = torch.load(full / "checkpoint.pt")
+    b = torch.load(part / "checkpoint.pt")
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+    assert [sg["to"] for sg in b["segments"]] == [2, 4]
+    assert a["args"]["init_from"] == str(FP_FILE) and "set5_psnr" in a["history"][-1]
