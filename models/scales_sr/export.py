@@ -28,7 +28,7 @@ from .eval import DEFAULT_DATA
 from .imageio import read_rgb
 from .inference import load_inference
 from .modelfile import save_model
-from .checkpoint import load_checkpoint_model, read_checkpoint
+from .checkpoint import core_hours, load_checkpoint_model, read_checkpoint
 
 GOLDEN_HW = (20, 24)
 
@@ -94,6 +94,14 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
         "patch": str(args.get("patch", "")), "batch": str(args.get("batch", "")),
         "seed": str(args.get("seed", "")), "lr": str(args.get("lr", "")),
     }
+    if ck.get("segments"):  # runs from the cumulative trainer record their stretches
+        extra["core_hours"] = f"{core_hours(ck['segments']):.2f}"
+        extra["segments"] = str(len(ck["segments"]))
+        extra["cpus"] = "; ".join(sorted({sg["cpu"] for sg in ck["segments"]}))
+        if args.get("init_from"):
+            extra["init_from"] = Path(args["init_from"]).name
+        if args.get("teacher"):
+            extra["teacher"] = Path(args["teacher"]).name
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(out, model, extra)
     _, infer, _ = load_inference(out)

@@ -31,8 +31,10 @@ from .fused import scales_conv_step
 
 PAD_VALUE = 1.0  # binarized activations are padded with +1 (bit 0)
 
-# ScalesBinaryConv runs the one-node training step of fused.py (same function, fewer passes) unless
-# this is False, which restores autograd over forward_reference (kept for the speed A/B and tests).
+# In training mode ScalesBinaryConv runs the one-node step of fused.py (same function, fewer passes,
+# another rounding order) unless this is False, which restores autograd over forward_reference
+# (kept for the speed A/B and tests). In eval mode it always runs forward_reference, whose order the
+# exporter's inference module and the engine follow bit for bit.
 FUSED = True
 
 
@@ -148,7 +150,7 @@ class ScalesBinaryConv(nn.Module):
         add_scales_params(self, c, c, comps, nn.Conv2d(c, 1, 1) if comps.spatial else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not FUSED:
+        if not (FUSED and self.training):  # eval: the formula's own order, which export and engine match
             return self.forward_reference(x)
         n, c = x.shape[:2]
         k = weight_scale(self.weight)

@@ -1,6 +1,7 @@
 """Markdown from measured results: the ablation table and the model cards.
 
     scripts/py -m scales_sr.report ablation RUNS VARIANT...      -> docs/ablation.md
+    scripts/py -m scales_sr.report recipe RUNS                   -> docs/ablation.md (models/scripts/recipe.sh)
     scripts/py -m scales_sr.report table [models/weights]         -> README's model table (stdout)
     scripts/py -m scales_sr.report card --model M.safetensors --eval M.eval.json \
         --bicubic B.json --fp FP.eval.json --fp-checkpoint FP/checkpoint.pt --out M.md
@@ -93,14 +94,7 @@ def ablation_section(runs: Path, variants: list[str]) -> tuple[str, str]:
 def ablation(runs: Path, variants: list[str], out: Path) -> None:
     """Writes (or replaces) this architecture's section of `out`, between its markers."""
     key, body = ablation_section(runs, variants)
-    begin, end = f"<!-- ablation:{key} -->", f"<!-- /ablation:{key} -->"
-    text = out.read_text() if out.is_file() else ABLATION_HEADER
-    block = f"{begin}\n{body}\n{end}"
-    if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    out.write_text(text)
+    replace_section(out, f"ablation:{key}", body)
 
 
 ABLATION_HEADER = """# Ablation: the SCALES components
@@ -109,6 +103,59 @@ Each section trains every variant of one architecture at one size, seed and iter
 the CPU, then scores it. Short CPU budgets make single-seed differences of a few hundredths of a dB
 noise; read the larger gaps.
 """
+
+
+RECIPE_ROWS = [  # (run, label); "fp-first" adds the FP run "fp-half" it started from
+    ("l1", "L1 from scratch (fp32)"),
+    ("l1-bf16", "L1 from scratch, bf16 autocast"),
+    ("fp-first", "FP first: FP twin for half the iterations, then the binary network from it"),
+    ("distill", "distillation from the FP B4 C32 teacher (output + per-block features)"),
+    ("fp-ref-start", "binary network started from that teacher (its 5000 FP iterations not counted)"),
+]
+
+
+def recipe_section(runs: Path) -> str:
+    from .checkpoint import core_hours
+
+    first = _ck_info(runs / "l1" / "checkpoint.pt")
+    a, cfg = first["args"], first["config"]
+    lines = [
+        f"## Recipe: binary SCALES-EDSR x{cfg['scale']}, B{cfg['blocks']} C{cfg['channels']}, "
+        f"{first['iterations']} iterations",
+        "",
+        f"Every row: the same network, seed {a['seed']}, batch {a['batch']} of {a['patch']}x{a['patch']} LR patches, "
+        f"Adam lr {a['lr']} with {a['schedule']} decay over the row's iterations, one run at a time on "
+        f"{a['threads']} threads, channels_last, the fused binary conv step. PSNR (dB) / SSIM on Y, shave = scale, "
+        "official bicubic LR inputs. Core-hours are wall time x threads, as recorded in each checkpoint.",
+        "",
+        "| recipe | Set5 | Set14 | B100 | iterations | core-hours |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, label in RECIPE_ROWS:
+        if not (runs / f"{name}.eval.json").is_file():
+            continue
+        ev = json.loads((runs / f"{name}.eval.json").read_text())
+        ck = read_checkpoint(runs / name / "checkpoint.pt")
+        its, hours = f"{ck['iteration']}", core_hours(ck.get("segments", []))
+        if name == "fp-first":
+            fp = read_checkpoint(runs / "fp-half" / "checkpoint.pt")
+            its = f"{fp['iteration']} FP + {ck['iteration']} binary"
+            hours += core_hours(fp.get("segments", []))
+        lines.append(_row(label, ev) + f" {its} | {hours:.2f} |")
+    lines += ["", "Produced by `models/scripts/recipe.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
+              "section with `scales_sr.report recipe`)."]
+    return "\n".join(lines)
+
+
+def replace_section(out: Path, key: str, body: str) -> None:
+    begin, end = f"<!-- {key} -->", f"<!-- /{key} -->"
+    text = out.read_text() if out.is_file() else ABLATION_HEADER
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    out.write_text(text)
 
 
 def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path,
@@ -156,8 +203,13 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         "",
         f"- data: {meta.get('train_data', '?')}; random {meta.get('patch')}x{meta.get('patch')} LR patches, "
         f"batch {meta.get('batch')}, flips and 90-degree rotations; seed {meta.get('seed')}",
-        f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
-        "thread of the 2-core CPU development machine, which ran other trainings at the same time",
+        (f"- iterations: {meta.get('iterations')}; {meta['core_hours']} core-hours (wall time x threads) over "
+         f"{meta.get('segments')} resumed stretch(es) on {meta.get('cpus')}"
+         + (f"; started from the FP twin `{meta['init_from']}`" if meta.get("init_from") else "")
+         + (f"; distilled from the FP teacher `{meta['teacher']}`" if meta.get("teacher") else "")
+         if meta.get("core_hours") else
+         f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
+         "thread of the 2-core CPU development machine, which ran other trainings at the same time"),
         f"- L1 loss, Adam (0.9, 0.99), learning rate {meta.get('lr', '5e-4')} with cosine decay, 100 warm-up iterations",
         *([f"- command: `{train_cmd}`, then `scripts/py -m scales_sr.export --checkpoint RUN/checkpoint.pt "
            f"--out models/weights/{model.stem}.safetensors`"] if train_cmd else []),
@@ -214,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     ab.add_argument("runs")
     ab.add_argument("variants", nargs="+")
     ab.add_argument("--out", default=str(ROOT / "docs" / "ablation.md"))
+    rc = sub.add_parser("recipe")
+    rc.add_argument("runs")
+    rc.add_argument("--out", default=str(ROOT / "docs" / "ablation.md"))
     cd = sub.add_parser("card")
     cd.add_argument("--model", required=True)
     cd.add_argument("--eval", required=True)
@@ -232,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.cmd == "ablation":
         ablation(Path(a.runs), a.variants, Path(a.out))
+    elif a.cmd == "recipe":
+        runs = Path(a.runs)
+        first = _ck_info(runs / "l1" / "checkpoint.pt")["config"]
+        replace_section(Path(a.out), f"recipe:edsr-x{first['scale']}-b{first['blocks']}c{first['channels']}",
+                        recipe_section(runs))
     else:
         card(Path(a.model), json.loads(Path(a.eval).read_text()), json.loads(Path(a.bicubic).read_text()),
              json.loads(Path(a.fp).read_text()) if a.fp else None,

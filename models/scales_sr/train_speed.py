@@ -28,6 +28,7 @@ CONFIGS = [
     ("+ channels_last", 2, "on", "off", "off", 1),
     ("+ fused binary conv step", 2, "on", "on", "off", 1),
     ("+ bf16 autocast", 2, "on", "on", "on", 1),
+    ("2 runs x 1 thread, channels_last, fused, bf16", 1, "on", "on", "on", 2),
 ]
 
 
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=15, help="timed seconds per configuration and round")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--train-data", default="")
+    ap.add_argument("--configs", default="", help="comma list of configuration numbers (1-based; default all)")
     ap.add_argument("--json", default="", help="write the medians here too")
     # worker mode (one configuration, one process)
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -112,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return worker(a)
 
     from .checkpoint import cpu_has_bf16, cpu_name
-    configs = [c for c in CONFIGS if c[4] == "off" or cpu_has_bf16()]
+    picked = [CONFIGS[int(i) - 1] for i in a.configs.split(",")] if a.configs else CONFIGS
+    configs = [c for c in picked if c[4] == "off" or cpu_has_bf16()]
     cpu = cpu_name()
     print(f"CPU: {cpu}; AVX512-BF16: {'yes' if cpu_has_bf16() else 'no'}; x{a.scale}, batch {a.batch} of "
           f"{a.patch}x{a.patch} LR patches; medians of {a.rounds} rounds of {a.seconds:g} s", flush=True)
