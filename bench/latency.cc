@@ -1,0 +1,162 @@
+// scales-latency: the engine's end-to-end latency for EDSR networks of several sizes, binary
+// (SCALES) and FP, at each scale and input size: the speed axis of docs/quality-speed.md.
+//
+// Latency depends on a network's shape, not on its weights, so each network is built with random
+// weights of its shape (model/synthetic.h), or read from a model file with --model. Within one
+// repeat every (network, scale, input) is timed once, in order, so drifting machine speed touches
+// them alike; each figure is the median over --repeats after one warm-up.
+//
+//   scales-latency --nets scales:4x32,scales:8x64,fp:4x32 --scales 2,4 \
+//       --inputs 256x256,1280x720 --threads 2 --repeats 5 [--kernel avx2] [--json]
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "model/synthetic.h"
+#include "net/edsr.h"
+#include "scales/engine.h"
+
+using nlohmann::json;
+
+namespace {
+
+struct Net {
+  std::string label;  // "scales:4x32", or the model file's path
+  int scale = 0;
+  std::shared_ptr<const scales::Model> model;
+};
+
+struct Input {
+  int width = 0, height = 0;
+};
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, sep);)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// "scales:8x64" / "fp:4x32" (any variant the model format knows: scales, fp, plain) at `scale`.
+Net synthetic_net(const std::string& text, int scale) {
+  const auto parts = split(text, ':');
+  const auto size = parts.size() == 2 ? split(parts[1], 'x') : std::vector<std::string>{};
+  if (size.size() != 2) throw std::invalid_argument("--nets: expected VARIANT:BLOCKSxCHANNELS, got '" + text + "'");
+  scales::model::SyntheticSpec spec;
+  spec.scale = scale;
+  spec.blocks = std::stoi(size[0]);
+  spec.channels = std::stoi(size[1]);
+  if (parts[0] == "fp") {
+    spec.binary = false;
+    spec.components.clear();
+  } else if (parts[0] == "plain") {
+    spec.components.clear();
+  } else if (parts[0] != "scales") {
+    throw std::invalid_argument("--nets: unknown variant '" + parts[0] + "' (scales, plain or fp)");
+  }
+  return {text, scale, std::make_shared<const scales::Model>(scales::net::make_edsr(scales::model::synthetic_edsr(spec)))};
+}
+
+scales::Image random_image(const Input& in, uint32_t seed) {
+  scales::Image img;
+  img.width = in.width;
+  img.height = in.height;
+  img.rgb.resize(static_cast<size_t>(in.width) * in.height * 3);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> ud(0.0f, 1.0f);
+  for (auto& v : img.rgb) v = ud(rng);
+  return img;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"End-to-end engine latency of EDSR networks (the speed axis of the quality-speed front)."};
+  std::string nets_text = "scales:4x32", inputs_text = "256x256,1280x720", kernel;
+  std::vector<std::string> model_files;
+  std::vector<int> scales_list = {2, 4};
+  int threads = 2, repeats = 5;
+  bool as_json = false;
+  app.add_option("--nets", nets_text, "comma list of VARIANT:BLOCKSxCHANNELS (random weights of that shape)");
+  app.add_option("--model", model_files, "model files to time as well (at their own scale)");
+  app.add_option("--scales", scales_list, "scales of the --nets networks")->delimiter(',')->check(CLI::IsMember({2, 3, 4}));
+  app.add_option("--inputs", inputs_text, "comma list of WIDTHxHEIGHT LR inputs");
+  app.add_option("--threads", threads, "engine threads")->check(CLI::Range(1, 256));
+  app.add_option("--repeats", repeats, "timed runs per figure (median)")->check(CLI::PositiveNumber);
+  app.add_option("--kernel", kernel, "binary kernel variant (default: best for this CPU)");
+  app.add_flag("--json", as_json, "print one JSON object");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    std::vector<Input> inputs;
+    for (const auto& t : split(inputs_text, ',')) {
+      const auto wh = split(t, 'x');
+      if (wh.size() != 2) throw std::invalid_argument("--inputs: expected WIDTHxHEIGHT, got '" + t + "'");
+      inputs.push_back({std::stoi(wh[0]), std::stoi(wh[1])});
+      if (inputs.back().width < 1 || inputs.back().height < 1) throw std::invalid_argument("--inputs: empty size");
+    }
+    std::vector<Net> nets;
+    for (int s : scales_list)
+      for (const auto& t : split(nets_text, ',')) nets.push_back(synthetic_net(t, s));
+    for (const auto& f : model_files) {
+      auto m = scales::Model::load(f);
+      nets.push_back({f, m->info().scale, m});
+    }
+    scales::Engine engine(scales::EngineOptions{threads, kernel, 0});
+    std::vector<scales::Image> images;
+    for (size_t i = 0; i < inputs.size(); ++i) images.push_back(random_image(inputs[i], static_cast<uint32_t>(i + 1)));
+
+    std::vector<std::vector<double>> times(nets.size() * inputs.size());
+    for (size_t n = 0; n < nets.size(); ++n)
+      for (size_t i = 0; i < inputs.size(); ++i) engine.upscale(*nets[n].model, images[i]);  // warm-up
+    for (int r = 0; r < repeats; ++r)
+      for (size_t n = 0; n < nets.size(); ++n)
+        for (size_t i = 0; i < inputs.size(); ++i) {
+          const double t0 = now_ms();
+          engine.upscale(*nets[n].model, images[i]);
+          times[n * inputs.size() + i].push_back(now_ms() - t0);
+        }
+
+    json out;
+    out["machine"] = {{"cpu", cpu_model()}, {"hardware_threads", std::thread::hardware_concurrency()}};
+    out["threads"] = threads;
+    out["repeats"] = repeats;
+    out["kernel"] = engine.kernel();
+    out["rows"] = json::array();
+    for (size_t n = 0; n < nets.size(); ++n)
+      for (size_t i = 0; i < inputs.size(); ++i)
+        out["rows"].push_back({{"net", nets[n].label},
+                               {"scale", nets[n].scale},
+                               {"input", std::to_string(inputs[i].width) + "x" + std::to_string(inputs[i].height)},
+                               {"engine_ms", median(times[n * inputs.size() + i])}});
+    std::cout << (as_json ? out.dump() : out.dump(2)) << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
