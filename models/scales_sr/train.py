@@ -95,7 +95,7 @@ def validate(model, device, data: Path, scale: int) -> float:
     return float(np.mean(vals))
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="scales_sr.train", description="Train a SCALES network.")
     ap.add_argument("--arch", default="edsr", choices=ARCHITECTURES)
     ap.add_argument("--variant", default="scales", help="scales | fp | plain | plain+<component>[+...]")
@@ -131,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="bf16 autocast for the forward (auto: where the CPU has AVX512-BF16)")
     ap.add_argument("--fused", default="on", choices=["on", "off"],
                     help="the binary conv's one-node training step (fused.py) or autograd over its reference form")
-    ap.add_argument("--train-data", default=str(DEFAULT_TRAIN))
-    ap.add_argument("--val-data", default=str(DEFAULT_DATA))
+    # Empty: the checkout's ../shared/data (kept empty in checkpoints, so a resumed run finds the
+    # data wherever the repository now is).
+    ap.add_argument("--train-data", default="", help=f"training images (default {DEFAULT_TRAIN})")
+    ap.add_argument("--val-data", default="", help=f"benchmark sets (default {DEFAULT_DATA})")
     ap.add_argument("--init-from", default="",
                     help="EDSR: start the binary network from its FP twin (training checkpoint or FP model file)")
     ap.add_argument("--teacher", default="",
@@ -141,7 +143,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distill-feat", type=float, default=1.0, help="weight of the per-block feature L1")
     ap.add_argument("--out", required=True, help="run folder (checkpoint.pt, log.jsonl)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    a = ap.parse_args(argv)
+    return ap
+
+
+def resume_argv(args: dict, **override) -> list[str]:
+    """The command line that continues a run whose checkpoint recorded `args` (its vars(namespace)),
+    with `override` (e.g. threads=1, time_budget=3600) and --resume: every option that differs from
+    the parser's default, so a later session repeats the run's own settings."""
+    ap = build_parser()
+    args = {**args, **override, "resume": True}
+    argv = []
+    for act in ap._actions:
+        if not act.option_strings or act.dest == "help" or act.dest not in args:
+            continue
+        v = args[act.dest]
+        if isinstance(act, argparse._StoreTrueAction):
+            if v:
+                argv.append(act.option_strings[0])
+        elif v != act.default and v is not None:
+            argv += [act.option_strings[0], str(v)]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
 
     torch.set_num_threads(a.threads or os.cpu_count() or 1)
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
@@ -159,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    sampler = PatchSampler(a.train_data, a.scale, a.patch, a.seed)
+    sampler = PatchSampler(a.train_data or DEFAULT_TRAIN, a.scale, a.patch, a.seed)
     layers.set_fused(a.fused == "on")
     fmt = torch.channels_last if a.channels_last == "on" else torch.contiguous_format
     bf16 = use_bf16(a.bf16, device)
@@ -237,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             emit(rec)
             window_t, window_it, loss_sum = now, it, 0.0
         if it % a.val_every == 0 or it == a.iters:
-            psnr = validate(model, device, Path(a.val_data), a.scale)
+            psnr = validate(model, device, Path(a.val_data or DEFAULT_DATA), a.scale)
             if distiller:
                 distiller.clear()
             history.append({"it": it, "set5_psnr": psnr})
@@ -249,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     segment.update(to=it, seconds=time.time() - start)
     train_seconds += time.time() - start
     if not history or history[-1]["it"] != it:
-        psnr = validate(model, device, Path(a.val_data), a.scale)
+        psnr = validate(model, device, Path(a.val_data or DEFAULT_DATA), a.scale)
         history.append({"it": it, "set5_psnr": psnr})
         print(f"it {it}  Set5 PSNR {psnr:.3f} dB", flush=True)
         emit({"it": it, "set5_psnr": psnr})

@@ -80,3 +80,25 @@ def test_branch_lr_scales_only_the_scales_parameters(tmp_path, bench, small_trai
     moved = [n for n, p in start.named_parameters() if not torch.equal(p.detach(), trained[n])]
     assert moved and all(id(dict(start.named_parameters())[n]) not in frozen for n in moved)
     assert any(n.endswith(".weight") and "body" in n for n in moved)
+
+
+def test_cumulative_continues_a_stopped_run_with_its_own_arguments(tmp_path, bench, small_train):
+    """scales_sr.cumulative resumes a committed run from the arguments its checkpoint recorded and
+    ends where one uninterrupted run ends."""
+    from scales_sr.cumulative import main as cumulative_main
+    from scales_sr.train import build_parser, resume_argv
+
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert train_main(_args(small_train, bench, full, 6, "--lr", "0.001")) == 0
+    assert train_main(_args(small_train, bench, part, 6, "--lr", "0.001", "--stop-at", "3")) == 0
+    args = torch.load(part / "checkpoint.pt")["args"]
+    argv = resume_argv(args, threads=1, time_budget=600, stop_at=0)
+    assert argv[-1] == "--resume" and "--stop-at" not in argv and "--lr" in argv
+    assert vars(build_parser().parse_args(argv))["lr"] == 0.001
+    assert cumulative_main([str(part), "--hours", "0.5", "--jobs", "1", "--cores", "1",
+                            "--logs", str(tmp_path / "logs")]) == 0
+    a, b = torch.load(full / "checkpoint.pt"), torch.load(part / "checkpoint.pt")
+    assert b["iteration"] == 6 and len(b["segments"]) == 2
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+    assert "from iteration 3" in (tmp_path / "logs" / "part.log").read_text()
