@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The quality-speed front (docs/quality-speed.md): creates its training runs, one recipe and one
+# budget for every network, as committed runs under models/checkpoints/front-x<S>-<variant>-b<B>c<C>
+# that scales_sr.cumulative then continues session after session; `report` measures the engine's
+# latency for every shape and writes the table and plots.
+#   models/scripts/front.sh create      runs at iteration 0 (existing ones are left alone)
+#   models/scripts/front.sh report      build/bench/scales-latency, then scales_sr.front
+# SCALES (default "2 4"), BINARY and FP (BLOCKSxCHANNELS lists), ITERS from the environment. Binary B16 C64
+# is left out: 10k iterations are 11 h of one core, and its checkpoint (17 MB) is over the 10 MB a
+# committed update may add.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+SCALES="${SCALES:-2 4}"
+BINARY="${BINARY:-4x32 8x32 6x48 8x64}"
+FP="${FP:-3x16 4x24 4x32 6x48}"
+ITERS="${ITERS:-10000}"
+runs="$root/models/checkpoints"
+
+create() {  # VARIANT SCALE BxC
+  local b="${3%x*}" c="${3#*x}"
+  local out="$runs/front-x$2-$1-b${b}c${c}"
+  [ -f "$out/checkpoint.pt" ] && return 0
+  echo "create $out"
+  "$root/scripts/py" -m scales_sr.train --variant "$1" --scale "$2" --blocks "$b" --channels "$c" --patch 48 \
+    --batch 16 --iters "$ITERS" --lr 5e-4 --bf16 auto --seed 0 --val-every 1000 --time-budget 0.001 --out "$out" >/dev/null
+}
+
+case "${1:-}" in
+  create)
+    for s in $SCALES; do
+      for n in $BINARY; do create scales "$s" "$n"; done
+      for n in $FP; do create fp "$s" "$n"; done
+    done ;;
+  report)
+    nets=""
+    for n in $BINARY; do nets="$nets,scales:$n"; done
+    for n in $FP; do nets="$nets,fp:$n"; done
+    mkdir -p "$root/runs"
+    "$root/build/bench/scales-latency" --nets "${nets#,}" --scales "${SCALES// /,}" --inputs 256x256,1280x720 \
+      --threads 2 --repeats "${REPEATS:-3}" --json > "$root/runs/front-latency.json"
+    "$root/scripts/py" -m scales_sr.front --latency "$root/runs/front-latency.json" ;;
+  *) echo "usage: $0 create|report" >&2; exit 2 ;;
+esac
