@@ -21,8 +21,12 @@
 #include "model/synthetic.h"
 #include "net/edsr.h"
 #include "scales/engine.h"
+#include "timing.h"
 
 using nlohmann::json;
+using scales::bench::cpu_model;
+using scales::bench::median;
+using scales::bench::now_ms;
 
 namespace {
 
@@ -36,22 +40,6 @@ struct Input {
   int width = 0, height = 0;
 };
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;

@@ -28,29 +28,16 @@
 #include "roofline.h"
 #include "runtime/thread_pool.h"
 #include "scales/engine.h"
+#include "timing.h"
 #include "torch_twin.h"
 
 namespace sb = scales::bench;
 using nlohmann::json;
+using sb::cpu_model;
+using sb::median;
+using sb::now_ms;
 
 namespace {
-
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
 
 json bench_kernel(const scales::bconv::KernelVariant& k, scales::runtime::ThreadPool& pool, int repeats) {
   constexpr int kC = 64, kH = 256, kW = 256, kChunk = 4;
