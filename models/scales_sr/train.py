@@ -15,6 +15,7 @@ been spent in this process. OUT/log.jsonl records every log line.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import math
 import os
@@ -174,6 +175,14 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     ck_path = out / "checkpoint.pt"
+    # One process per run: a second trainer on the same folder would race on its checkpoint and
+    # log. The lock is the kernel's (released when the process ends, however it ends).
+    lock = open(out / ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"error: {out} is being trained by another process", file=sys.stderr)
+        return 2
     torch.manual_seed(a.seed)
     try:
         if a.arch == "swinir":

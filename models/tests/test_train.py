@@ -102,3 +102,14 @@ def test_cumulative_continues_a_stopped_run_with_its_own_arguments(tmp_path, ben
     for k, v in a["model"].items():
         assert torch.equal(v, b["model"][k]), k
     assert "from iteration 3" in (tmp_path / "logs" / "part.log").read_text()
+
+
+def test_a_run_folder_trains_in_one_process_at_a_time(tmp_path, bench, small_train, capsys):
+    import fcntl
+    run = tmp_path / "run"
+    run.mkdir()
+    with open(run / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert train_main(_args(small_train, bench, run, 2)) == 2
+        assert "another process" in capsys.readouterr().err
+    assert train_main(_args(small_train, bench, run, 2)) == 0
