@@ -10,7 +10,12 @@ L1 loss, Adam, cosine (default) or step schedule over --iters, random crops with
 (PSNR on Y) and writes OUT/checkpoint.pt; --resume continues from it exactly (model, optimizer,
 schedule, sampler RNG). --stop-at N stops at iteration N keeping the --iters schedule (for runs
 split across sessions or device leases). --time-budget stops cleanly with a checkpoint once that much wall time has
-been spent in this process. OUT/log.jsonl records every log line.
+been spent in this process. OUT/log.jsonl records every log line; one process trains a folder at a time.
+
+On the CPU the step runs channels_last with the binary conv's fused step (fused.py), and with
+--bf16 auto in bf16 autocast where the CPU has AVX512-BF16 (docs/ablation.md, "Training speed").
+--init-from starts a binary EDSR from its FP twin (fp_start.py), --teacher distils from an FP EDSR
+(distill.py); scales_sr.cumulative continues committed runs (docs/training.md).
 """
 from __future__ import annotations
 
