@@ -102,6 +102,11 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
             extra["init_from"] = Path(args["init_from"]).name
         if args.get("teacher"):
             extra["teacher"] = Path(args["teacher"]).name
+        if args.get("init_scale_from"):  # scale_start.py: the start's work is part of this model's
+            src = Path(args["init_scale_from"])
+            extra["init_scale_from"] = f"{src.parent.name}@{args['start_iterations']}"
+            extra["iterations"] = str(ck.get("iteration", 0) + args["start_iterations"])
+            extra["core_hours"] = f"{core_hours(ck['segments']) + args['start_core_hours']:.2f}"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(out, model, extra)
     _, infer, _ = load_inference(out)

@@ -38,6 +38,7 @@ from .checkpoint import core_hours, cpu_has_bf16, cpu_name, read_checkpoint, sav
 from .data import DEFAULT_TRAIN, PatchSampler
 from .distill import Distiller
 from .fp_start import init_binary_from_fp, load_fp_edsr
+from .scale_start import init_from_other_scale, load_checkpoint_state
 from .edsr import ModelConfig
 from .layers import ScalesBinaryConv
 from .swinir import ScalesBinaryLinear, SwinConfig
@@ -143,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--val-data", default="", help=f"benchmark sets (default {DEFAULT_DATA})")
     ap.add_argument("--init-from", default="",
                     help="EDSR: start the binary network from its FP twin (training checkpoint or FP model file)")
+    ap.add_argument("--init-scale-from", default="",
+                    help="EDSR: start from the same network trained at another scale (training checkpoint; "
+                         "all but the upsampler, scale_start.py)")
     ap.add_argument("--teacher", default="",
                     help="EDSR: distil from this FP EDSR (training checkpoint or FP model file); distill.py")
     ap.add_argument("--distill-out", type=float, default=1.0, help="weight of L1(student, teacher)")
@@ -206,6 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     if a.init_from and not a.resume:
         copied = init_binary_from_fp(model, load_fp_edsr(a.init_from))
         print(f"started from the FP twin {a.init_from} ({len(copied)} tensors)", flush=True)
+    if a.init_scale_from and not a.resume:
+        if a.arch != "edsr":
+            print("error: --init-scale-from is for EDSR", file=sys.stderr)
+            return 2
+        try:
+            src_cfg, src_state, src_it, src_hours = load_checkpoint_state(a.init_scale_from)
+            copied = init_from_other_scale(model, src_cfg, src_state)
+        except (OSError, ValueError) as e:
+            print(f"error: --init-scale-from: {e}", file=sys.stderr)
+            return 2
+        # The start's own work counts towards the model's (export.py: iterations and core-hours).
+        a.start_iterations, a.start_core_hours = src_it, src_hours
+        print(f"started from x{src_cfg.scale} at iteration {src_it}: {a.init_scale_from} ({len(copied)} tensors)",
+              flush=True)
     model = model.to(device).to(memory_format=fmt)
     distiller = None
     if a.teacher:

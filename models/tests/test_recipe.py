@@ -1,4 +1,5 @@
-"""The training recipe's parts: FP start (fp_start.py) and distillation (distill.py)."""
+"""The training recipe's parts: FP start (fp_start.py), start from another scale (scale_start.py) and
+distillation (distill.py)."""
 import copy
 
 import pytest
@@ -8,7 +9,10 @@ import torch.nn.functional as F
 from scales_sr.distill import Distiller
 from scales_sr.edsr import ModelConfig, ScalesEDSR
 from scales_sr.fp_start import init_binary_from_fp, load_fp_edsr
+from scales_sr.export import main as export_main
 from scales_sr.inference import load_inference
+from scales_sr.modelfile import read_model
+from scales_sr.scale_start import init_from_other_scale
 from scales_sr.train import main as train_main
 from conftest import ROOT
 
@@ -75,3 +79,43 @@ def test_training_with_fp_start_and_teacher_runs_and_resumes(tmp_path, bench, sm
         assert torch.equal(v, b["model"][k]), k
     assert [sg["to"] for sg in b["segments"]] == [2, 4]
     assert a["args"]["init_from"] == str(FP_FILE) and "set5_psnr" in a["history"][-1]
+
+
+def test_network_starts_from_the_same_network_at_another_scale():
+    torch.manual_seed(0)
+    x2 = ScalesEDSR(ModelConfig.from_variant("scales", 2, 2, 8))
+    with torch.no_grad():
+        for p in x2.parameters():
+            p.add_(torch.randn_like(p))  # away from the fresh initialisation the x3 network also has
+    x3 = ScalesEDSR(ModelConfig.from_variant("scales", 3, 2, 8))
+    up0 = {k: v.clone() for k, v in x3.state_dict().items() if k.startswith("up.")}
+    copied = init_from_other_scale(x3, x2.cfg, x2.state_dict())
+    src, dst = x2.state_dict(), x3.state_dict()
+    assert copied and not any(k.startswith("up.") for k in copied)
+    assert set(copied) == {k for k in dst if not k.startswith("up.")}
+    for k in copied:
+        assert torch.equal(dst[k], src[k]), k
+    for k, v in up0.items():
+        assert torch.equal(dst[k], v), k  # the upsampler's shape differs: left as it was
+    with pytest.raises(ValueError, match="same network"):
+        init_from_other_scale(ScalesEDSR(ModelConfig.from_variant("scales", 3, 2, 16)), x2.cfg, x2.state_dict())
+
+
+def test_training_from_another_scale_counts_the_start_on_export(tmp_path, bench, small_train):
+    common = ["--blocks", "2", "--channels", "8", "--patch", "12", "--batch", "2", "--warmup", "1",
+              "--val-every", "100", "--log-every", "1", "--threads", "1", "--train-data", str(small_train),
+              "--val-data", str(bench)]
+    src, dst = tmp_path / "x2", tmp_path / "x3"
+    assert train_main(common + ["--scale", "2", "--iters", "3", "--out", str(src)]) == 0
+    assert train_main(common + ["--scale", "3", "--iters", "2", "--init-scale-from", str(src / "checkpoint.pt"),
+                                "--out", str(dst)]) == 0
+    ck = torch.load(dst / "checkpoint.pt")
+    assert ck["args"]["start_iterations"] == 3 and ck["args"]["start_core_hours"] > 0
+    assert train_main(common + ["--scale", "3", "--iters", "2", "--init-scale-from", str(tmp_path / "none.pt"),
+                                "--out", str(tmp_path / "bad")]) == 2
+    out = tmp_path / "x3.safetensors"
+    assert export_main(["--checkpoint", str(dst / "checkpoint.pt"), "--out", str(out), "--oracle-dir", ""]) == 0
+    _, _, meta = read_model(out)
+    assert meta["iterations"] == "5" and meta["init_scale_from"] == "x2@3"
+    own = sum(sg["seconds"] * sg["threads"] for sg in ck["segments"]) / 3600
+    assert meta["core_hours"] == f"{own + ck['args']['start_core_hours']:.2f}"
