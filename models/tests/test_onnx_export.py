@@ -1,0 +1,57 @@
+"""The ONNX FP baseline computes what PyTorch computes (onnx_export.py through bench/ort/worker.mjs)."""
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+
+from scales_sr.onnx_export import export_onnx, main as onnx_main, shape_model
+from scales_sr.fp_start import load_fp_edsr
+from conftest import ROOT
+
+WORKER = ROOT / "bench" / "ort" / "worker.mjs"
+
+
+def run_worker(requests: list[dict]) -> list[dict]:
+    if shutil.which("node") is None or not (WORKER.parent / "node_modules" / "onnxruntime-node").is_dir():
+        pytest.fail("ONNX Runtime is not installed: run scripts/setup (npm ci in bench/ort)")
+    text = "".join(json.dumps(r) + "\n" for r in requests)
+    out = subprocess.run(["node", str(WORKER)], input=text, capture_output=True, text=True, timeout=300, check=True)
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_onnx_runtime_matches_pytorch(tmp_path, scale):
+    model = load_fp_edsr(ROOT / "models" / "reference" / "fp-edsr-x2.safetensors") if scale == 2 else \
+        shape_model("fp:2x16", scale, seed=scale)
+    onnx = export_onnx(model, tmp_path / "m.onnx")
+    torch.manual_seed(1)
+    x = torch.rand(1, 3, 21, 34)  # not the export's trace size: the axes are dynamic
+    x.numpy().astype(np.float32).tofile(tmp_path / "x.bin")
+    [reply] = run_worker([{"model": str(onnx), "width": 34, "height": 21, "threads": 1,
+                           "input_file": str(tmp_path / "x.bin"), "output_file": str(tmp_path / "y.bin")}])
+    assert reply.get("dims") == [1, 3, 21 * scale, 34 * scale], reply
+    got = np.fromfile(tmp_path / "y.bin", dtype=np.float32).reshape(1, 3, 21 * scale, 34 * scale)
+    with torch.no_grad():
+        ref = model.eval()(x).numpy()
+    assert np.abs(got - ref).max() < 1e-4
+    assert reply["ms"] > 0
+
+
+def test_worker_reports_bad_requests_and_keeps_going(tmp_path):
+    onnx = export_onnx(shape_model("fp:1x8", 2), tmp_path / "m.onnx")
+    replies = run_worker([{"model": str(tmp_path / "none.onnx"), "width": 8, "height": 8, "threads": 1},
+                          {"model": str(onnx), "width": 8},
+                          {"model": str(onnx), "width": 8, "height": 8, "threads": 1, "input_file": str(onnx)},
+                          {"model": str(onnx), "width": 8, "height": 8, "threads": 1}])
+    assert "none.onnx" in replies[0]["error"]
+    assert "height" in replies[1]["error"]
+    assert "float32" in replies[2]["error"]
+    assert replies[3]["ms"] > 0
+
+
+def test_binary_networks_are_refused(tmp_path, capsys):
+    assert onnx_main(["--shape", "scales:4x32", "--out", str(tmp_path / "b.onnx")]) == 2
+    assert "only FP networks" in capsys.readouterr().err
