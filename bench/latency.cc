@@ -6,13 +6,18 @@
 // repeat every (network, scale, input) is timed once, in order, so drifting machine speed touches
 // them alike; each figure is the median over --repeats after one warm-up.
 //
+// With --onnx-dir, every FP network is also timed in ONNX Runtime (ort_runner.h), right after the
+// engine on the same input in the same repeat, from DIR/fp-x<S>-b<B>c<C>.onnx as
+// `scales_sr.onnx_export --front-dir DIR` writes them: what a user of FP models would run.
+//
 //   scales-latency --nets scales:4x32,scales:8x64,fp:4x32 --scales 2,4 \
-//       --inputs 256x256,1280x720 --threads 2 --repeats 5 [--kernel avx2] [--json]
+//       --inputs 256x256,1280x720 --threads 2 --repeats 5 [--kernel avx2] [--onnx-dir DIR] [--json]
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -20,6 +25,7 @@
 
 #include "model/synthetic.h"
 #include "net/edsr.h"
+#include "ort_runner.h"
 #include "scales/engine.h"
 #include "timing.h"
 
@@ -34,6 +40,7 @@ struct Net {
   std::string label;  // "scales:4x32", or the model file's path
   int scale = 0;
   std::shared_ptr<const scales::Model> model;
+  std::string onnx;  // the same shape as an ONNX file, for FP networks under --onnx-dir
 };
 
 struct Input {
@@ -84,7 +91,8 @@ scales::Image random_image(const Input& in, uint32_t seed) {
 
 int main(int argc, char** argv) {
   CLI::App app{"End-to-end engine latency of EDSR networks (the speed axis of the quality-speed front)."};
-  std::string nets_text = "scales:4x32", inputs_text = "256x256,1280x720", kernel;
+  std::string nets_text = "scales:4x32", inputs_text = "256x256,1280x720", kernel, onnx_dir,
+              ort_worker = "bench/ort/worker.mjs";
   std::vector<std::string> model_files;
   std::vector<int> scales_list = {2, 4};
   int threads = 2, repeats = 5;
@@ -96,6 +104,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "engine threads")->check(CLI::Range(1, 256));
   app.add_option("--repeats", repeats, "timed runs per figure (median)")->check(CLI::PositiveNumber);
   app.add_option("--kernel", kernel, "binary kernel variant (default: best for this CPU)");
+  app.add_option("--onnx-dir", onnx_dir, "time the FP networks in ONNX Runtime too, from DIR/fp-x<S>-b<B>c<C>.onnx");
+  app.add_option("--ort-worker", ort_worker, "the ONNX Runtime worker script");
   app.add_flag("--json", as_json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
 
@@ -109,7 +119,15 @@ int main(int argc, char** argv) {
     }
     std::vector<Net> nets;
     for (int s : scales_list)
-      for (const auto& t : split(nets_text, ',')) nets.push_back(synthetic_net(t, s));
+      for (const auto& t : split(nets_text, ',')) {
+        nets.push_back(synthetic_net(t, s));
+        if (!onnx_dir.empty() && t.rfind("fp:", 0) == 0) {
+          const auto bc = split(t.substr(3), 'x');
+          nets.back().onnx = onnx_dir + "/fp-x" + std::to_string(s) + "-b" + bc[0] + "c" + bc[1] + ".onnx";
+          if (!std::ifstream(nets.back().onnx))
+            throw std::invalid_argument("no " + nets.back().onnx + " (scales_sr.onnx_export --front-dir " + onnx_dir + ")");
+        }
+      }
     for (const auto& f : model_files) {
       auto m = scales::Model::load(f);
       nets.push_back({f, m->info().scale, m});
@@ -118,15 +136,23 @@ int main(int argc, char** argv) {
     std::vector<scales::Image> images;
     for (size_t i = 0; i < inputs.size(); ++i) images.push_back(random_image(inputs[i], static_cast<uint32_t>(i + 1)));
 
-    std::vector<std::vector<double>> times(nets.size() * inputs.size());
+    std::unique_ptr<scales::bench::OrtRunner> ort;
+    if (!onnx_dir.empty()) ort = std::make_unique<scales::bench::OrtRunner>(ort_worker);
+    std::vector<std::vector<double>> times(nets.size() * inputs.size()), ort_times(times.size());
     for (size_t n = 0; n < nets.size(); ++n)
-      for (size_t i = 0; i < inputs.size(); ++i) engine.upscale(*nets[n].model, images[i]);  // warm-up
+      for (size_t i = 0; i < inputs.size(); ++i) {  // warm-up
+        engine.upscale(*nets[n].model, images[i]);
+        if (!nets[n].onnx.empty()) ort->time_ms(nets[n].onnx, inputs[i].width, inputs[i].height, threads);
+      }
     for (int r = 0; r < repeats; ++r)
       for (size_t n = 0; n < nets.size(); ++n)
         for (size_t i = 0; i < inputs.size(); ++i) {
           const double t0 = now_ms();
           engine.upscale(*nets[n].model, images[i]);
           times[n * inputs.size() + i].push_back(now_ms() - t0);
+          if (!nets[n].onnx.empty())
+            ort_times[n * inputs.size() + i].push_back(
+                ort->time_ms(nets[n].onnx, inputs[i].width, inputs[i].height, threads));
         }
 
     json out;
@@ -136,11 +162,14 @@ int main(int argc, char** argv) {
     out["kernel"] = engine.kernel();
     out["rows"] = json::array();
     for (size_t n = 0; n < nets.size(); ++n)
-      for (size_t i = 0; i < inputs.size(); ++i)
-        out["rows"].push_back({{"net", nets[n].label},
-                               {"scale", nets[n].scale},
-                               {"input", std::to_string(inputs[i].width) + "x" + std::to_string(inputs[i].height)},
-                               {"engine_ms", median(times[n * inputs.size() + i])}});
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        json row = {{"net", nets[n].label},
+                    {"scale", nets[n].scale},
+                    {"input", std::to_string(inputs[i].width) + "x" + std::to_string(inputs[i].height)},
+                    {"engine_ms", median(times[n * inputs.size() + i])}};
+        if (!nets[n].onnx.empty()) row["ort_ms"] = median(ort_times[n * inputs.size() + i]);
+        out["rows"].push_back(row);
+      }
     std::cout << (as_json ? out.dump() : out.dump(2)) << "\n";
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -9,8 +9,11 @@ The front's networks are the training runs named front-x<S>-<variant>-b<B>c<C> u
 recipe, one budget per size; models/checkpoints/ so they accumulate across sessions). Each run's
 checkpoint is scored on Set5/Set14/B100 with scales_sr.eval (cached beside it as front.eval.json,
 keyed by its iteration); its latency is the engine's median for its shape from scales-latency
-(latency depends on the shape, not the weights). Writes the markdown table and one PNG per scale
-(docs/quality-speed-x<S>.png: Set14 PSNR against ms at each input size, one line per family).
+(latency depends on the shape, not the weights); FP networks also carry ONNX Runtime's median
+where scales-latency ran with --onnx-dir. Writes the markdown table, the verdict the issue asks
+for (does a binary network beat, on Set14, every FP network that runs as fast or faster in the
+engine?) and one PNG per scale (docs/quality-speed-x<S>.png: Set14 PSNR against ms at each input
+size, one line per family, FP in ONNX Runtime as its own line).
 """
 from __future__ import annotations
 
@@ -51,11 +54,29 @@ def scored_runs(runs: Path, data: Path) -> list[dict]:
     return out
 
 
-def latency_of(lat: dict, net: str, scale: int, inp: str) -> float | None:
+def latency_of(lat: dict, net: str, scale: int, inp: str, key: str = "engine_ms") -> float | None:
     for r in lat["rows"]:
         if r["net"] == net and r["scale"] == scale and r["input"] == inp:
-            return r["engine_ms"]
+            return r.get(key)
     return None
+
+
+def verdict(runs: list[dict], lat: dict, scale: int, inp: str) -> str:
+    """Whether some binary network beats, on Set14, every FP network at least as fast in the engine."""
+    timed = [(r, latency_of(lat, r["net"], scale, inp)) for r in runs if r["scale"] == scale]
+    timed = [(r, ms) for r, ms in timed if ms is not None]
+    fp = [(r, ms) for r, ms in timed if r["variant"] == "fp"]
+    winners = []
+    for b, ms in ((r, ms) for r, ms in timed if r["variant"] != "fp"):
+        rivals = [r for r, fms in fp if fms <= ms]
+        if all(b["psnr"]["Set14"] > r["psnr"]["Set14"] for r in rivals):
+            best = max(rivals, key=lambda r: r["psnr"]["Set14"]) if rivals else None
+            winners.append(f"{FAMILY[b['variant']]} {size_label(b['net'])} ({b['psnr']['Set14']:.2f} dB, {ms:.0f} ms"
+                           + (f"; best FP at least as fast: {size_label(best['net'])} {best['psnr']['Set14']:.2f} dB)"
+                              if best else "; no FP network is as fast)"))
+    if not winners:
+        return f"x{scale}, {inp}: **no** binary network beats every FP network that is as fast or faster on Set14."
+    return f"x{scale}, {inp}: **yes**: " + "; ".join(winners) + "."
 
 
 def size_label(net: str) -> str:
@@ -64,12 +85,16 @@ def size_label(net: str) -> str:
 
 
 def table(runs: list[dict], lat: dict, inputs: list[str]) -> str:
-    lines = ["| scale | network | Set5 | Set14 | B100 | " + " | ".join(f"ms {i}" for i in inputs)
+    ort = any("ort_ms" in r for r in lat["rows"])
+    ort_cols = [f"ONNX Runtime ms {i}" for i in inputs] if ort else []
+    lines = ["| scale | network | Set5 | Set14 | B100 | " + " | ".join([f"ms {i}" for i in inputs] + ort_cols)
              + " | iterations | core-hours |",
-             "|---|---|---|---|---|" + "---|" * len(inputs) + "---|---|"]
+             "|---|---|---|---|---|" + "---|" * (len(inputs) + len(ort_cols)) + "---|---|"]
     for r in sorted(runs, key=lambda r: (r["scale"], r["variant"] != "scales", latency_of(lat, r["net"], r["scale"],
                                                                                           inputs[0]) or 0)):
         ms = [latency_of(lat, r["net"], r["scale"], i) for i in inputs]
+        if ort:
+            ms += [latency_of(lat, r["net"], r["scale"], i, "ort_ms") for i in inputs]
         lines.append(f"| x{r['scale']} | {FAMILY[r['variant']]} {size_label(r['net'])} | "
                      + " | ".join(f"{r['psnr'][s]:.2f}" for s in SETS) + " | "
                      + " | ".join("-" if v is None else f"{v:.0f}" for v in ms)
@@ -84,17 +109,20 @@ def plot(runs: list[dict], lat: dict, inputs: list[str], scale: int, out: Path) 
 
     fig, axes = plt.subplots(1, len(inputs), figsize=(5.5 * len(inputs), 4.2), squeeze=False)
     for ax, inp in zip(axes[0], inputs):
-        for variant, style in (("scales", "o-"), ("plain", "s--"), ("fp", "^-")):
-            pts = sorted((latency_of(lat, r["net"], scale, inp), r["psnr"]["Set14"], size_label(r["net"]))
-                         for r in runs if r["scale"] == scale and r["variant"] == variant)
-            pts = [p for p in pts if p[0] is not None]
+        for variant, key, style, label in (("scales", "engine_ms", "o-", FAMILY["scales"]),
+                                           ("plain", "engine_ms", "s--", FAMILY["plain"]),
+                                           ("fp", "engine_ms", "^-", FAMILY["fp"] + " (engine)"),
+                                           ("fp", "ort_ms", "v:", FAMILY["fp"] + " (ONNX Runtime)")):
+            pts = sorted((latency_of(lat, r["net"], scale, inp, key), r["psnr"]["Set14"], size_label(r["net"]))
+                         for r in runs if r["scale"] == scale and r["variant"] == variant
+                         and latency_of(lat, r["net"], scale, inp, key) is not None)
             if not pts:
                 continue
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=FAMILY[variant])
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=label)
             for x, y, name in pts:
                 ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
         ax.set_xscale("log")
-        ax.set_xlabel(f"engine ms, {inp} input, {lat['threads']} threads (log)")
+        ax.set_xlabel(f"ms, {inp} input, {lat['threads']} threads (log)")
         ax.set_ylabel("Set14 PSNR (dB, Y)")
         ax.set_title(f"x{scale}, {inp}")
         ax.grid(True, which="both", alpha=0.3)
@@ -123,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
                f"Engine latency: `scales-latency`, {lat['threads']} threads, median of {lat['repeats']}, "
                f"{lat['machine']['cpu']}, binary kernel `{lat['kernel']}`. PSNR (dB) on Y, shave = scale, official "
                "bicubic LR inputs, from each run's checkpoint (`scales_sr.eval`).", "",
-               table(runs, lat, inputs), ""]
+               table(runs, lat, inputs), "",
+               "Does a binary network beat, on Set14, every FP network that runs as fast or faster in the engine?", "",
+               *[f"- {verdict(runs, lat, s, i)}" for s in sorted({r['scale'] for r in runs}) for i in inputs], ""]
     for s in sorted({r["scale"] for r in runs}):
         png = out.with_name(f"{out.stem}-x{s}.png")
         plot(runs, lat, inputs, s, png)

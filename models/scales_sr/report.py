@@ -158,8 +158,32 @@ def replace_section(out: Path, key: str, body: str) -> None:
     out.write_text(text)
 
 
+def latency_lines(model: Path, lat: dict) -> list[str]:
+    """The card's engine-latency section from `scales-latency --model M --json` (rows for M)."""
+    rows = [r for r in lat["rows"] if Path(r["net"]).name == model.name]
+    if not rows:
+        raise ValueError(f"the latency file has no rows for {model.name}")
+    inputs = " ".join(sorted({r["input"] for r in rows}, key=lambda i: int(i.split("x")[0]) * int(i.split("x")[1])))
+    return [
+        "## Engine latency",
+        "",
+        f"`scales-latency`, {lat['threads']} threads, median of {lat['repeats']} after a warm-up, "
+        f"{lat['machine']['cpu']}, binary kernel `{lat['kernel']}`:",
+        "",
+        "| LR input | ms |",
+        "|---|---|",
+        *[f"| {r['input']} | {r['engine_ms']:.0f} |" for r in rows],
+        "",
+        "```",
+        f"build/bench/scales-latency --model models/weights/{model.name} --nets '' --inputs {inputs.replace(' ', ',')} "
+        f"--threads {lat['threads']} --repeats {lat['repeats']} --json",
+        "```",
+        "",
+    ]
+
+
 def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path,
-         train_cmd: str = "", fp_model: str = "") -> None:
+         train_cmd: str = "", fp_model: str = "", lat: dict | None = None) -> None:
     cfg, _, meta = read_model(model)
     swin = isinstance(cfg, SwinConfig)
     ops = swinir_params_ops(cfg) if swin else count_params_ops(cfg)
@@ -244,6 +268,8 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         f"The same numbers are in `{name}.eval.json` beside this card.",
         "",
     ]
+    if lat is not None:
+        lines += latency_lines(model, lat)
     out.write_text("\n".join(lines))
 
 
@@ -280,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     cd.add_argument("--out", required=True)
     cd.add_argument("--train-command", default="")
     cd.add_argument("--fp-model", default="", help="path of the FP twin's model file, for the card's commands")
+    cd.add_argument("--latency", default="", help="scales-latency --model M --json output: the card's engine latency")
     tb = sub.add_parser("table")
     tb.add_argument("weights", nargs="?", default=str(ROOT / "models" / "weights"))
     tb.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "benchmark"))
@@ -297,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         card(Path(a.model), json.loads(Path(a.eval).read_text()), json.loads(Path(a.bicubic).read_text()),
              json.loads(Path(a.fp).read_text()) if a.fp else None,
-             Path(a.fp_checkpoint) if a.fp_checkpoint else None, Path(a.out), a.train_command, a.fp_model)
+             Path(a.fp_checkpoint) if a.fp_checkpoint else None, Path(a.out), a.train_command, a.fp_model,
+             json.loads(Path(a.latency).read_text()) if a.latency else None)
     print(f"wrote {a.out}")
     return 0
 

@@ -4,7 +4,8 @@
 # that scales_sr.cumulative then continues session after session; `report` measures the engine's
 # latency for every shape and writes the table and plots.
 #   models/scripts/front.sh create      runs at iteration 0 (existing ones are left alone)
-#   models/scripts/front.sh report      build/bench/scales-latency, then scales_sr.front
+#   models/scripts/front.sh report      the FP shapes as ONNX (scales_sr.onnx_export), build/bench/scales-latency
+#                                       (engine, and ONNX Runtime for FP), then scales_sr.front
 # SCALES (default "2 4"), BINARY and FP (BLOCKSxCHANNELS lists), ITERS from the environment. Binary B16 C64
 # is left out: 10k iterations are 11 h of one core, and its checkpoint (17 MB) is over the 10 MB a
 # committed update may add.
@@ -36,8 +37,11 @@ case "${1:-}" in
     for n in $BINARY; do nets="$nets,scales:$n"; done
     for n in $FP; do nets="$nets,fp:$n"; done
     mkdir -p "$root/runs"
-    "$root/build/bench/scales-latency" --nets "${nets#,}" --scales "${SCALES// /,}" --inputs 256x256,1280x720 \
-      --threads 2 --repeats "${REPEATS:-3}" --json > "$root/runs/front-latency.json"
+    fp_shapes="${FP// /,}"
+    "$root/scripts/py" -m scales_sr.onnx_export --front-dir "$root/runs/front-onnx" --shapes "$fp_shapes" \
+      --scales "${SCALES// /,}" >/dev/null
+    (cd "$root" && build/bench/scales-latency --nets "${nets#,}" --scales "${SCALES// /,}" --inputs 256x256,1280x720 \
+      --threads 2 --repeats "${REPEATS:-3}" --onnx-dir runs/front-onnx --json) > "$root/runs/front-latency.json"
     "$root/scripts/py" -m scales_sr.front --latency "$root/runs/front-latency.json" ;;
   *) echo "usage: $0 create|report" >&2; exit 2 ;;
 esac
