@@ -2,8 +2,10 @@
 
     nohup setsid scripts/py -m scales_sr.cumulative --hours 2.5 [--jobs 2] [RUN ...] &
 
-RUN is a folder under models/checkpoints/ (default: every folder there whose checkpoint has not
-reached its --iters). Each run continues with the arguments its checkpoint recorded (train.resume_argv),
+RUN is a folder under models/checkpoints/ (default: the folders there whose checkpoint has not
+reached its --iters, least advanced first, as many as fit in --max-mb: each run a session advances
+adds its checkpoint's size to the history when the session commits it, and a session's commit
+should stay near 10 MB, docs/training.md). Each run continues with the arguments its checkpoint recorded (train.resume_argv),
 on cores/jobs threads, `jobs` runs side by side (scales_sr.train_speed: as many iterations per
 core-hour as one run on all cores); with more runs than jobs the wall time is shared out equally.
 Each run stops cleanly with a checkpoint at its share (--time-budget), which the session then
@@ -25,12 +27,22 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINTS = ROOT / "models" / "checkpoints"
 
 
-def unfinished(runs: Path) -> list[Path]:
-    out = []
+def unfinished(runs: Path, max_mb: float = 0.0) -> list[Path]:
+    """Runs below their --iters, fewest iterations first (so that runs meant to get one budget
+    keep level), cut where their checkpoints' sizes would pass max_mb (0: no cut). A first run
+    over the cap is still taken, so the manager never starves."""
+    todo = []
     for d in sorted(p for p in runs.iterdir() if (p / "checkpoint.pt").is_file()):
         ck = read_checkpoint(d / "checkpoint.pt")
         if ck["iteration"] < ck["args"]["iters"]:
-            out.append(d)
+            todo.append((ck["iteration"], d.name, d))
+    out, total = [], 0.0
+    for _, _, d in sorted(todo):
+        mb = (d / "checkpoint.pt").stat().st_size / 1e6
+        if max_mb and out and total + mb > max_mb:
+            continue
+        out.append(d)
+        total += mb
     return out
 
 
@@ -40,9 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hours", type=float, required=True, help="wall time for all runs together")
     ap.add_argument("--jobs", type=int, default=2, help="runs side by side")
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--max-mb", type=float, default=12.0,
+                    help="without RUNs: take runs while their checkpoints total at most this (0: all)")
     ap.add_argument("--logs", default=str(ROOT / "runs" / "cumulative"))
     a = ap.parse_args(argv)
-    runs = [Path(r) for r in a.runs] if a.runs else unfinished(CHECKPOINTS)
+    runs = [Path(r) for r in a.runs] if a.runs else unfinished(CHECKPOINTS, a.max_mb)
     if not runs:
         print("nothing to continue", file=sys.stderr)
         return 0
@@ -65,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
                    *resume_argv(args, threads=threads, time_budget=share, stop_at=0, out=str(run))]
             log = open(logs / f"{run.name}.log", "a")
             print(f"start {run.name}: {' '.join(cmd[3:])}", flush=True)
-            active.append((run, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT), log))
+            # The package's folder on the child's path, however this process was started.
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "models"),
+                                                                               os.environ.get("PYTHONPATH")]))}
+            active.append((run, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env), log))
         time.sleep(5)
         for item in list(active):
             run, proc, log = item

@@ -113,3 +113,24 @@ def test_a_run_folder_trains_in_one_process_at_a_time(tmp_path, bench, small_tra
         assert train_main(_args(small_train, bench, run, 2)) == 2
         assert "another process" in capsys.readouterr().err
     assert train_main(_args(small_train, bench, run, 2)) == 0
+
+
+def test_cumulative_takes_the_least_advanced_runs_that_fit_one_commit(tmp_path):
+    from scales_sr.cumulative import unfinished
+
+    def run(name, iteration, iters, mb):
+        d = tmp_path / name
+        d.mkdir()
+        torch.save({"iteration": iteration, "args": {"iters": iters}, "pad": bytes(int(mb * 1e6))}, d / "checkpoint.pt")
+
+    run("a", 5000, 10000, 3)
+    run("b", 1000, 10000, 5)
+    run("c", 3000, 10000, 4)
+    run("done", 10000, 10000, 1)
+    run("d", 2000, 10000, 6)
+    (tmp_path / "no-checkpoint").mkdir()
+    assert [p.name for p in unfinished(tmp_path)] == ["b", "d", "c", "a"]
+    # 12 MB: b (5) + d (6) = 11; c (4) and a (3) would pass 12.
+    assert [p.name for p in unfinished(tmp_path, 12)] == ["b", "d"]
+    assert [p.name for p in unfinished(tmp_path, 9.5)] == ["b", "c"]  # d does not fit, c does
+    assert [p.name for p in unfinished(tmp_path, 1)] == ["b"]  # the first run is always taken
