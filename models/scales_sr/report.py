@@ -2,6 +2,7 @@
 
     scripts/py -m scales_sr.report ablation RUNS VARIANT...      -> docs/ablation.md
     scripts/py -m scales_sr.report recipe RUNS                   -> docs/ablation.md (models/scripts/recipe.sh)
+    scripts/py -m scales_sr.report short RUNS                    -> docs/ablation.md (models/scripts/recipe_short.sh)
     scripts/py -m scales_sr.report table [models/weights]         -> README's model table (stdout)
     scripts/py -m scales_sr.report card --model M.safetensors --eval M.eval.json \
         --bicubic B.json --fp FP.eval.json --fp-checkpoint FP/checkpoint.pt --out M.md
@@ -144,6 +145,43 @@ def recipe_section(runs: Path) -> str:
         lines.append(_row(label, ev) + f" {its} | {hours:.2f} |")
     lines += ["", "Produced by `models/scripts/recipe.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
               "section with `scales_sr.report recipe`)."]
+    return "\n".join(lines)
+
+
+SHORT_ROWS = ("base", "lr1e-3", "lr2e-3", "batch32", "patch64")  # models/scripts/recipe_short.sh
+
+
+def short_section(runs: Path) -> str:
+    """Recipe part (c): learning rate, batch and patch size for short budgets, each row changing one
+    setting of the base row at about the base's compute (pixels through the network)."""
+    from .checkpoint import core_hours
+
+    base = _ck_info(runs / "base" / "checkpoint.pt")
+    b, cfg = base["args"], base["config"]
+    lines = [
+        f"## Recipe, short budgets: binary SCALES-EDSR x{cfg['scale']}, B{cfg['blocks']} C{cfg['channels']}",
+        "",
+        f"The base row is the recipe above (L1, bf16 autocast where the CPU has AVX512-BF16): {base['iterations']} "
+        f"iterations of batch {b['batch']}, {b['patch']}x{b['patch']} LR patches, Adam lr {b['lr']}, {b['schedule']} "
+        "decay. Each other row changes one setting and keeps the pixels seen per run (iterations x batch x patch "
+        "area) within 1% of the base, so rows compare at one compute budget. Seed 0, PSNR (dB) / SSIM on Y, "
+        "shave = scale, official bicubic LR inputs; core-hours are wall time x threads as each checkpoint "
+        "recorded them (the machine ran other training beside these, so compare them only roughly).",
+        "",
+        "| run | lr | batch | patch | iterations | Set5 | Set14 | B100 | core-hours |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in SHORT_ROWS:
+        if not (runs / f"{name}.eval.json").is_file():
+            continue
+        ev = json.loads((runs / f"{name}.eval.json").read_text())
+        ck = read_checkpoint(runs / name / "checkpoint.pt")
+        a = ck["args"]
+        cells = " | ".join(f"{ev['sets'][s]['psnr']:.2f} / {ev['sets'][s]['ssim']:.4f}" for s in SETS)
+        lines.append(f"| {name} | {a['lr']} | {a['batch']} | {a['patch']} | {ck['iteration']} | {cells} | "
+                     f"{core_hours(ck.get('segments', [])):.2f} |")
+    lines += ["", "Produced by `models/scripts/recipe_short.sh` (trains, evaluates with `scales_sr.eval`, then "
+              "writes this section with `scales_sr.report short`)."]
     return "\n".join(lines)
 
 
@@ -297,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     rc = sub.add_parser("recipe")
     rc.add_argument("runs")
     rc.add_argument("--out", default=str(ROOT / "docs" / "ablation.md"))
+    sh = sub.add_parser("short")
+    sh.add_argument("runs")
+    sh.add_argument("--out", default=str(ROOT / "docs" / "ablation.md"))
     cd = sub.add_parser("card")
     cd.add_argument("--model", required=True)
     cd.add_argument("--eval", required=True)
@@ -321,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         first = _ck_info(runs / "l1" / "checkpoint.pt")["config"]
         replace_section(Path(a.out), f"recipe:edsr-x{first['scale']}-b{first['blocks']}c{first['channels']}",
                         recipe_section(runs))
+    elif a.cmd == "short":
+        replace_section(Path(a.out), "recipe:short", short_section(Path(a.runs)))
     else:
         card(Path(a.model), json.loads(Path(a.eval).read_text()), json.loads(Path(a.bicubic).read_text()),
              json.loads(Path(a.fp).read_text()) if a.fp else None,

@@ -25,3 +25,23 @@ def test_card_states_scores_and_engine_latency(tmp_path):
     lat["rows"] = lat["rows"][2:]
     with pytest.raises(ValueError, match="no rows for scales-edsr-x2"):
         card(MODEL, ev, ev, None, None, out, lat=lat)
+
+
+def test_short_budget_section_lists_each_run_with_its_settings(tmp_path, bench, small_train):
+    from scales_sr.report import short_section
+    from scales_sr.train import main as train_main
+
+    ev = json.loads(MODEL.with_suffix(".eval.json").read_text())
+    for name, extra in (("base", ["--iters", "2"]), ("patch64", ["--iters", "1", "--patch", "16"])):
+        assert train_main(["--variant", "scales", "--scale", "2", "--blocks", "1", "--channels", "8", "--batch", "2",
+                           "--patch", "12", "--warmup", "1", "--val-every", "100", "--threads", "1",
+                           "--train-data", str(small_train), "--val-data", str(bench), *extra,
+                           "--out", str(tmp_path / name)]) == 0
+        (tmp_path / f"{name}.eval.json").write_text(json.dumps(ev))
+    text = short_section(tmp_path)
+    assert "B1 C8" in text and "2 iterations of batch 2, 12x12 LR patches" in text
+    rows = [l for l in text.splitlines() if l.startswith("| base |") or l.startswith("| patch64 |")]
+    assert rows[0].startswith("| base | 0.0005 | 2 | 12 | 2 | ")
+    assert rows[1].startswith("| patch64 | 0.0005 | 2 | 16 | 1 | ")
+    assert f"{ev['sets']['B100']['psnr']:.2f}" in rows[0]
+    assert len(rows) == 2  # runs that are not there are left out
