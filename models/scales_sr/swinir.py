@@ -48,6 +48,14 @@ from .binarize import sign_activation, sign_weight, weight_scale
 from .edsr import RGB_MEAN, SCALES
 from .layers import Components, ScalesBinaryConv, VariantConfig, add_scales_params, channel_hidden, parse_variant
 
+
+class LayerNorm(nn.LayerNorm):
+    """nn.LayerNorm that normalises in fp32: under CPU bf16 autocast (train.py --bf16) PyTorch 1.13
+    hands it bf16 activations with fp32 weights and fails; outside autocast it is nn.LayerNorm."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x.float(), self.normalized_shape, self.weight, self.bias, self.eps)
+
 MASK_VALUE = -100.0  # added to attention logits between tokens of different shifted regions
 
 
@@ -207,13 +215,13 @@ class SwinLayer(nn.Module):
             nn.init.zeros_(m.bias)
             return m
 
-        self.norm1 = nn.LayerNorm(c)
+        self.norm1 = LayerNorm(c)
         self.qkv = linear(c, 3 * c)
         self.proj = linear(c, c)
         self.bias_table = nn.Parameter(torch.zeros((2 * ws - 1) ** 2, cfg.heads))
         nn.init.trunc_normal_(self.bias_table, std=0.02)
         self.register_buffer("bias_index", relative_position_index(ws), persistent=False)
-        self.norm2 = nn.LayerNorm(c)
+        self.norm2 = LayerNorm(c)
         self.fc1 = linear(c, cfg.mlp_ratio * c)
         self.fc2 = linear(cfg.mlp_ratio * c, c)
 
@@ -236,14 +244,14 @@ class ScalesSwinIR(nn.Module):
         c = cfg.channels
         self.register_buffer("rgb_mean", torch.tensor(RGB_MEAN).view(1, 3, 1, 1))
         self.conv_first = nn.Conv2d(3, c, 3, padding=1)
-        self.embed_norm = nn.LayerNorm(c)
+        self.embed_norm = LayerNorm(c)
         self.groups = nn.ModuleList()
         for _ in range(cfg.groups):
             grp = nn.Module()
             grp.layers = nn.ModuleList(SwinLayer(cfg, 0 if l % 2 == 0 else cfg.window // 2) for l in range(cfg.depth))
             grp.conv = ScalesBinaryConv(c, cfg.comps) if cfg.binary else nn.Conv2d(c, c, 3, padding=1)
             self.groups.append(grp)
-        self.norm = nn.LayerNorm(c)
+        self.norm = LayerNorm(c)
         self.conv_after_body = nn.Conv2d(c, c, 3, padding=1)
         self.up = nn.Conv2d(c, 3 * cfg.scale ** 2, 3, padding=1)
 

@@ -245,3 +245,19 @@ def test_same_width_residual_keeps_it_on_proj_only_and_round_trips(tmp_path):
             for lin in (layer.qkv, layer.fc1, layer.fc2):
                 lin.residual = True
         assert not torch.allclose(m(x), ref)
+
+
+def test_trains_under_bf16_autocast():
+    """train.py --bf16: LayerNorm normalises in fp32 (PyTorch 1.13's CPU autocast would hand it bf16
+    activations with fp32 weights and fail), and a training step gives finite gradients."""
+    m = perturbed("scales").train()
+    x = torch.rand(2, 3, 16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = m(x)
+    loss = (y.float() - F.interpolate(x, scale_factor=2)).abs().mean()
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters() if p.requires_grad)
+    with torch.no_grad():  # outside autocast: exactly nn.LayerNorm
+        t = torch.randn(5, 16)
+        assert torch.equal(m.embed_norm(t), F.layer_norm(t, (16,), m.embed_norm.weight, m.embed_norm.bias))
