@@ -4,6 +4,7 @@
     scripts/py -m scales_sr.report recipe RUNS                   -> docs/ablation.md (models/scripts/recipe.sh)
     scripts/py -m scales_sr.report short RUNS                    -> docs/ablation.md (models/scripts/recipe_short.sh)
     scripts/py -m scales_sr.report table [models/weights]         -> README's model table (stdout)
+    scripts/py -m scales_sr.report latency --model M.safetensors --latency L.json   -> M.md's engine latency
     scripts/py -m scales_sr.report card --model M.safetensors --eval M.eval.json \
         --bicubic B.json --fp FP.eval.json --fp-checkpoint FP/checkpoint.pt --out M.md
 
@@ -220,6 +221,20 @@ def latency_lines(model: Path, lat: dict) -> list[str]:
     ]
 
 
+def set_card_latency(model: Path, lat: dict, card_path: Path) -> None:
+    """Writes (or replaces) the "## Engine latency" section of an existing card."""
+    text = card_path.read_text()
+    section = "\n".join(latency_lines(model, lat))
+    head = "## Engine latency"
+    if head in text:
+        start = text.index(head)
+        nxt = text.find("\n## ", start + len(head))
+        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    card_path.write_text(text)
+
+
 def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path,
          train_cmd: str = "", fp_model: str = "", lat: dict | None = None) -> None:
     cfg, _, meta = read_model(model)
@@ -348,12 +363,21 @@ def main(argv: list[str] | None = None) -> int:
     cd.add_argument("--train-command", default="")
     cd.add_argument("--fp-model", default="", help="path of the FP twin's model file, for the card's commands")
     cd.add_argument("--latency", default="", help="scales-latency --model M --json output: the card's engine latency")
+    lt = sub.add_parser("latency")
+    lt.add_argument("--model", required=True)
+    lt.add_argument("--latency", required=True, help="scales-latency --model M --json output")
+    lt.add_argument("--card", default="", help="the card to update (default: M.md beside the model)")
     tb = sub.add_parser("table")
     tb.add_argument("weights", nargs="?", default=str(ROOT / "models" / "weights"))
     tb.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "benchmark"))
     a = ap.parse_args(argv)
     if a.cmd == "table":
         print(table(Path(a.weights), Path(a.data)))
+        return 0
+    if a.cmd == "latency":
+        model = Path(a.model)
+        set_card_latency(model, json.loads(Path(a.latency).read_text()),
+                         Path(a.card) if a.card else model.with_suffix(".md"))
         return 0
     if a.cmd == "ablation":
         ablation(Path(a.runs), a.variants, Path(a.out))

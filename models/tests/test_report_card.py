@@ -45,3 +45,20 @@ def test_short_budget_section_lists_each_run_with_its_settings(tmp_path, bench, 
     assert rows[1].startswith("| patch64 | 0.0005 | 2 | 16 | 1 | ")
     assert f"{ev['sets']['B100']['psnr']:.2f}" in rows[0]
     assert len(rows) == 2  # runs that are not there are left out
+
+
+def test_latency_section_is_added_then_replaced_in_place(tmp_path):
+    from scales_sr.report import set_card_latency
+
+    card_path = tmp_path / "card.md"
+    card_path.write_text("# m\n\n## Quality\n\nrows\n")
+    lat = {"machine": {"cpu": "CPU A"}, "threads": 2, "repeats": 3, "kernel": "avx2",
+           "rows": [{"net": str(MODEL), "scale": 2, "input": "256x256", "engine_ms": 70.2}]}
+    set_card_latency(MODEL, lat, card_path)
+    assert card_path.read_text().startswith("# m\n\n## Quality\n\nrows\n\n## Engine latency")
+    lat["machine"]["cpu"], lat["rows"][0]["engine_ms"] = "CPU B", 55.0
+    card_path.write_text(card_path.read_text() + "\n## Later\n\nkept\n")
+    set_card_latency(MODEL, lat, card_path)
+    text = card_path.read_text()
+    assert text.count("## Engine latency") == 1 and "CPU B" in text and "CPU A" not in text
+    assert "| 256x256 | 55 |" in text and text.endswith("## Later\n\nkept\n") and "rows" in text
