@@ -15,15 +15,7 @@ common=(--scale 2 --blocks "$BLOCKS" --channels "$CHANNELS" --patch "$PATCH" --b
         --threads "$THREADS" --val-every 1000)
 mkdir -p "$runs"
 
-train() {  # NAME ARGS...: train once (resuming an unfinished run), then evaluate
-  local name="$1"; shift
-  local resume=(); [ -f "$runs/$name/checkpoint.pt" ] && resume=(--resume)
-  if ! grep -qs '"done": true' "$runs/$name/log.jsonl"; then
-    "$root/scripts/py" -m scales_sr.train "${common[@]}" "$@" --out "$runs/$name" "${resume[@]}" >>"$runs/$name.log" 2>&1
-  fi
-  [ -f "$runs/$name.eval.json" ] || "$root/scripts/py" -m scales_sr.eval --model "$runs/$name/checkpoint.pt" \
-    --scale 2 --json "$runs/$name.eval.json" --threads "$THREADS" >/dev/null
-}
+source "$root/models/scripts/train_eval.sh"
 
 half=$((ITERS / 2))
 train l1 --variant scales --iters "$ITERS" --bf16 off

@@ -13,15 +13,7 @@ ITERS="${ITERS:-2000}" THREADS="${THREADS:-1}"
 common=(--variant scales --scale 2 --blocks 4 --channels 32 --seed 0 --bf16 auto --threads "$THREADS" --val-every 1000)
 mkdir -p "$runs"
 
-train() {  # NAME ARGS...: train once (resuming an unfinished run), then evaluate
-  local name="$1"; shift
-  local resume=(); [ -f "$runs/$name/checkpoint.pt" ] && resume=(--resume)
-  if ! grep -qs '"done": true' "$runs/$name/log.jsonl"; then
-    "$root/scripts/py" -m scales_sr.train "${common[@]}" "$@" --out "$runs/$name" "${resume[@]}" >>"$runs/$name.log" 2>&1
-  fi
-  [ -f "$runs/$name.eval.json" ] || "$root/scripts/py" -m scales_sr.eval --model "$runs/$name/checkpoint.pt" \
-    --scale 2 --json "$runs/$name.eval.json" --threads "$THREADS" >/dev/null
-}
+source "$root/models/scripts/train_eval.sh"
 
 train base --lr 5e-4 --batch 16 --patch 48 --iters "$ITERS"
 train lr1e-3 --lr 1e-3 --batch 16 --patch 48 --iters "$ITERS"
