@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(a.logs)
     logs.mkdir(parents=True, exist_ok=True)
     queue, active, failed = list(runs), [], []
+
+    def stop(num, _frame):  # pass SIGTERM/SIGINT on: each run ends with a checkpoint; start no more
+        queue.clear()
+        for _, proc, _ in active:
+            proc.send_signal(signal.SIGTERM)
+        print(f"{signal.Signals(num).name}: stopping {len(active)} run(s) at their next iteration", flush=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     print(f"{len(runs)} run(s), {jobs} at a time on {threads} thread(s) each, {share / 60:.0f} min each", flush=True)
     while queue or active:
         while queue and len(active) < jobs:

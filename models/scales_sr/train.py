@@ -24,7 +24,9 @@ import fcntl
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -262,8 +264,17 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     window_t, window_it, loss_sum = time.time(), it, 0.0
     stop_reason = "iterations"
+    # SIGTERM/SIGINT end the run at the next iteration with a checkpoint, as a time budget does
+    # (scales_sr.cumulative passes its own SIGTERM on), so a stretch can be cut short without loss.
+    signalled, handlers = [], {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            handlers[sig] = signal.signal(sig, lambda num, _frame: signalled.append(num))
     model.train()
     while it < a.iters:
+        if signalled:
+            stop_reason = f"signal {signal.Signals(signalled[0]).name}"
+            break
         if a.time_budget and time.time() - start >= a.time_budget:
             stop_reason = "time budget"
             break
@@ -303,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
             segment.update(to=it, seconds=time.time() - start)
             save_checkpoint(ck_path, model, opt, sampler, it, a, train_seconds + time.time() - start, history,
                             segments)
+    for sig, old in handlers.items():  # the caller's handlers back (tests call main() in-process)
+        signal.signal(sig, old)
     segment.update(to=it, seconds=time.time() - start)
     train_seconds += time.time() - start
     if not history or history[-1]["it"] != it:

@@ -134,3 +134,26 @@ def test_cumulative_takes_the_least_advanced_runs_that_fit_one_commit(tmp_path):
     assert [p.name for p in unfinished(tmp_path, 12)] == ["b", "d"]
     assert [p.name for p in unfinished(tmp_path, 9.5)] == ["b", "c"]  # d does not fit, c does
     assert [p.name for p in unfinished(tmp_path, 1)] == ["b"]  # the first run is always taken
+
+
+def test_sigterm_ends_a_run_with_a_checkpoint_it_resumes_from(tmp_path, bench, small_train):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "scales_sr.train", *_args(small_train, bench, out, 100000)[:-2], "--out", str(out)]
+    cmd[cmd.index("--val-every") + 1] = "100000"
+    proc = subprocess.Popen(cmd, cwd=ROOT / "models", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    log = out / "log.jsonl"
+    while time.time() < deadline and not (log.is_file() and '"it": 3,' in log.read_text()):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, text
+    assert "(signal SIGTERM)" in text
+    ck = torch.load(out / "checkpoint.pt")
+    assert 3 <= ck["iteration"] < 100000 and ck["segments"][-1]["to"] == ck["iteration"]
