@@ -2,7 +2,7 @@
 
 EDSR's head, residual body, body-end conv and tail see LR-resolution (or, for the tail, HR)
 features whose statistics hardly depend on the scale; only the pixel-shuffle upsampler's shape
-does. Starting a x3 network from a trained x2 one therefore reuses almost all of the work already
+does (SwinIR alike: everything but its pixel-shuffle-direct `up` conv). Starting a x3 network from a trained x2 one therefore reuses almost all of the work already
 spent, which is what the EDSR paper did for its x3/x4 models. `init_from_other_scale` copies every
 tensor whose name and shape match, latent binary weights and SCALES parameters included, and
 leaves the upsampler at its fresh initialisation. The source is a training checkpoint (.pt): model
@@ -16,24 +16,22 @@ import torch
 
 from .arch import config_from_dict
 from .checkpoint import core_hours, read_checkpoint
-from .edsr import ModelConfig, ScalesEDSR
 
 
-def load_checkpoint_state(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor], int, float]:
-    """(config, model state, iteration, core-hours) of an EDSR training checkpoint."""
+def load_checkpoint_state(path: str | Path) -> tuple[object, dict[str, torch.Tensor], int, float]:
+    """(config, model state, iteration, core-hours) of a training checkpoint."""
     ck = read_checkpoint(Path(path))
-    cfg = config_from_dict(ck["config"])
-    if not isinstance(cfg, ModelConfig):
-        raise ValueError(f"{path}: not an EDSR checkpoint (config {ck['config']})")
-    return cfg, ck["model"], int(ck["iteration"]), core_hours(ck.get("segments", []))
+    return config_from_dict(ck["config"]), ck["model"], int(ck["iteration"]), core_hours(ck.get("segments", []))
 
 
-def init_from_other_scale(model: ScalesEDSR, src_cfg: ModelConfig, src: dict[str, torch.Tensor]) -> list[str]:
-    """Copy `src` (same variant, blocks and channels, any scale) into `model`; returns the names copied."""
-    a = model.cfg
-    if (a.variant, a.blocks, a.channels) != (src_cfg.variant, src_cfg.blocks, src_cfg.channels):
-        raise ValueError(f"a start from another scale needs the same network: got {src_cfg.variant} "
-                         f"B{src_cfg.blocks} C{src_cfg.channels} for {a.variant} B{a.blocks} C{a.channels}")
+def init_from_other_scale(model: torch.nn.Module, src_cfg, src: dict[str, torch.Tensor]) -> list[str]:
+    """Copy `src` (the same network in every setting but the scale) into `model` (an EDSR or SwinIR
+    network with its .cfg); returns the names copied."""
+    a, b = model.cfg.to_dict(), src_cfg.to_dict()
+    differ = sorted(k for k in set(a) | set(b) if k != "scale" and a.get(k) != b.get(k))
+    if differ:
+        raise ValueError("a start from another scale needs the same network: "
+                         + ", ".join(f"{k} {b.get(k)} for {a.get(k)}" for k in differ))
     dst = model.state_dict()
     copied = []
     with torch.no_grad():

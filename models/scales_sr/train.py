@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--init-from", default="",
                     help="EDSR: start the binary network from its FP twin (training checkpoint or FP model file)")
     ap.add_argument("--init-scale-from", default="",
-                    help="EDSR: start from the same network trained at another scale (training checkpoint; "
+                    help="start from the same network trained at another scale (training checkpoint; "
                          "all but the upsampler, scale_start.py)")
     ap.add_argument("--teacher", default="",
                     help="EDSR: distil from this FP EDSR (training checkpoint or FP model file); distill.py")
@@ -213,9 +213,6 @@ def main(argv: list[str] | None = None) -> int:
         copied = init_binary_from_fp(model, load_fp_edsr(a.init_from))
         print(f"started from the FP twin {a.init_from} ({len(copied)} tensors)", flush=True)
     if a.init_scale_from and not a.resume:
-        if a.arch != "edsr":
-            print("error: --init-scale-from is for EDSR", file=sys.stderr)
-            return 2
         try:
             src_cfg, src_state, src_it, src_hours = load_checkpoint_state(a.init_scale_from)
             copied = init_from_other_scale(model, src_cfg, src_state)

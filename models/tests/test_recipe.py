@@ -13,6 +13,7 @@ from scales_sr.export import main as export_main
 from scales_sr.inference import load_inference
 from scales_sr.modelfile import read_model
 from scales_sr.scale_start import init_from_other_scale
+from scales_sr.swinir import ScalesSwinIR, SwinConfig
 from scales_sr.train import main as train_main
 from conftest import ROOT
 
@@ -97,8 +98,21 @@ def test_network_starts_from_the_same_network_at_another_scale():
         assert torch.equal(dst[k], src[k]), k
     for k, v in up0.items():
         assert torch.equal(dst[k], v), k  # the upsampler's shape differs: left as it was
-    with pytest.raises(ValueError, match="same network"):
+    with pytest.raises(ValueError, match="same network: channels 8 for 16"):
         init_from_other_scale(ScalesEDSR(ModelConfig.from_variant("scales", 3, 2, 16)), x2.cfg, x2.state_dict())
+    with pytest.raises(ValueError, match="same network: binary True for False"):
+        init_from_other_scale(ScalesEDSR(ModelConfig.from_variant("fp", 3, 2, 8)), x2.cfg, x2.state_dict())
+
+
+def test_swinir_starts_from_the_same_network_at_another_scale():
+    kw = dict(channels=16, groups=1, depth=2, heads=2, window=4)
+    torch.manual_seed(0)
+    x2 = ScalesSwinIR(SwinConfig.from_variant("scales", 2, **kw))
+    x3 = ScalesSwinIR(SwinConfig.from_variant("scales", 3, **kw))
+    copied = init_from_other_scale(x3, x2.cfg, x2.state_dict())
+    dst, src = x3.state_dict(), x2.state_dict()
+    assert set(copied) == {k for k in dst if not k.startswith("up.")} and "up.weight" in dst
+    assert all(torch.equal(dst[k], src[k]) for k in copied)
 
 
 def test_training_from_another_scale_counts_the_start_on_export(tmp_path, bench, small_train):

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Releases a trained run as models/weights/NAME.safetensors with its scores, golden files and card:
+#   models/scripts/release.sh NAME RUN_DIR ["TRAIN COMMAND"]
+# 1. exports the checkpoint to a candidate file (and the TorchScript oracle + golden tensors),
+# 2. scores it on Set5/Set14/B100 (scales_sr.eval),
+# 3. if NAME is already released, keeps the old model unless the candidate is better on all three
+#    sets (issue 17: a released file is replaced only when Set5, Set14 and B100 all improve),
+# 4. installs the file, eval JSON and golden files, measures the engine latency
+#    (build/bench/scales-latency: 2 threads, 256x256 and 1280x720, median of 5) and writes the card
+#    (scales_sr.report card), with the training command given or the run's own.
+# Pause background training while it runs: the card's latency is measured here.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+[ $# -ge 2 ] || { echo "usage: $0 NAME RUN_DIR [TRAIN_COMMAND]" >&2; exit 2; }
+name="$1" run="$2" cmd="${3:-}"
+weights="$root/models/weights" golden="$root/tests/golden"
+[ -f "$run/checkpoint.pt" ] || { echo "error: no checkpoint in $run" >&2; exit 2; }
+[ -x "$root/build/bench/scales-latency" ] || { echo "error: build/bench/scales-latency is not built" >&2; exit 2; }
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+py() { "$root/scripts/py" "$@"; }
+
+py -m scales_sr.export --checkpoint "$run/checkpoint.pt" --out "$tmp/$name.safetensors" --oracle-dir "$tmp/golden" >/dev/null
+scale="$(py -c 'import sys; from scales_sr.modelfile import read_model; print(read_model(sys.argv[1])[0].scale)' \
+  "$tmp/$name.safetensors")"
+py -m scales_sr.eval --model "$tmp/$name.safetensors" --scale "$scale" --json "$tmp/$name.eval.json" >/dev/null
+if [ -f "$weights/$name.eval.json" ]; then
+  py - "$weights/$name.eval.json" "$tmp/$name.eval.json" <<'PY'
+import json, sys
+old, new = (json.load(open(p))["sets"] for p in sys.argv[1:3])
+rows = [(s, old[s]["psnr"], new[s]["psnr"]) for s in ("Set5", "Set14", "B100")]
+for s, o, n in rows:
+    print(f"{s}: released {o:.2f} dB, candidate {n:.2f} dB")
+if not all(n > o for _, o, n in rows):
+    print("kept the released model: the candidate does not improve all three sets")
+    sys.exit(3)
+PY
+fi
+cp "$tmp/$name.safetensors" "$tmp/$name.eval.json" "$weights/"
+for f in "$tmp/golden/$name".*; do cp "$f" "$golden/"; done
+(cd "$root" && build/bench/scales-latency --nets '' --model "models/weights/$name.safetensors" \
+  --inputs 256x256,1280x720 --threads 2 --repeats 5 --json) > "$tmp/latency.json"
+py -m scales_sr.eval --model bicubic --scale "$scale" --json "$tmp/bicubic.json" >/dev/null
+[ -n "$cmd" ] || cmd="$(py -c 'import sys; from scales_sr.checkpoint import read_checkpoint; from scales_sr.train import resume_argv
+a = read_checkpoint(sys.argv[1])["args"]
+print("scripts/py -m scales_sr.train " + " ".join(v for v in resume_argv(a, out="RUN", time_budget=0, threads=0)[:-1]))' \
+  "$run/checkpoint.pt")"
+py -m scales_sr.report card --model "$weights/$name.safetensors" --eval "$weights/$name.eval.json" \
+  --bicubic "$tmp/bicubic.json" --latency "$tmp/latency.json" --train-command "$cmd" --out "$weights/$name.md"
+echo "released $weights/$name.safetensors; now update the README table (scripts/py -m scales_sr.report table)"
