@@ -32,8 +32,9 @@ SETS = ("Set5", "Set14", "B100")
 FAMILY = {"scales": "binary SCALES-EDSR", "plain": "binary plain EDSR", "fp": "FP EDSR"}
 
 
-def scored_runs(runs: Path, data: Path) -> list[dict]:
-    """Every front run under `runs` with its scores (evaluated now unless cached for its iteration)."""
+def scored_runs(runs: Path, data: Path, min_iterations: int = 0) -> list[dict]:
+    """Every front run under `runs` that has trained at least min_iterations, with its scores
+    (evaluated now unless cached for its iteration)."""
     out = []
     for d in sorted(p for p in runs.iterdir() if p.is_dir() and RUN_NAME.match(p.name)):
         ck_path = d / "checkpoint.pt"
@@ -41,6 +42,8 @@ def scored_runs(runs: Path, data: Path) -> list[dict]:
             continue
         m = RUN_NAME.match(d.name)
         ck = read_checkpoint(ck_path)
+        if ck["iteration"] < min_iterations:
+            continue
         cache = d / "front.eval.json"
         ev = json.loads(cache.read_text()) if cache.is_file() else {}
         if ev.get("iteration") != ck["iteration"]:
@@ -139,12 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", default=str(ROOT / "models" / "checkpoints"))
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--out", default=str(ROOT / "docs" / "quality-speed.md"))
+    ap.add_argument("--min-iterations", type=int, default=1000,
+                    help="leave out runs that have trained less (just created: their scores mean nothing)")
     a = ap.parse_args(argv)
     lat = json.loads(Path(a.latency).read_text())
     inputs = list(dict.fromkeys(r["input"] for r in lat["rows"]))
-    runs = scored_runs(Path(a.runs), Path(a.data))
+    runs = scored_runs(Path(a.runs), Path(a.data), a.min_iterations)
     if not runs:
-        print(f"error: no front-x<S>-<variant>-b<B>c<C> runs with a checkpoint under {a.runs}", file=sys.stderr)
+        print(f"error: no front-x<S>-<variant>-b<B>c<C> runs with a checkpoint of at least {a.min_iterations} "
+              f"iterations under {a.runs}", file=sys.stderr)
         return 2
     out = Path(a.out)
     section = ["<!-- front:table -->",

@@ -23,7 +23,10 @@ def test_front_table_and_plot_from_runs(tmp_path, bench, small_train):
     out = tmp_path / "docs" / "quality-speed.md"
     out.parent.mkdir()
     out.write_text("# Front\n\nintro kept\n\n<!-- front:table -->\nold\n<!-- /front:table -->\n\ntail kept\n")
-    assert front_main(["--latency", str(lat), "--runs", str(runs), "--data", str(bench), "--out", str(out)]) == 0
+    assert front_main(["--latency", str(lat), "--runs", str(runs), "--data", str(bench), "--out", str(out),
+                       "--min-iterations", "3"]) == 2  # both runs have 2: none left
+    assert front_main(["--latency", str(lat), "--runs", str(runs), "--data", str(bench), "--out", str(out),
+                       "--min-iterations", "2"]) == 0
     text = out.read_text()
     assert "intro kept" in text and "tail kept" in text and "old" not in text
     rows = [l for l in text.splitlines() if l.startswith("| x2 |")]
@@ -38,7 +41,8 @@ def test_front_table_and_plot_from_runs(tmp_path, bench, small_train):
         assert im.format == "PNG" and im.width > 300
     # A second call reuses the cached scores.
     mtime = (runs / "front-x2-fp-b1c8" / "front.eval.json").stat().st_mtime_ns
-    assert front_main(["--latency", str(lat), "--runs", str(runs), "--data", str(bench), "--out", str(out)]) == 0
+    assert front_main(["--latency", str(lat), "--runs", str(runs), "--data", str(bench), "--out", str(out),
+                       "--min-iterations", "2"]) == 0
     assert (runs / "front-x2-fp-b1c8" / "front.eval.json").stat().st_mtime_ns == mtime
 
 
