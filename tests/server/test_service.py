@@ -57,24 +57,30 @@ def test_health_reflection_and_models(server):
     names = c.reflection_services()
     assert b"scales.v1.Upscaler" in names and b"grpc.health.v1.Health" in names
     models = {m.name: m for m in c.list_models().models}
-    assert set(models) >= {"scales-edsr-x2", "scales-edsr-x4"}
+    assert set(models) >= {"scales-edsr-x2", "scales-edsr-x3", "scales-edsr-x4"}
     x2 = models["scales-edsr-x2"]
     assert x2.scale == 2 and x2.is_default and x2.binary and x2.binary_params > 0 and x2.fp_macs_per_pixel > 0
     assert {s.set for s in x2.scores} == {"Set5", "Set14", "B100"}
     assert abs([s for s in x2.scores if s.set == "Set5"][0].psnr - 35.59) < 0.01
+    # x3 is served: a request by scale alone goes to the x3 model.
+    bird = BENCH / "Set5" / "LR_bicubic" / "X3" / "birdx3.png"
+    resp = c.upscale(bird.read_bytes(), scale=3)
+    w, h = Image.open(bird).size
+    assert resp.info.model == "scales-edsr-x3" and Image.open(io.BytesIO(resp.image)).size == (3 * w, 3 * h)
 
 
 @needs_server
 @pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set")
-@pytest.mark.parametrize("model", [p.stem for p in RELEASED if p.stem.endswith("-x2")])
+@pytest.mark.parametrize("model", [p.stem for p in RELEASED if p.stem.endswith(("-x2", "-x3"))])
 def test_set5_through_the_server_equals_local(server, tmp_path, model):
-    """Every released x2 model (EDSR and SwinIR) serves Set5 pixel-identical to --local."""
-    lr = BENCH / "Set5" / "LR_bicubic" / "X2"
+    """Every released x2 and x3 model (EDSR and SwinIR) serves Set5 pixel-identical to --local."""
+    scale = int(model.rsplit("-x", 1)[1])
+    lr = BENCH / "Set5" / "LR_bicubic" / f"X{scale}"
     r = subprocess.run([CLI, "--local", "-m", str(ROOT / "models" / "weights" / f"{model}.safetensors"),
                         "-o", str(tmp_path), str(lr)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     listed = {m.name: m for m in server.client.list_models().models}[model]
-    assert listed.scale == 2 and listed.binary_params > 0 and listed.binary_macs_per_pixel > 0
+    assert listed.scale == scale and listed.binary_params > 0 and listed.binary_macs_per_pixel > 0
     for f in sorted(lr.glob("*.png")):
         resp = server.client.upscale(f.read_bytes(), model=model)
         got = np.asarray(Image.open(io.BytesIO(resp.image)))
@@ -133,7 +139,7 @@ def test_bad_inputs_get_their_status_and_the_server_keeps_serving(server):
         ("unknown model", lambda: c.upscale(good, model="no-such-model"), grpc.StatusCode.NOT_FOUND),
         ("wrong scale for model", lambda: c.upscale(good, model="scales-edsr-x2", scale=4),
          grpc.StatusCode.INVALID_ARGUMENT),
-        ("scale nobody serves", lambda: c.upscale(good, scale=3), grpc.StatusCode.INVALID_ARGUMENT),
+        ("scale nobody serves", lambda: c.upscale(good, scale=8), grpc.StatusCode.INVALID_ARGUMENT),
         ("bad quality", lambda: c.upscale(good, scale=2, quality=101), grpc.StatusCode.INVALID_ARGUMENT),
         ("format not accepted (BMP)", lambda: c.upscale(bmp_bytes(), scale=2), grpc.StatusCode.INVALID_ARGUMENT),
         ("oversized message", lambda: c.upscale(os.urandom(9 << 20), scale=2), grpc.StatusCode.RESOURCE_EXHAUSTED),
