@@ -7,7 +7,9 @@
 //   e2e     paper-size SCALES-EDSR (random weights) at x2 and x4 on a 256x256 input, engine vs
 //           the FP twin through LibTorch, same threads, timed alternately in the same run; with
 //           --swinir-dir, paper-size SCALES-SwinIR (seeded random weights, its model file) vs its
-//           FP twin's TorchScript through LibTorch, both from bench/make_swinir_bench.py
+//           FP twin's TorchScript through LibTorch, both from bench/make_swinir_bench.py; with
+//           --onnx-dir, the EDSR FP twin also through ONNX Runtime (ort_runner.h), and each row
+//           gives speedup_vs_torch, speedup_vs_ort and speedup_vs_best_fp (the faster FP engine)
 //
 // Every figure is the median of --repeats timed runs after one warm-up.
 #include <CLI/CLI.hpp>
@@ -15,6 +17,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -28,6 +31,7 @@
 #include "roofline.h"
 #include "runtime/thread_pool.h"
 #include "scales/engine.h"
+#include "ort_runner.h"
 #include "timing.h"
 #include "torch_twin.h"
 
@@ -107,22 +111,42 @@ scales::Image random_image(int size, uint32_t seed) {
   return img;
 }
 
-// Median ms of the engine and of the LibTorch twin on `img`, timed alternately so both see the
-// same machine state, after the warm-ups (the twin's: `twin_warmups` calls).
+// Median ms of the engine, the LibTorch twin and (with an ONNX file) ONNX Runtime on `img`, timed
+// in turn within each repeat so all see the same machine state, after the warm-ups (the twin's:
+// `twin_warmups` calls).
+struct E2eTimes {
+  double engine = 0, torch = 0, ort = 0;  // ort: 0 without an ONNX file
+};
+
 template <typename Twin>
-std::pair<double, double> time_engine_and_twin(scales::Engine& engine, const scales::Model& model,
-                                               const scales::Image& img, Twin& twin, int twin_warmups,
-                                               int repeats) {
+E2eTimes time_e2e(scales::Engine& engine, const scales::Model& model, const scales::Image& img, Twin& twin,
+                  int twin_warmups, int repeats, sb::OrtRunner* ort, const std::string& onnx, int threads) {
+  const bool with_ort = ort != nullptr && !onnx.empty();
   engine.upscale(model, img);
   for (int i = 0; i < twin_warmups; ++i) twin.time_forward_ms(img.height, img.width);
-  std::vector<double> te, tt;
+  if (with_ort) ort->time_ms(onnx, img.width, img.height, threads);
+  std::vector<double> te, tt, to;
   for (int i = 0; i < repeats; ++i) {
     const double t0 = now_ms();
     engine.upscale(model, img);
     te.push_back(now_ms() - t0);
     tt.push_back(twin.time_forward_ms(img.height, img.width));
+    if (with_ort) to.push_back(ort->time_ms(onnx, img.width, img.height, threads));
   }
-  return {median(te), median(tt)};
+  return {median(te), median(tt), with_ort ? median(to) : 0.0};
+}
+
+// The speedups of one e2e row: against LibTorch always, against ONNX Runtime and the faster of
+// the two FP engines when it ran.
+void add_speedups(json& row, const E2eTimes& t) {
+  row["torch_fp_ms"] = t.torch;
+  row["speedup"] = t.torch / t.engine;  // kept for older readers: the same as speedup_vs_torch
+  row["speedup_vs_torch"] = t.torch / t.engine;
+  if (t.ort > 0) {
+    row["ort_fp_ms"] = t.ort;
+    row["speedup_vs_ort"] = t.ort / t.engine;
+    row["speedup_vs_best_fp"] = std::min(t.ort, t.torch) / t.engine;
+  }
 }
 
 }  // namespace
@@ -133,7 +157,7 @@ int main(int argc, char** argv) {
   int threads = 0, repeats = 5, size = 256, blocks = 16, channels = 64;
   std::string kernel;
   std::vector<int> scales_list = {2, 4};
-  std::string swinir_dir;
+  std::string swinir_dir, onnx_dir, ort_worker = "bench/ort/worker.mjs";
   int swinir_size = 128;
   app.add_flag("--json", as_json, "print one JSON object");
   app.add_option("--threads", threads, "threads for the engine and LibTorch (0 = all cores)");
@@ -147,6 +171,10 @@ int main(int argc, char** argv) {
                  "folder of bench/make_swinir_bench.py's files: adds SCALES-SwinIR rows to e2e");
   app.add_option("--swinir-size", swinir_size, "SwinIR e2e input side (the twin was traced at it)")
       ->check(CLI::Range(8, 4096));
+  app.add_option("--onnx-dir", onnx_dir,
+                 "time the EDSR FP twin in ONNX Runtime too, from DIR/fp-x<S>-b<B>c<C>.onnx "
+                 "(scripts/py -m scales_sr.onnx_export --front-dir DIR --shapes BxC --scales S,...)");
+  app.add_option("--ort-worker", ort_worker, "the ONNX Runtime worker script (bench/ort)");
   CLI11_PARSE(app, argc, argv);
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
 
@@ -155,6 +183,16 @@ int main(int argc, char** argv) {
     scales::runtime::ThreadPool pool(threads);
     sb::torch_set_threads(threads);
     const auto& kv = scales::bconv::select_kernel(engine.kernel());
+    auto onnx_file = [&](int s) {
+      if (onnx_dir.empty()) return std::string();
+      const std::string f = onnx_dir + "/fp-x" + std::to_string(s) + "-b" + std::to_string(blocks) + "c" +
+                            std::to_string(channels) + ".onnx";
+      if (!std::ifstream(f)) throw std::invalid_argument("no " + f + " (scales_sr.onnx_export --front-dir " + onnx_dir + ")");
+      return f;
+    };
+    for (int s : scales_list) onnx_file(s);  // fail before the long timings, not after
+    std::unique_ptr<sb::OrtRunner> ort;
+    if (!onnx_dir.empty()) ort = std::make_unique<sb::OrtRunner>(ort_worker);
     json out;
     out["machine"] = {{"cpu", cpu_model()}, {"hardware_threads", std::thread::hardware_concurrency()}};
     out["threads"] = threads;
@@ -193,7 +231,8 @@ int main(int argc, char** argv) {
       spec.channels = channels;
       const scales::Model model(scales::net::make_edsr(scales::model::synthetic_edsr(spec)));
       sb::TorchFpTwin twin(s, blocks, channels);
-      const auto [e, t] = time_engine_and_twin(engine, model, random_image(size, 2), twin, 1, repeats);
+      const E2eTimes t = time_e2e(engine, model, random_image(size, 2), twin, 1, repeats, ort.get(), onnx_file(s), threads);
+      const double e = t.engine;
       const double px = double(size) * size, c = channels;
       const double bin_macs = (2.0 * blocks + 1) * px * c * c * 9;
       double fp_total = px * 3 * c * 9, res2 = 1;
@@ -204,17 +243,17 @@ int main(int argc, char** argv) {
       fp_total += px * res2 * c * 3 * 9;
       const double roof = out["kernel"]["roofline_gmacs"].get<double>();
       const double floor_ms = bin_macs / (roof * 1e6) + fp_total / (fp_rate * 1e6);
-      out["e2e"].push_back({{"model", "scales-edsr-b" + std::to_string(blocks) + "c" + std::to_string(channels)},
-                            {"scale", s},
-                            {"size", size},
-                            {"threads", threads},
-                            {"engine_ms", e},
-                            {"torch_fp_ms", t},
-                            {"speedup", t / e},
-                            {"binary_gmac", bin_macs / 1e9},
-                            {"fp_gmac", fp_total / 1e9},
-                            {"floor_ms", floor_ms},
-                            {"ceiling_speedup", t / floor_ms}});
+      json row = {{"model", "scales-edsr-b" + std::to_string(blocks) + "c" + std::to_string(channels)},
+                  {"scale", s},
+                  {"size", size},
+                  {"threads", threads},
+                  {"engine_ms", e},
+                  {"binary_gmac", bin_macs / 1e9},
+                  {"fp_gmac", fp_total / 1e9},
+                  {"floor_ms", floor_ms},
+                  {"ceiling_speedup", t.torch / floor_ms}};
+      add_speedups(row, t);
+      out["e2e"].push_back(row);
     }
     for (int s : scales_list) {
       if (swinir_dir.empty()) break;
@@ -222,19 +261,19 @@ int main(int argc, char** argv) {
       const auto model = scales::Model::load(stem + ".safetensors");
       sb::TorchScriptTwin twin(stem + "-fp-" + std::to_string(swinir_size) + ".torchscript.pt");
       // TorchScript's profiling executor optimises on its second call: three warm-ups.
-      const auto [e, t] = time_engine_and_twin(engine, *model, random_image(swinir_size, 3), twin, 3, repeats);
+      // No ONNX twin for SwinIR yet (onnx_export writes EDSR): LibTorch only.
+      const E2eTimes t = time_e2e(engine, *model, random_image(swinir_size, 3), twin, 3, repeats, nullptr, "", threads);
       const double px = double(swinir_size) * swinir_size;
       const auto& info = model->info();
-      out["e2e"].push_back({{"model", "scales-swinir-c" + std::to_string(info.channels) + "-" +
-                                          std::to_string(info.blocks) + "layers"},
-                            {"scale", s},
-                            {"size", swinir_size},
-                            {"threads", threads},
-                            {"engine_ms", e},
-                            {"torch_fp_ms", t},
-                            {"speedup", t / e},
-                            {"binary_gmac", info.binary_macs_per_pixel * px / 1e9},
-                            {"fp_gmac", info.fp_macs_per_pixel * px / 1e9}});
+      json row = {{"model", "scales-swinir-c" + std::to_string(info.channels) + "-" + std::to_string(info.blocks) + "layers"},
+                  {"scale", s},
+                  {"size", swinir_size},
+                  {"threads", threads},
+                  {"engine_ms", t.engine},
+                  {"binary_gmac", info.binary_macs_per_pixel * px / 1e9},
+                  {"fp_gmac", info.fp_macs_per_pixel * px / 1e9}};
+      add_speedups(row, t);
+      out["e2e"].push_back(row);
     }
     if (as_json) {
       std::cout << out.dump() << "\n";
