@@ -149,7 +149,7 @@ def recipe_section(runs: Path) -> str:
     return "\n".join(lines)
 
 
-SHORT_ROWS = ("base", "lr1e-3", "lr2e-3", "batch32", "patch64")  # models/scripts/recipe_short.sh
+SHORT_ROWS = ("base", "lr1e-3", "lr2e-3", "lr4e-3", "batch32", "patch64")  # models/scripts/recipe_short.sh
 
 
 def short_section(runs: Path) -> str:
@@ -306,6 +306,9 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         if fp_ck is not None:
             info = _ck_info(fp_ck)
             fp_note = f" (same size, {info['iterations']} iterations)"
+        elif fp_model and (ROOT / fp_model).is_file():  # an FP model file records its iterations
+            fp_meta = read_model(ROOT / fp_model)[2]
+            fp_note = f" (same size, {fp_meta['iterations']} iterations)" if fp_meta.get("iterations") else ""
         lines.append(_row(f"FP twin{fp_note}", fp))
     lines.append(_row(f"**{name}**", ev))
     lines += [

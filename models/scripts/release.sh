@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Releases a trained run as models/weights/NAME.safetensors with its scores, golden files and card:
-#   models/scripts/release.sh NAME RUN_DIR ["TRAIN COMMAND"]
+#   [FP_MODEL=models/reference/fp-edsr-x2.safetensors] models/scripts/release.sh NAME RUN_DIR ["TRAIN COMMAND"]
 # 1. exports the checkpoint to a candidate file (and the TorchScript oracle + golden tensors),
 # 2. scores it on Set5/Set14/B100 (scales_sr.eval),
 # 3. if NAME is already released, keeps the old model unless the candidate is better on all three
 #    sets (issue 17: a released file is replaced only when Set5, Set14 and B100 all improve),
 # 4. installs the file, eval JSON and golden files, measures the engine latency
 #    (build/bench/scales-latency: 2 threads, 256x256 and 1280x720, median of 5) and writes the card
-#    (scales_sr.report card), with the training command given or the run's own.
+#    (scales_sr.report card), with the training command given or the run's own, and with FP_MODEL
+#    (an FP twin's model file) scored beside it.
 # Pause background training while it runs: the card's latency is measured here.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -45,6 +46,11 @@ py -m scales_sr.eval --model bicubic --scale "$scale" --json "$tmp/bicubic.json"
 a = read_checkpoint(sys.argv[1])["args"]
 print("scripts/py -m scales_sr.train " + " ".join(v for v in resume_argv(a, out="RUN", time_budget=0, threads=0)[:-1]))' \
   "$run/checkpoint.pt")"
+fp=()
+if [ -n "${FP_MODEL:-}" ]; then
+  py -m scales_sr.eval --model "$FP_MODEL" --scale "$scale" --json "$tmp/fp.json" >/dev/null
+  fp=(--fp "$tmp/fp.json" --fp-model "${FP_MODEL#"$root/"}")
+fi
 py -m scales_sr.report card --model "$weights/$name.safetensors" --eval "$weights/$name.eval.json" \
-  --bicubic "$tmp/bicubic.json" --latency "$tmp/latency.json" --train-command "$cmd" --out "$weights/$name.md"
+  --bicubic "$tmp/bicubic.json" --latency "$tmp/latency.json" --train-command "$cmd" "${fp[@]}" --out "$weights/$name.md"
 echo "released $weights/$name.safetensors; now update the README table (scripts/py -m scales_sr.report table)"
