@@ -123,9 +123,7 @@ int main(int argc, char** argv) {
         nets.push_back(synthetic_net(t, s));
         if (!onnx_dir.empty() && t.rfind("fp:", 0) == 0) {
           const auto bc = split(t.substr(3), 'x');
-          nets.back().onnx = onnx_dir + "/fp-x" + std::to_string(s) + "-b" + bc[0] + "c" + bc[1] + ".onnx";
-          if (!std::ifstream(nets.back().onnx))
-            throw std::invalid_argument("no " + nets.back().onnx + " (scales_sr.onnx_export --front-dir " + onnx_dir + ")");
+          nets.back().onnx = scales::bench::fp_edsr_onnx(onnx_dir, s, std::stoi(bc[0]), std::stoi(bc[1]));
         }
       }
     for (const auto& f : model_files) {

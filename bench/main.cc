@@ -184,11 +184,7 @@ int main(int argc, char** argv) {
     sb::torch_set_threads(threads);
     const auto& kv = scales::bconv::select_kernel(engine.kernel());
     auto onnx_file = [&](int s) {
-      if (onnx_dir.empty()) return std::string();
-      const std::string f = onnx_dir + "/fp-x" + std::to_string(s) + "-b" + std::to_string(blocks) + "c" +
-                            std::to_string(channels) + ".onnx";
-      if (!std::ifstream(f)) throw std::invalid_argument("no " + f + " (scales_sr.onnx_export --front-dir " + onnx_dir + ")");
-      return f;
+      return onnx_dir.empty() ? std::string() : sb::fp_edsr_onnx(onnx_dir, s, blocks, channels);
     };
     for (int s : scales_list) onnx_file(s);  // fail before the long timings, not after
     std::unique_ptr<sb::OrtRunner> ort;

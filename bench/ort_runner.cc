@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
@@ -13,6 +14,13 @@
 extern char** environ;
 
 namespace scales::bench {
+
+std::string fp_edsr_onnx(const std::string& dir, int scale, int blocks, int channels) {
+  const std::string f = dir + "/fp-x" + std::to_string(scale) + "-b" + std::to_string(blocks) + "c" +
+                        std::to_string(channels) + ".onnx";
+  if (!std::ifstream(f)) throw std::invalid_argument("no " + f + " (scales_sr.onnx_export --front-dir " + dir + ")");
+  return f;
+}
 
 OrtRunner::OrtRunner(const std::string& worker, const std::string& node) {
   if (access(worker.c_str(), R_OK) != 0)
