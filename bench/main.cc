@@ -22,7 +22,7 @@
 #include <random>
 #include <thread>
 
-#include "bconv/dispatch.h"
+#include "kernels/variant.h"
 #include "bconv/pack.h"
 #include "bconv/weights.h"
 #include "fp/conv3x3.h"
@@ -43,7 +43,7 @@ using sb::now_ms;
 
 namespace {
 
-json bench_kernel(const scales::bconv::KernelVariant& k, scales::runtime::ThreadPool& pool, int repeats) {
+json bench_kernel(const scales::kernels::KernelVariant& k, scales::runtime::ThreadPool& pool, int repeats) {
   constexpr int kC = 64, kH = 256, kW = 256, kChunk = 4;
   std::mt19937 rng(1);
   std::normal_distribution<float> nd;
@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
     scales::Engine engine(scales::EngineOptions{threads, kernel, 0});
     scales::runtime::ThreadPool pool(threads);
     sb::torch_set_threads(threads);
-    const auto& kv = scales::bconv::select_kernel(engine.kernel());
+    const auto& kv = scales::kernels::select_kernel(engine.kernel());
     auto onnx_file = [&](int s) {
       return onnx_dir.empty() ? std::string() : sb::fp_edsr_onnx(onnx_dir, s, blocks, channels);
     };

@@ -1,4 +1,6 @@
-// Public API glue: model loading, the Engine (thread pool + kernel choice), tiling and stitching.
+// Public API glue: model loading, the Engine (thread pool, kernel choice, device backend).
+// Tiles are planned and stitched by TileJob (tile/tile_job.cc) and run by the tile driver
+// (tile/driver.cc).
 #include "scales/engine.h"
 
 #include <cstdlib>
@@ -6,7 +8,7 @@
 #include <iterator>
 #include <mutex>
 
-#include "bconv/dispatch.h"
+#include "kernels/variant.h"
 #include "engine_impl.h"
 #include "model/model_file.h"
 #include "model/swinir_file.h"
@@ -39,10 +41,10 @@ std::shared_ptr<const Model> Model::load(const std::string& path) {
 }
 
 namespace {
-const bconv::KernelVariant& pick_kernel(const EngineOptions& o) {
-  if (!o.kernel.empty()) return bconv::select_kernel(o.kernel);
+const kernels::KernelVariant& pick_kernel(const EngineOptions& o) {
+  if (!o.kernel.empty()) return kernels::select_kernel(o.kernel);
   const char* env = std::getenv("SCALES_KERNEL");
-  return bconv::select_kernel(env ? env : "");
+  return kernels::select_kernel(env ? env : "");
 }
 }  // namespace
 
@@ -81,18 +83,7 @@ Image Engine::upscale(const Model& m, const Image& in) {
   if (in.width <= 0 || in.height <= 0)
     throw Error("image has no pixels (" + std::to_string(in.width) + "x" + std::to_string(in.height) + ")");
   TileJob job(model, in, tile_size(m, in.width, in.height));
-  for (;;) {
-    const auto ready = job.take_ready();  // pass 2 appears after pass 1
-    if (ready.empty()) break;
-    if (!impl_->on_device(m.network())) {  // one tile window in memory at a time
-      for (int t : ready) job.run(t, *this);
-      continue;
-    }
-    std::vector<TileJob::Task> tasks;
-    for (int t : ready) tasks.push_back({&job, t});
-    for (const auto& o : TileJob::run_batch(tasks, *this))  // one device batch per pass
-      if (!o.error.empty()) throw Error(o.error);
-  }
+  run_to_end(job);
   return job.take_result();
 }
 

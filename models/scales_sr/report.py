@@ -149,7 +149,7 @@ def recipe_section(runs: Path) -> str:
     return "\n".join(lines)
 
 
-SHORT_ROWS = ("base", "lr1e-3", "lr2e-3", "lr4e-3", "batch32", "patch64")  # models/scripts/recipe_short.sh
+SHORT_ROWS = ("base", "lr1e-3", "lr2e-3", "lr4e-3", "lr8e-3", "batch32", "patch64")  # models/scripts/recipe_short.sh
 
 
 def short_section(runs: Path) -> str:

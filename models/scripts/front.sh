@@ -6,9 +6,12 @@
 #   models/scripts/front.sh create      runs at iteration 0 (existing ones are left alone)
 #   models/scripts/front.sh report      the FP shapes as ONNX (scales_sr.onnx_export), build/bench/scales-latency
 #                                       (engine, and ONNX Runtime for FP), then scales_sr.front
-# SCALES (default "2 4"), BINARY and FP (BLOCKSxCHANNELS lists), ITERS from the environment. The
-# defaults span the same engine latencies at x2 (binary 61-~100 ms, FP 54-113 ms at 256x256, docs/
-# quality-speed.md) at a CPU cost the sessions can carry (about 20 core-hours for both scales).
+# SCALES (default "2 4"), BINARY and FP (BLOCKSxCHANNELS lists), ITERS (default 6000) and LR from
+# the environment. LR defaults to 4e-3, where the short-budget learning rates level off (docs/
+# ablation.md, "Recipe, short budgets": 8e-3 adds only 0.06-0.07 dB at 2000 iterations, near the
+# run-to-run noise, and is untried on longer schedules and on the FP networks). The default shapes
+# span the same engine latencies at x2 (binary 61-~100 ms, FP 54-113 ms at 256x256, docs/
+# quality-speed.md) at a CPU cost the sessions can carry (about 12 core-hours for both scales).
 # Binary B8 C64 and FP B6 C48 are slower than every default and left out for that cost; binary
 # B16 C64 also because 10k iterations are 11 h of one core and its checkpoint (17 MB) is over the
 # 10 MB a committed update may add.
@@ -17,7 +20,8 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 SCALES="${SCALES:-2 4}"
 BINARY="${BINARY:-4x32 8x32 6x48}"
 FP="${FP:-3x16 4x24 4x32}"
-ITERS="${ITERS:-10000}"
+ITERS="${ITERS:-6000}"
+LR="${LR:-4e-3}"
 runs="$root/models/checkpoints"
 
 create() {  # VARIANT SCALE BxC
@@ -26,7 +30,7 @@ create() {  # VARIANT SCALE BxC
   [ -f "$out/checkpoint.pt" ] && return 0
   echo "create $out"
   "$root/scripts/py" -m scales_sr.train --variant "$1" --scale "$2" --blocks "$b" --channels "$c" --patch 48 \
-    --batch 16 --iters "$ITERS" --lr 5e-4 --bf16 auto --seed 0 --val-every 1000 --time-budget 0.001 --out "$out" >/dev/null
+    --batch 16 --iters "$ITERS" --lr "$LR" --bf16 auto --seed 0 --val-every 1000 --time-budget 0.001 --out "$out" >/dev/null
 }
 
 case "${1:-}" in

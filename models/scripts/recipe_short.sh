@@ -19,6 +19,7 @@ train base --lr 5e-4 --batch 16 --patch 48 --iters "$ITERS"
 train lr1e-3 --lr 1e-3 --batch 16 --patch 48 --iters "$ITERS"
 train lr2e-3 --lr 2e-3 --batch 16 --patch 48 --iters "$ITERS"
 train lr4e-3 --lr 4e-3 --batch 16 --patch 48 --iters "$ITERS"
+train lr8e-3 --lr 8e-3 --batch 16 --patch 48 --iters "$ITERS"
 train batch32 --lr 5e-4 --batch 32 --patch 48 --iters $((ITERS / 2))
 train patch64 --lr 5e-4 --batch 16 --patch 64 --iters $((ITERS * 9 / 16))   # (48/64)^2 of the iterations
 "$root/scripts/py" -m scales_sr.report short "$runs"

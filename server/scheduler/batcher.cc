@@ -13,23 +13,24 @@ SchedClock::time_point arrival_rank(const std::vector<WaitingRequest>& waiting, 
 
 BatchDecision next_batch(std::vector<WaitingRequest>& waiting, SchedClock::time_point now, const BatchPolicy& policy) {
   BatchDecision d;
-  // The least recently served request chooses the model.
+  // The least recently served group chooses the key.
   const WaitingRequest* first = nullptr;
   for (const auto& r : waiting)
     if (!r.tiles.empty() && (!first || r.last_served < first->last_served)) first = &r;
   if (!first) return d;
-  const std::string model = first->model;
+  const std::string key = first->key;
+  size_t max_batch = static_cast<size_t>(std::max(1, policy.max_batch));
+  if (first->limit > 0) max_batch = std::min(max_batch, first->limit);
 
   size_t count = 0;
   SchedClock::time_point oldest_since = SchedClock::time_point::max();
-  std::vector<WaitingRequest*> order;  // this model's requests, least recently served first
+  std::vector<WaitingRequest*> order;  // this key's groups, least recently served first
   for (auto& r : waiting)
-    if (r.model == model && !r.tiles.empty()) {
+    if (r.key == key && !r.tiles.empty()) {
       count += r.tiles.size();
       oldest_since = std::min(oldest_since, r.tiles.front().since);
       order.push_back(&r);
     }
-  const size_t max_batch = static_cast<size_t>(std::max(1, policy.max_batch));
   if (count < max_batch && now - oldest_since < policy.max_delay) {
     d.wake_at = oldest_since + policy.max_delay;
     return d;
@@ -37,7 +38,7 @@ BatchDecision next_batch(std::vector<WaitingRequest>& waiting, SchedClock::time_
   std::stable_sort(order.begin(), order.end(),
                    [](const WaitingRequest* a, const WaitingRequest* b) { return a->last_served < b->last_served; });
 
-  d.model = model;
+  d.key = key;
   bool took = true;
   while (d.batch.size() < max_batch && took) {  // one tile per request per round
     took = false;

@@ -3,11 +3,14 @@
 // its own, no gRPC: tested with a fake clock (tests/server/test_batcher.cc).
 //
 // Policy:
-//   - the request served least recently (last_served: arrival, then the time it last had a tile
-//     taken) chooses the model, so no model starves another and a new small request goes next;
-//   - a batch forms when that model has max_batch tiles waiting, or its oldest tile has waited
-//     max_delay; otherwise the caller waits until then (or until new tiles arrive);
-//   - tiles are taken round-robin across that model's requests, least recently served first, one
+//   - tiles wait in groups of one batch key (the engine's: the same network and, on a device, the
+//     same window size; Engine::batch_key), so every batch formed here runs as one engine batch;
+//   - the group served least recently (last_served: arrival, then the time it last had a tile
+//     taken) chooses the key, so no model starves another and a new small request goes next;
+//   - a batch forms when that key has max_batch tiles waiting (or its engine limit, if smaller), or
+//     its oldest tile has waited max_delay; otherwise the caller waits until then (or until new
+//     tiles arrive);
+//   - tiles are taken round-robin across that key's requests, least recently served first, one
 //     per request per round, so a small request is never stuck behind a huge one (fair share).
 #pragma once
 
@@ -32,15 +35,17 @@ struct WaitingTile {
   SchedClock::time_point since;  // when it became ready
 };
 
+// One request's waiting tiles of one batch key (a request may have several groups).
 struct WaitingRequest {
   uint64_t request = 0;
-  std::string model;
+  std::string key;                // the batch key, as a string (equal keys batch together)
   std::deque<WaitingTile> tiles;  // FIFO
   SchedClock::time_point last_served;  // arrival, then when it last had a tile taken
+  size_t limit = 0;               // the engine's batch limit for this key; 0: none
 };
 
 struct BatchDecision {
-  std::string model;
+  std::string key;
   std::vector<WaitingTile> batch;  // empty: nothing to run now
   SchedClock::time_point wake_at = SchedClock::time_point::max();
 };

@@ -1,10 +1,17 @@
 #include "scheduler/scheduler.h"
 
+#include <algorithm>
+
 namespace scales::server {
 
 namespace {
 double seconds_since(SchedClock::time_point t) {
   return std::chrono::duration<double>(SchedClock::now() - t).count();
+}
+
+std::string key_string(const std::string& model, const BatchKey& k) {
+  return model + "#" + std::to_string(k.network) +
+         (k.device ? "@" + std::to_string(k.width) + "x" + std::to_string(k.height) : std::string());
 }
 }  // namespace
 
@@ -57,13 +64,29 @@ bool Scheduler::submit(Request r) {
     std::lock_guard<std::mutex> lk(mu_);
     if (stopping_ || live_.size() >= opt_.max_requests) return false;
     live->id = next_id_++;
-    WaitingRequest w{live->id, live->req.model_name, {}, arrival_rank(waiting_, live->accepted)};
-    for (int t : live->job->take_ready()) w.tiles.push_back({live->id, t, live->accepted});
-    waiting_.push_back(std::move(w));
+    enqueue(*live, live->job->take_ready(), arrival_rank(waiting_, live->accepted), live->accepted);
     live_[live->id] = live;
   }
   cv_.notify_all();
   return true;
+}
+
+void Scheduler::enqueue(const Live& r, const std::vector<int>& ready, SchedClock::time_point rank,
+                        SchedClock::time_point since) {
+  // One group per batch key, in the order the keys first appear; the engine's key and limit
+  // (the same on every worker's engine) make each batch the batcher forms one engine batch.
+  const Engine& e = *engines_.front();
+  const size_t first = waiting_.size();
+  for (int t : ready) {
+    const std::string key = key_string(r.req.model_name, e.batch_key(*r.job, t));
+    auto it = std::find_if(waiting_.begin() + first, waiting_.end(),
+                           [&](const WaitingRequest& w) { return w.key == key; });
+    if (it == waiting_.end()) {
+      waiting_.push_back(WaitingRequest{r.id, key, {}, rank, e.batch_limit(*r.job, t)});
+      it = waiting_.end() - 1;
+    }
+    it->tiles.push_back({r.id, t, since});
+  }
 }
 
 size_t Scheduler::in_flight() const {
@@ -112,7 +135,7 @@ void Scheduler::loop(Engine& engine) {
     if (on_batch_) on_batch_(static_cast<int>(d.batch.size()));
     // The batch's live tasks, run together (one device batch per model and tile size).
     std::vector<std::shared_ptr<Live>> owners;
-    std::vector<TileJob::Task> tasks;
+    std::vector<TileTask> tasks;
     for (const auto& t : d.batch) {
       std::shared_ptr<Live> r;
       {
@@ -137,7 +160,7 @@ void Scheduler::loop(Engine& engine) {
       tasks.push_back({r->job.get(), t.task});
     }
     if (tasks.empty()) continue;
-    const auto outcomes = TileJob::run_batch(tasks, engine);
+    const auto outcomes = engine.run(tasks);
     if (on_batch_done_) on_batch_done_();
     for (size_t k = 0; k < tasks.size(); ++k) {
       const auto& r = owners[k];
@@ -154,9 +177,7 @@ void Scheduler::loop(Engine& engine) {
       if (!ready.empty()) {
         std::lock_guard<std::mutex> lk(mu_);
         const auto now = SchedClock::now();
-        WaitingRequest w{r->id, r->req.model_name, {}, now};
-        for (int task : ready) w.tiles.push_back({r->id, task, now});
-        waiting_.push_back(std::move(w));
+        enqueue(*r, ready, now, now);
       }
       if (!ready.empty()) cv_.notify_all();
     }

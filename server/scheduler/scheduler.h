@@ -60,6 +60,8 @@ class Scheduler {
  private:
   struct Live;
   void loop(Engine& engine);
+  // Adds a request's ready tasks to waiting_, grouped by batch key. Called with mu_ held.
+  void enqueue(const Live& r, const std::vector<int>& ready, SchedClock::time_point rank, SchedClock::time_point since);
   void finish(const std::shared_ptr<Live>& r, Result res, Image img, const std::string& error);
 
   const Options opt_;

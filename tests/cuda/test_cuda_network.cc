@@ -82,13 +82,13 @@ TEST(CudaNetwork, ABatchEqualsItsTilesOneAtATime) {
   std::vector<Image> ins;
   for (uint32_t k = 0; k < 5; ++k) ins.push_back(testing::random_image(40, 24, 100 + k));
   std::vector<std::unique_ptr<TileJob>> jobs;
-  std::vector<TileJob::Task> tasks;
+  std::vector<TileTask> tasks;
   for (auto& im : ins) {
     jobs.push_back(std::make_unique<TileJob>(m, im, 1 << 20));
     for (int t : jobs.back()->take_ready()) tasks.push_back({jobs.back().get(), t});
   }
   const auto before = gpu.device_stats().batches;
-  const auto outcomes = TileJob::run_batch(tasks, gpu);
+  const auto outcomes = gpu.run(tasks);
   EXPECT_EQ(gpu.device_stats().batches, before + 1);  // one batch for all five
   for (size_t k = 0; k < ins.size(); ++k) {
     ASSERT_TRUE(outcomes[k].error.empty()) << outcomes[k].error;

@@ -9,7 +9,7 @@
 #include <string>
 #include <tuple>
 
-#include "bconv/dispatch.h"
+#include "kernels/variant.h"
 #include "blinear/kernel.h"
 
 namespace scales::blinear {
@@ -53,14 +53,14 @@ TEST(BlinearPack, SignOfShiftedTokensWithZeroAsPlusOne) {
   const float x[] = {-1.0f, 0.0f, -0.0f, 2.0f, 0.5f};  // one token of 5 channels
   const float shift[] = {0.0f, 0.0f, 0.0f, -3.0f, -0.5f};
   uint64_t out = ~uint64_t{0};
-  pack_token_signs(x, 1, 5, nullptr, &out);
+  bgemm::pack_signs_ref(x, 1, 5, nullptr, &out);
   EXPECT_EQ(out, 0b00001u);  // only -1 is negative; pad bits zero
-  pack_token_signs(x, 1, 5, shift, &out);
+  bgemm::pack_signs_ref(x, 1, 5, shift, &out);
   EXPECT_EQ(out, 0b01001u);  // 2 - 3 < 0; 0.5 - 0.5 = 0 counts as +1
   std::vector<float> wide(130, 1.0f);
   wide[64] = wide[129] = -1.0f;
   uint64_t three[3];
-  pack_token_signs(wide.data(), 1, 130, nullptr, three);
+  bgemm::pack_signs_ref(wide.data(), 1, 130, nullptr, three);
   EXPECT_EQ(three[0], 0u);
   EXPECT_EQ(three[1], 1u);
   EXPECT_EQ(three[2], 2u);
@@ -72,12 +72,12 @@ class BlinearKernel : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
     const std::string& isa = std::get<0>(GetParam());
-    for (const auto& v : bconv::kernel_variants())
+    for (const auto& v : kernels::kernel_variants())
       if (v.name == isa) k = &v;
     if (!k) GTEST_SKIP() << isa << " is not built for this architecture";
     if (!k->supported) GTEST_SKIP() << isa << " is not supported by this CPU";
   }
-  const bconv::KernelVariant* k = nullptr;
+  const kernels::KernelVariant* k = nullptr;
 };
 
 TEST_P(BlinearKernel, EqualsReferenceExactly) {
@@ -105,7 +105,7 @@ TEST_P(BlinearKernel, PackEqualsReferenceExactly) {
   const int words = (s.c_in + 63) / 64;
   for (const float* sh : {static_cast<const float*>(nullptr), static_cast<const float*>(shift.data())}) {
     std::vector<uint64_t> want(static_cast<size_t>(s.tokens) * words), got(want.size(), ~uint64_t{0});  // poisoned
-    pack_token_signs(x.data(), s.tokens, s.c_in, sh, want.data());
+    bgemm::pack_signs_ref(x.data(), s.tokens, s.c_in, sh, want.data());
     k->pack(x.data(), s.tokens, s.c_in, sh, got.data());
     for (size_t i = 0; i < want.size(); ++i)
       ASSERT_EQ(got[i], want[i]) << isa << (sh ? " shifted" : "") << " token " << i / words << " word " << i % words;

@@ -20,7 +20,7 @@ TEST(Epilogue, PrepareRowPacksLikeTheReferencePacker) {
     for (auto& v : x) v = nd(rng);
     x[0] = 0.0f;  // sign(0) = +1
     if (c > 1) x[1] = -0.0f;
-    model::ResConv next;
+    ScalesParams next;
     next.shift.resize(c);
     for (auto& v : next.shift) v = 0.2f * nd(rng);
     next.spatial_w.resize(c);

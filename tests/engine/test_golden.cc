@@ -9,7 +9,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "bconv/dispatch.h"
+#include "kernels/variant.h"
 #include "model/safetensors.h"
 #include "net/network.h"
 #include "runtime/thread_pool.h"
@@ -117,7 +117,7 @@ TEST(Golden, EveryLayerMatchesTheOracle) {
     const auto st = scales::model::parse_safetensors(bytes, g.string());
     const auto m = scales::Model::load(model_of(g, st.metadata.at("model")).string());
     const auto in = to_image(st.tensors.at("input"));
-    for (const auto& k : scales::bconv::kernel_variants()) {
+    for (const auto& k : scales::kernels::kernel_variants()) {
       if (!k.supported) continue;
       SCOPED_TRACE(std::string(k.name));
       int checked = 0;

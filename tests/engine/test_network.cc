@@ -2,7 +2,7 @@
 // stitch to the whole-image result; tile planning covers the image exactly once.
 #include <gtest/gtest.h>
 
-#include "bconv/dispatch.h"
+#include "kernels/variant.h"
 #include "model/synthetic.h"
 #include "net/edsr.h"
 #include "scales/engine.h"
@@ -35,7 +35,7 @@ TEST(Network, EveryKernelVariantGivesTheSameImage) {
     const Image in = testing::random_image(23, 17, channels);
     Engine ref(EngineOptions{2, "ref", 0});
     const Image want = ref.upscale(*m, in);
-    for (const auto& k : bconv::kernel_variants()) {
+    for (const auto& k : kernels::kernel_variants()) {
       if (!k.supported) {
         std::printf("[ SKIPPED  ] kernel %s: not supported by this CPU\n", std::string(k.name).c_str());
         continue;
@@ -188,6 +188,14 @@ TEST(Engine, BackendChoiceWithoutAGpu) {
 namespace scales {
 namespace {
 
+// One task through the engine's tile driver; true when it finished its job.
+bool run_task(Engine& e, TileJob& job, int task) {
+  const TileTask t{&job, task};
+  const auto out = e.run(std::span<const TileTask>(&t, 1));
+  if (!out[0].error.empty()) throw Error(out[0].error);
+  return out[0].completed;
+}
+
 TEST(TileJobTest, TwoPassReleasesPassTwoAfterPassOne) {
   model::SyntheticSpec s;
   s.blocks = 1;
@@ -200,16 +208,42 @@ TEST(TileJobTest, TwoPassReleasesPassTwoAfterPassOne) {
   const auto first = job.take_ready();
   ASSERT_EQ(first.size(), 6u);
   EXPECT_TRUE(job.take_ready().empty());  // each task handed out once
-  for (size_t i = 0; i + 1 < first.size(); ++i) job.run(first[i], e);
+  for (size_t i = 0; i + 1 < first.size(); ++i) run_task(e, job, first[i]);
   EXPECT_TRUE(job.take_ready().empty());  // pass 2 waits for the last pass-1 task
-  job.run(first.back(), e);
+  run_task(e, job, first.back());
   const auto second = job.take_ready();
   ASSERT_EQ(second.size(), 6u);
   bool finished = false;
-  for (int t : second) finished = job.run(t, e);
+  for (int t : second) finished = run_task(e, job, t);
   EXPECT_TRUE(finished && job.done());
   const Image want = Engine(EngineOptions{1, "", 20}).upscale(*m, testing::random_image(50, 30, 1));
   EXPECT_LT(testing::compare(job.take_result(), want).max_abs, 1e-5);
+}
+
+TEST(TileDriver, AFailedTaskLeavesTheOthersRunning) {
+  model::SyntheticSpec s;
+  s.blocks = 1;
+  s.channels = 8;
+  s.components = {"shift", "spatial"};  // one pass
+  const auto m = std::make_shared<Model>(net::make_edsr(model::synthetic_edsr(s)));
+  const Image in = testing::random_image(40, 20, 4);
+  TileJob job(m, in, 20);
+  const auto ready = job.take_ready();
+  ASSERT_EQ(ready.size(), 2u);
+  Engine e(EngineOptions{1, "", 0});
+  const std::vector<TileTask> tasks = {{&job, ready[0]}, {&job, 99}, {&job, ready[1]}};
+  const auto out = e.run(tasks);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out[0].error.empty() && !out[0].completed);
+  EXPECT_NE(out[1].error.find("out of range"), std::string::npos) << out[1].error;
+  EXPECT_TRUE(out[2].error.empty() && out[2].completed);
+  ASSERT_TRUE(job.done());
+  EXPECT_LT(testing::compare(job.take_result(), Engine(EngineOptions{1, "", 1 << 20}).upscale(*m, in)).max_abs, 1e-4);
+  // On the CPU every task of a network shares one key, with no batch limit.
+  EXPECT_EQ(e.batch_key(job, 0), e.batch_key(job, 1));
+  EXPECT_EQ(e.batch_key(job, 0).network, m->network().instance_id());
+  EXPECT_FALSE(e.batch_key(job, 0).device);
+  EXPECT_EQ(e.batch_limit(job, 0), 0u);
 }
 
 TEST(TileJobTest, TasksRunConcurrentlyOnSeveralEngines) {
@@ -224,9 +258,9 @@ TEST(TileJobTest, TasksRunConcurrentlyOnSeveralEngines) {
   ASSERT_EQ(tasks.size(), 12u);
   Engine a(EngineOptions{1, "", 0}), b(EngineOptions{1, "", 0});
   std::thread other([&] {
-    for (size_t i = 1; i < tasks.size(); i += 2) job.run(tasks[i], b);
+    for (size_t i = 1; i < tasks.size(); i += 2) run_task(b, job, tasks[i]);
   });
-  for (size_t i = 0; i < tasks.size(); i += 2) job.run(tasks[i], a);
+  for (size_t i = 0; i < tasks.size(); i += 2) run_task(a, job, tasks[i]);
   other.join();
   ASSERT_TRUE(job.done());
   const Image want = Engine(EngineOptions{1, "", 1 << 20}).upscale(*m, in);

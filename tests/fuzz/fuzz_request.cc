@@ -43,8 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto d = scales::imageio::decode_buffer(data + 2, size - 2, "fuzz", {64 * 64, 64});
     scales::TileJob job(fx.model, d.rgb, tile);
-    for (auto ready = job.take_ready(); !ready.empty(); ready = job.take_ready())
-      for (int t : ready) job.run(t, *fx.engine);
+    fx.engine->run_to_end(job);
     const auto out = job.take_result();
     scales::imageio::encode_buffer(out, d.alpha, d.rgb.width, d.rgb.height, format, quality);
   } catch (const scales::Error&) {

@@ -9,8 +9,8 @@ namespace {
 using std::chrono::microseconds;
 const SchedClock::time_point T0{};  // the fake clock's zero
 
-WaitingRequest req(uint64_t id, const std::string& model, int tiles, microseconds since) {
-  WaitingRequest r{id, model, {}, T0 + since};
+WaitingRequest req(uint64_t id, const std::string& key, int tiles, microseconds since, size_t limit = 0) {
+  WaitingRequest r{id, key, {}, T0 + since, limit};
   for (int t = 0; t < tiles; ++t) r.tiles.push_back({id, t, T0 + since});
   return r;
 }
@@ -61,15 +61,25 @@ TEST(Batcher, OldestModelFirstAndBatchesNeverMixModels) {
                                    req(3, "x4", 2, microseconds(60))};
   const BatchPolicy p{8, microseconds(100)};
   auto d = next_batch(w, T0 + microseconds(100), p);
-  EXPECT_EQ(d.model, "x2");
+  EXPECT_EQ(d.key, "x2");
   ASSERT_EQ(d.batch.size(), 2u);
   for (const auto& t : d.batch) EXPECT_EQ(t.request, 2u);
   d = next_batch(w, T0 + microseconds(100), p);  // x4's oldest waited 50 us < 100: not yet
   EXPECT_TRUE(d.batch.empty());
   EXPECT_EQ(d.wake_at, T0 + microseconds(150));
   d = next_batch(w, T0 + microseconds(150), p);
-  EXPECT_EQ(d.model, "x4");
+  EXPECT_EQ(d.key, "x4");
   EXPECT_EQ(d.batch.size(), 4u);
+  EXPECT_TRUE(w.empty());
+}
+
+TEST(Batcher, TheEnginesBatchLimitCapsTheBatch) {
+  // A device holds 3 tiles of this key per batch: 7 waiting tiles go as 3, 3 and 1.
+  std::vector<WaitingRequest> w = {req(1, "dev", 4, microseconds(0), 3), req(2, "dev", 3, microseconds(0), 3)};
+  const BatchPolicy p{8, microseconds(0)};
+  EXPECT_EQ(next_batch(w, T0, p).batch.size(), 3u);
+  EXPECT_EQ(next_batch(w, T0, p).batch.size(), 3u);
+  EXPECT_EQ(next_batch(w, T0, p).batch.size(), 1u);
   EXPECT_TRUE(w.empty());
 }
 
@@ -79,15 +89,15 @@ TEST(Batcher, ANewRequestOfAnotherModelIsServedNext) {
   std::vector<WaitingRequest> w = {req(1, "x4", 50, microseconds(0))};
   const BatchPolicy p{4, microseconds(0)};
   auto d = next_batch(w, T0 + microseconds(100), p);
-  EXPECT_EQ(d.model, "x4");
+  EXPECT_EQ(d.key, "x4");
   w.push_back(req(2, "x2", 1, microseconds(150)));
   w.back().last_served = arrival_rank(w, T0 + microseconds(150));
   EXPECT_LT(w.back().last_served, w.front().last_served);
   d = next_batch(w, T0 + microseconds(160), p);
-  EXPECT_EQ(d.model, "x2");
+  EXPECT_EQ(d.key, "x2");
   ASSERT_EQ(d.batch.size(), 1u);
   d = next_batch(w, T0 + microseconds(170), p);
-  EXPECT_EQ(d.model, "x4");
+  EXPECT_EQ(d.key, "x4");
 }
 
 }  // namespace

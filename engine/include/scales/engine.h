@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace scales {
@@ -86,6 +88,28 @@ struct DeviceStats {
 
 class TileJob;
 
+// One task of a TileJob (see below), as the engine's tile driver takes them.
+struct TileTask {
+  TileJob* job = nullptr;
+  int task = 0;
+};
+
+// What became of one task run by Engine::run.
+struct TileOutcome {
+  bool completed = false;  // this task finished its job (take_result() is ready)
+  std::string error;       // non-empty: this task failed (other tasks are not affected)
+  double seconds = 0;      // this task's engine time (a device batch's time split over its tiles)
+};
+
+// Which tasks may run together: tasks with equal keys go to a device as one batch (the same
+// network and window size). On the CPU tasks run one after another, and the key is the network.
+struct BatchKey {
+  uint64_t network = 0;
+  int width = 0, height = 0;  // the task's input window; 0 on the CPU
+  bool device = false;
+  bool operator==(const BatchKey&) const = default;
+};
+
 class Engine {
  public:
   explicit Engine(const EngineOptions& options = {});  // throws Error for an unknown/unsupported kernel
@@ -94,8 +118,23 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Upscales by the model's scale. Images larger than one tile are split into tiles with
-  // context overlap and stitched (docs/engine.md: tiling).
+  // context overlap and stitched (docs/engine.md: tiling): a TileJob run to its end.
   Image upscale(const Model& model, const Image& input);
+
+  // The tile driver, the one place tile tasks run (upscale(), the server's scheduler and the
+  // fuzzers all come here). Runs `tasks`, of any jobs, in order; consecutive tasks with one
+  // batch key run as one device batch of at most batch_limit() tasks, the rest one at a time on
+  // the CPU. A caller that wants full device batches forms them with batch_key() and
+  // batch_limit() (the server's batcher does). Outcomes are in task order; a failed task leaves
+  // the others running. Calls on one engine run one at a time.
+  std::vector<TileOutcome> run(std::span<const TileTask> tasks);
+  // Runs every task of `job`, pass after pass, until it is done (then job.take_result()); throws
+  // Error with the first failed task's message.
+  void run_to_end(TileJob& job);
+  BatchKey batch_key(const TileJob& job, int task) const;
+  // The most tasks of this task's key that one device batch holds (device_batch_memory_mb); 0:
+  // no limit (the CPU runs tasks one after another anyway).
+  size_t batch_limit(const TileJob& job, int task) const;
 
   std::string kernel() const;  // the binary conv variant of the CPU path
   std::string backend() const;  // "cpu" or the device backend's name ("cuda:0 NVIDIA ...")
@@ -105,13 +144,13 @@ class Engine {
   int tile_size(const Model& model, int width, int height) const;
 
  private:
-  friend class TileJob;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 // One image as a set of tile tasks that a scheduler may run in any order, interleaved with other
-// images' tasks, on any engine and thread (Engine::upscale is this, run in order). Tasks of one
+// images' tasks, on any engine and thread, through Engine::run. It holds the tile plan, the
+// statistics of the two-pass run and the stitched output; it runs nothing itself. Tasks of one
 // job may run concurrently. With image-wide statistics and more than one tile, every tile runs
 // twice: pass-1 tasks (statistics) and, once all of them are done, pass-2 tasks (the output).
 class TileJob {
@@ -127,29 +166,20 @@ class TileJob {
   int tasks_total() const;  // tiles, or 2 x tiles with the statistics pass
   // The tasks that may run now and were not handed out before (each id once).
   std::vector<int> take_ready();
-  // Runs one task; returns true if this call finished the job.
-  bool run(int task, Engine& engine);
-  // Runs tasks of any jobs together: on a device backend, the tiles of one network and size go
-  // in one batch; on the CPU they run one after another. Each outcome says whether that task
-  // finished its job, or why it failed (the other tasks are not affected).
-  struct Task {
-    TileJob* job;
-    int task;
-  };
-  struct Outcome {
-    bool completed = false;
-    std::string error;     // non-empty: this task failed
-    double seconds = 0;    // this task's engine time (a device batch's time split over its tiles)
-  };
-  static std::vector<Outcome> run_batch(const std::vector<Task>& tasks, Engine& engine);
+  // The size (width, height) of the input task `task` runs the network on.
+  std::pair<int, int> window_size(int task) const;
   bool done() const;
   Image take_result();  // after done()
 
+  // For the tile driver (engine-internal: Work is defined in src/tile/tile_work.h). prepare()
+  // fills a task's input and statistics plan; finish() takes its output (statistics or pixels)
+  // and returns true when that finished the job. Both are safe to call from several threads.
+  struct Work;
+  void prepare(int task, Work& w) const;
+  bool finish(Work& w);
+
  private:
   struct State;
-  struct Prepared;
-  void prepare(Prepared& p) const;
-  bool finish(Prepared& p);
   std::unique_ptr<State> s_;
 };
 

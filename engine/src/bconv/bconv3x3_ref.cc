@@ -25,10 +25,6 @@ void ref_row(const PackedMap& a, const uint64_t* weight_bits, int c_out, int in_
 }
 }  // namespace
 
-void bconv3x3_row_ref(const PackedMap& a, const BconvWeights& w, int y, int32_t* out) {
-  ref_row(a, w.bits.data(), w.c_out, w.c_in, y, out);
-}
-
 void bconv3x3_ref(const PackedMap& a, const uint64_t* weight_bits, int c_out, int in_channels, int32_t* out) {
   for (int y = 0; y < a.height; ++y)
     ref_row(a, weight_bits, c_out, in_channels, y, out + static_cast<size_t>(y) * a.width * c_out);

@@ -1,11 +1,11 @@
-// Reference binary 3x3 convolution: the exact integer +-1 dot products (see bconv/kernel.h for
-// the formula). Portable C++, always built, selectable at run time (SCALES_KERNEL=ref); the
-// oracle every optimized kernel is tested against.
+// Reference binary 3x3 convolution: the exact integer +-1 dot products of bconv/kernel.h written
+// out tap by tap, independent of the GEMM core. The oracle the tests hold every kernel variant's
+// conv (and the CUDA kernels) to.
 #pragma once
 
 #include <cstdint>
 
-#include "bconv/kernel.h"
+#include "bconv/pack.h"
 
 namespace scales::bconv {
 

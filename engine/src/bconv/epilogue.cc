@@ -31,28 +31,28 @@ inline float dot16(const float* w, const float* x, int n) {
 }
 }  // namespace
 
-std::vector<float> channel_factors(const model::ResConv& rc, const std::vector<double>& sums, double pixels) {
-  const int channels = static_cast<int>(rc.weight_scale.size());
-  std::vector<float> c(channels, 1.0f);
-  if (rc.fc1_w.empty()) return c;
-  std::vector<float> m(channels), h(rc.hidden);
-  for (int ch = 0; ch < channels; ++ch) m[ch] = static_cast<float>(sums[ch] / pixels);
-  for (int j = 0; j < rc.hidden; ++j) {
-    float a = rc.fc1_b[j];
-    for (int ch = 0; ch < channels; ++ch) a += rc.fc1_w[static_cast<size_t>(j) * channels + ch] * m[ch];
+std::vector<float> channel_factors(const ScalesParams& p, const std::vector<double>& sums, double pixels) {
+  const int out = static_cast<int>(p.weight_scale.size()), in = static_cast<int>(sums.size());
+  std::vector<float> c(out, 1.0f);
+  if (p.fc1_w.empty()) return c;
+  std::vector<float> m(in), h(p.hidden);
+  for (int i = 0; i < in; ++i) m[i] = static_cast<float>(sums[i] / pixels);
+  for (int j = 0; j < p.hidden; ++j) {
+    float a = p.fc1_b[j];
+    for (int i = 0; i < in; ++i) a += p.fc1_w[static_cast<size_t>(j) * in + i] * m[i];
     h[j] = a > 0.0f ? a : 0.0f;
   }
-  for (int o = 0; o < channels; ++o) {
-    float a = rc.fc2_b[o];
-    for (int j = 0; j < rc.hidden; ++j) a += rc.fc2_w[static_cast<size_t>(o) * rc.hidden + j] * h[j];
+  for (int o = 0; o < out; ++o) {
+    float a = p.fc2_b[o];
+    for (int j = 0; j < p.hidden; ++j) a += p.fc2_w[static_cast<size_t>(o) * p.hidden + j] * h[j];
     c[o] = sigmoid(a);
   }
   return c;
 }
 
-std::vector<float> scale_factors(const model::ResConv& rc) {
-  std::vector<float> gk(rc.weight_scale.size());
-  for (size_t o = 0; o < gk.size(); ++o) gk[o] = rc.has_alpha ? rc.alpha * rc.weight_scale[o] : rc.weight_scale[o];
+std::vector<float> scale_factors(const ScalesParams& p) {
+  std::vector<float> gk(p.weight_scale.size());
+  for (size_t o = 0; o < gk.size(); ++o) gk[o] = p.has_alpha ? p.alpha * p.weight_scale[o] : p.weight_scale[o];
   return gk;
 }
 
@@ -78,7 +78,7 @@ SCALES_ROW_CLONES void spatial_factors(const float* w, float b, const float* x, 
   for (int p = 0; p < width; ++p) s[p] = sigmoid(dot16(w, x + static_cast<size_t>(p) * channels, channels) + b);
 }
 
-SCALES_ROW_CLONES void prepare_row(const model::ResConv& next, const float* x_row, int width, int channels, uint64_t* packed_row,
+SCALES_ROW_CLONES void prepare_row(const ScalesParams& next, const float* x_row, int width, int channels, uint64_t* packed_row,
                  float* s_row, double* sums) {
   const int words = (channels + 63) / 64;
   const float* shift = next.shift.empty() ? nullptr : next.shift.data();

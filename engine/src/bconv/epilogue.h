@@ -15,16 +15,17 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/model_file.h"
+#include "bconv/params.h"
 
 namespace scales::bconv {
 
-// Per-image channel factors c[o] from the per-channel sums of the layer input over `pixels`
-// pixels; all ones if the layer has no channel re-scaling.
-std::vector<float> channel_factors(const model::ResConv& rc, const std::vector<double>& sums, double pixels);
+// Per-image channel factors c[o] (O = weight_scale's size) from the per-channel sums of the layer
+// input (I = sums' size) over `pixels` pixels or tokens; all ones if the layer has no channel
+// re-scaling.
+std::vector<float> channel_factors(const ScalesParams& p, const std::vector<double>& sums, double pixels);
 
 // gk[o] = alpha * k[o] (or k[o] without a layer scale).
-std::vector<float> scale_factors(const model::ResConv& rc);
+std::vector<float> scale_factors(const ScalesParams& p);
 
 // One row of `width` pixels, C channels: x_row is updated in place to z (then PReLU when
 // prelu_slope is not null). s_row: this layer's s[p] or null; cfac: c[o] or null.
@@ -38,7 +39,7 @@ void spatial_factors(const float* w, float b, const float* x, int width, int cha
 // Prepares one row of x as the input of binary layer `next`: packed sign words (width x words,
 // no border), s[p] into s_row when next has spatial re-scaling, and adds x's channel sums to
 // `sums` when next has channel re-scaling.
-void prepare_row(const model::ResConv& next, const float* x_row, int width, int channels, uint64_t* packed_row,
+void prepare_row(const ScalesParams& next, const float* x_row, int width, int channels, uint64_t* packed_row,
                  float* s_row, double* sums);
 
 }  // namespace scales::bconv

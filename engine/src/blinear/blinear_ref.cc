@@ -1,5 +1,5 @@
-// The reference binary linear kernel: the contract of kernel.h written out, one dot product at a
-// time, reading the model file's weight layout. Every other variant is tested against it.
+// The reference binary linear: the contract of kernel.h written out, one dot product at a
+// time, reading the model file's weight layout, without the GEMM core: the tests' oracle.
 #include <bit>
 #include <cstddef>
 

@@ -21,7 +21,7 @@ struct Conv3x3::Impl {
   std::vector<std::pair<memory::desc, memory>> reordered;
 };
 
-Conv3x3::Conv3x3(const model::FpConv& c) : in_(c.in), out_(c.out), impl_(std::make_unique<Impl>()) {
+Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_unique<Impl>()) {
   impl_->weight = c.weight;
   impl_->bias = c.bias;
 }

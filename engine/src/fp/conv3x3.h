@@ -11,13 +11,13 @@
 #include <mutex>
 #include <vector>
 
-#include "model/model_file.h"
+#include "fp/conv_params.h"
 
 namespace scales::fp {
 
 class Conv3x3 {
  public:
-  explicit Conv3x3(const model::FpConv& c);
+  explicit Conv3x3(const ConvParams& c);
   ~Conv3x3();
   int in() const { return in_; }
   int out() const { return out_; }

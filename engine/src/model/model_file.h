@@ -6,30 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "bconv/params.h"
+#include "fp/conv_params.h"
 #include "scales/engine.h"
 
 namespace scales::model {
 
-struct FpConv {  // conv3x3 (or the FP twin's residual conv): weight (O, I, 3, 3), bias (O)
-  int out = 0, in = 0;
-  std::vector<float> weight, bias;
-};
+using FpConv = fp::ConvParams;  // conv3x3 (or the FP twin's residual conv)
 
-// One residual conv: z = x + ybin * g (binary) or z = x + conv3x3(x) (FP twin).
-struct ResConv {
+// One residual conv: z = x + ybin * g (binary: the SCALES parameters, weight_bits (C_out, 3, 3,
+// words)) or z = x + conv3x3(x) (FP twin: fp).
+struct ResConv : bconv::ScalesParams {
   bool binary = true;
-  // binary
-  std::vector<uint64_t> weight_bits;  // (C_out, 3, 3, words), bit 1 = -1, lsb = lowest channel
-  std::vector<float> weight_scale;    // k (C_out)
-  std::vector<float> shift;           // (C_in) or empty
-  float alpha = 1.0f;
-  bool has_alpha = false;
-  std::vector<float> spatial_w;       // (C_in) or empty
-  float spatial_b = 0.0f;
-  std::vector<float> fc1_w, fc1_b, fc2_w, fc2_b;  // (H, C_in), (H), (C_out, H), (C_out) or empty
-  int hidden = 0;
-  // FP twin
-  FpConv fp;
+  FpConv fp;  // FP twin
 };
 
 struct Block {

@@ -12,21 +12,13 @@
 namespace scales::model {
 
 // One linear layer I -> O: binary (SCALES) or FP (the twin).
-struct Linear {
+// binary: z = res(x) + ybin * ((alpha * k[o]) * s[token]) * c[o] (the SCALES parameters,
+// weight_bits (O, ceil(I / 64))), or without res(x) when `residual` is false (metadata
+// linear_residual = same_width, O != I).
+struct Linear : bconv::ScalesParams {
   int in = 0, out = 0;
   bool binary = true;
-  // binary: z = res(x) + ybin * ((alpha * k[o]) * s[token]) * c[o], or without res(x) when
-  // `residual` is false (metadata linear_residual = same_width, O != I)
   bool residual = true;
-  std::vector<uint64_t> weight_bits;  // (O, ceil(I / 64))
-  std::vector<float> weight_scale;    // k (O)
-  std::vector<float> shift;           // (I) or empty
-  float alpha = 1.0f;
-  bool has_alpha = false;
-  std::vector<float> spatial_w;  // (I) or empty
-  float spatial_b = 0.0f;
-  std::vector<float> fc1_w, fc1_b, fc2_w, fc2_b;  // (H, I), (H), (O, H), (O) or empty
-  int hidden = 0;
   // FP: z = x W^T + b
   std::vector<float> weight, bias;  // (O, I), (O)
 };

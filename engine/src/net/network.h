@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "bconv/dispatch.h"
+#include "kernels/variant.h"
 #include "runtime/thread_pool.h"
 #include "runtime/workspace.h"
 #include "scales/engine.h"
@@ -25,7 +25,7 @@ using LayerTap = std::function<void(const std::string& name, int h, int w, int c
 // What a forward pass may use; owned by the caller (the Engine), valid for the call.
 struct Runtime {
   runtime::ThreadPool& pool;
-  const bconv::KernelVariant& kernel;
+  const kernels::KernelVariant& kernel;
   runtime::Workspace& ws;         // feature-map memory, reused across calls
   const LayerTap* tap = nullptr;  // null in production
 };

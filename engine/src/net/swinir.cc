@@ -35,8 +35,6 @@ constexpr int kTokensPerChunk = 64;
 constexpr int kWindowsPerTask = 4;  // attention: windows per pool task (6 heads: 400 KB of scores)
 constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixed: thread-count independent)
 
-float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
-
 // Source index of padded coordinate i on an axis of length n (reflect without repeating the edge
 // when the padding is shorter than the axis, else the edge repeated), as pad_to_window in swinir.py.
 int pad_index(int i, int n, int pad) {
@@ -196,19 +194,7 @@ class Swinir final : public Network {
       std::vector<double> sum(in, 0.0);
       for (int b = 0; b < blocks; ++b)
         for (int i = 0; i < in; ++i) sum[i] += part[static_cast<size_t>(b) * in + i];
-      std::vector<float> mean(in), hid(m.hidden);
-      for (int i = 0; i < in; ++i) mean[i] = static_cast<float>(sum[i] / static_cast<double>(tokens));
-      for (int j = 0; j < m.hidden; ++j) {
-        float a = m.fc1_b[j];
-        for (int i = 0; i < in; ++i) a += m.fc1_w[static_cast<size_t>(j) * in + i] * mean[i];
-        hid[j] = a > 0.0f ? a : 0.0f;
-      }
-      cfac.resize(out);
-      for (int o = 0; o < out; ++o) {
-        float a = m.fc2_b[o];
-        for (int j = 0; j < m.hidden; ++j) a += m.fc2_w[static_cast<size_t>(o) * m.hidden + j] * hid[j];
-        cfac[o] = sigmoid(a);
-      }
+      cfac = bconv::channel_factors(m, sum, static_cast<double>(tokens));
     }
     const float* shift = m.shift.empty() ? nullptr : m.shift.data();
     const bool spatial = !m.spatial_w.empty();

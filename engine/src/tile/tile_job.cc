@@ -1,13 +1,18 @@
 // TileJob: one image's tiles as tasks. Task t < n runs tile t; with the statistics pass, tasks
 // [0, n) are pass 1 (each tile's body, summing every layer's input over the tile's core) and
 // [n, 2n) pass 2 (tile t - n with the image-wide sums), released when pass 1 is complete.
+// The job plans, accumulates statistics and stitches; the tile driver (driver.cc) runs.
+//
+// Locking: State::mu guards handed_out, the pass counters, stats and the allocation of out.
+// prepare() reads only what is fixed at construction (tiles, in) and, for pass 2, stats, which
+// no one writes once pass 1 is complete (pass-2 tasks are released only then). Stitching copies
+// a core into out without the lock: cores are disjoint and out exists before any copy.
 #include <algorithm>
-#include <chrono>
 #include <mutex>
 #include <string>
 
-#include "engine_impl.h"
 #include "net/network.h"
+#include "tile/tile_work.h"
 #include "tile/tiler.h"
 
 namespace scales {
@@ -75,53 +80,40 @@ std::vector<int> TileJob::take_ready() {
   return ready;
 }
 
-// A task on its way through run_batch: what it runs on, and where its result goes.
-struct TileJob::Prepared {
-  TileJob* job = nullptr;
-  int task = 0;
-  enum class Kind { pass1, whole, pass2 } kind = Kind::whole;
-  const tile::Tile* tile = nullptr;
-  Image window;           // the tile's input, copied out of the image (not for Kind::whole)
-  const Image* input = nullptr;  // what the network reads: &window, or the job's image
-  net::StatsPlan plan;
-  net::ImageStats mine;   // pass 1: this tile's sums
-  Image up;               // the network's output
-  std::string error;
-  double seconds = 0;
-};
-
-bool TileJob::run(int task, Engine& engine) {
-  const auto out = run_batch({{this, task}}, engine);
-  if (!out[0].error.empty()) throw Error(out[0].error);
-  return out[0].completed;
+std::pair<int, int> TileJob::window_size(int task) const {
+  if (task < 0 || task >= tasks_total()) throw Error("tile task " + std::to_string(task) + " out of range");
+  if (tiles() == 1) return {s_->in.width, s_->in.height};
+  const tile::Tile& t = s_->tiles[task % tiles()];
+  return {t.window.width(), t.window.height()};
 }
 
-void TileJob::prepare(Prepared& p) const {
+void TileJob::prepare(int task, Work& p) const {
   const State& s = *s_;
   const int n = tiles();
+  p.task = task;
   if (p.task < 0 || p.task >= tasks_total()) throw Error("tile task " + std::to_string(p.task) + " out of range");
   p.tile = &s.tiles[p.task % n];
   if (s.two_pass && p.task < n) {
-    p.kind = Prepared::Kind::pass1;
+    p.kind = Work::Kind::pass1;
     p.plan.collect = &p.mine;
     p.plan.core = State::core_in_window(*p.tile);
     p.window = s.window(*p.tile);
   } else if (n == 1) {  // the whole image: its own statistics, exact
-    p.kind = Prepared::Kind::whole;
+    p.kind = Work::Kind::whole;
     p.input = &s.in;
     return;
   } else {
-    p.kind = Prepared::Kind::pass2;
+    p.kind = Work::Kind::pass2;
     if (s.two_pass) p.plan.use = &s.stats;  // complete: pass-2 tasks are released only after pass 1
     p.window = s.window(*p.tile);
   }
   p.input = &p.window;
 }
 
-bool TileJob::finish(Prepared& p) {
+bool TileJob::finish(Work& p) {
   State& s = *s_;
   const int n = tiles();
-  if (p.kind == Prepared::Kind::pass1) {
+  if (p.kind == Work::Kind::pass1) {
     std::lock_guard<std::mutex> lk(s.mu);
     auto& acc = s.stats.layer_sums;
     if (acc.size() < p.mine.layer_sums.size()) acc.resize(p.mine.layer_sums.size());
@@ -132,7 +124,7 @@ bool TileJob::finish(Prepared& p) {
     if (++s.pass1_done == n) s.stats.pixels = static_cast<double>(s.in.width) * s.in.height;
     return false;
   }
-  if (p.kind == Prepared::Kind::whole) {
+  if (p.kind == Work::Kind::whole) {
     std::lock_guard<std::mutex> lk(s.mu);
     s.out = std::move(p.up);
     return ++s.pass2_done == 1;
@@ -158,74 +150,6 @@ bool TileJob::finish(Prepared& p) {
   }
   std::lock_guard<std::mutex> lk(s.mu);
   return ++s.pass2_done == n;
-}
-
-std::vector<TileJob::Outcome> TileJob::run_batch(const std::vector<Task>& tasks, Engine& engine) {
-  Engine::Impl& e = *engine.impl_;
-  std::vector<Prepared> items(tasks.size());
-  for (size_t k = 0; k < tasks.size(); ++k) {
-    items[k].job = tasks[k].job;
-    items[k].task = tasks[k].task;
-    try {
-      items[k].job->prepare(items[k]);
-    } catch (const std::exception& ex) {
-      items[k].error = ex.what();
-    }
-  }
-  // Device batches: tasks of one network and window size, at most device_batch_memory_mb of
-  // working memory each.
-  std::vector<bool> grouped(items.size(), false);
-  for (size_t k = 0; k < items.size(); ++k) {
-    if (grouped[k] || !items[k].error.empty()) continue;
-    const net::Network& netw = items[k].job->model().network();
-    if (!e.on_device(netw)) continue;
-    const Image& w0 = *items[k].input;
-    const size_t per_tile = std::max<size_t>(1, static_cast<size_t>(w0.width) * w0.height * netw.bytes_per_pixel());
-    const size_t max_n = std::max<size_t>(1, (e.opt.device_batch_memory_mb << 20) / per_tile);
-    std::vector<size_t> group;
-    for (size_t m = k; m < items.size() && group.size() < max_n; ++m) {
-      const Prepared& q = items[m];
-      if (grouped[m] || !q.error.empty() || &q.job->model().network() != &netw || q.input->width != w0.width ||
-          q.input->height != w0.height)
-        continue;
-      grouped[m] = true;
-      group.push_back(m);
-    }
-    std::vector<const Image*> in;
-    std::vector<net::StatsPlan> plans;
-    for (size_t m : group) {
-      in.push_back(items[m].input);
-      plans.push_back(items[m].plan);
-    }
-    try {
-      const auto t0 = std::chrono::steady_clock::now();
-      auto out = e.device->forward(netw, in, plans);
-      const double share = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / group.size();
-      for (size_t g = 0; g < group.size(); ++g) {
-        items[group[g]].up = std::move(out[g]);
-        items[group[g]].seconds = share;
-      }
-    } catch (const std::exception& ex) {
-      for (size_t m : group) items[m].error = ex.what();
-    }
-  }
-  std::vector<Outcome> outcomes(items.size());
-  for (size_t k = 0; k < items.size(); ++k) {
-    Prepared& p = items[k];
-    try {
-      if (p.error.empty() && !grouped[k]) {
-        const auto t0 = std::chrono::steady_clock::now();
-        p.up = e.cpu_forward(p.job->model().network(), *p.input, p.plan);
-        p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      }
-      if (p.error.empty()) outcomes[k].completed = p.job->finish(p);
-    } catch (const std::exception& ex) {
-      p.error = ex.what();
-    }
-    outcomes[k].error = p.error;
-    outcomes[k].seconds = p.seconds;
-  }
-  return outcomes;
 }
 
 bool TileJob::done() const {

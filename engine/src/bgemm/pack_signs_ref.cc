@@ -1,14 +1,14 @@
 #include <cstddef>
 
-#include "blinear/kernel.h"
+#include "bgemm/bgemm.h"
 
-namespace scales::blinear {
+namespace scales::bgemm {
 
-// The reference sign packing (kernel.h): what pack_avx2.cc and pack_avx512.cc must equal bit for
+// The reference sign packing (bgemm.h): what pack_signs_avx2.cc and pack_signs_avx512.cc equal bit for
 // bit, and what the ref and NEON kernel variants use.
-void pack_token_signs(const float* x, int tokens, int channels, const float* shift, uint64_t* out) {
+void pack_signs_ref(const float* x, int rows, int channels, const float* shift, uint64_t* out) {
   const int words = (channels + 63) / 64;
-  for (int t = 0; t < tokens; ++t) {
+  for (int t = 0; t < rows; ++t) {
     const float* xt = x + static_cast<std::size_t>(t) * channels;
     uint64_t* o = out + static_cast<std::size_t>(t) * words;
     for (int w = 0; w < words; ++w) {
@@ -24,4 +24,4 @@ void pack_token_signs(const float* x, int tokens, int channels, const float* shi
   }
 }
 
-}  // namespace scales::blinear
+}  // namespace scales::bgemm

@@ -4,7 +4,7 @@
 
 #include <immintrin.h>
 
-namespace scales::bconv {
+namespace scales::bgemm {
 
 inline __m256i popcnt_bytes(__m256i v, __m256i lut, __m256i low4) {
   const __m256i lo = _mm256_and_si256(v, low4);
@@ -18,4 +18,4 @@ inline __m256i nibble_popcount_lut() {
                           0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
 }
 
-}  // namespace scales::bconv
+}  // namespace scales::bgemm

@@ -1,28 +1,28 @@
-#include "bconv/dispatch.h"
+#include "kernels/variant.h"
 
 #include <vector>
 
 #include "scales/engine.h"
 
-namespace scales::bconv {
+namespace scales::kernels {
 
 namespace {
 
 std::vector<KernelVariant> probe() {
   std::vector<KernelVariant> v;
-  v.push_back({"ref", bconv3x3_row_ref, blinear::blinear_ref, blinear::pack_token_signs, true});
+  v.push_back({"ref", bgemm::bgemm_ref, bgemm::pack_signs_ref, true});
 #if defined(SCALES_KERNEL_AVX2)
   __builtin_cpu_init();
-  v.push_back({"avx2", bconv3x3_row_avx2, blinear::blinear_avx2, blinear::pack_token_signs_avx2,
+  v.push_back({"avx2", bgemm::bgemm_avx2, bgemm::pack_signs_avx2,
                static_cast<bool>(__builtin_cpu_supports("avx2"))});
 #endif
 #if defined(SCALES_KERNEL_AVX512)
-  v.push_back({"avx512", bconv3x3_row_avx512, blinear::blinear_avx512, blinear::pack_token_signs_avx512,
+  v.push_back({"avx512", bgemm::bgemm_avx512, bgemm::pack_signs_avx512,
                __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq") &&
                    __builtin_cpu_supports("avx512vl")});
 #endif
 #if defined(SCALES_KERNEL_NEON)
-  v.push_back({"neon", bconv3x3_row_neon, blinear::blinear_neon, blinear::pack_token_signs, true});  // Advanced SIMD is baseline on aarch64
+  v.push_back({"neon", bgemm::bgemm_neon, bgemm::pack_signs_ref, true});  // Advanced SIMD is baseline on aarch64
 #endif
   return v;
 }
@@ -51,4 +51,4 @@ const KernelVariant& select_kernel(std::string_view requested) {
   throw Error("unknown kernel '" + std::string(requested) + "' (this build has: auto, " + names + ")");
 }
 
-}  // namespace scales::bconv
+}  // namespace scales::kernels

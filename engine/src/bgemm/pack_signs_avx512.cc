@@ -1,21 +1,21 @@
-// Sign-bit packing of tokens for the binary linear, x86-64 AVX-512F: one compare-to-mask gives
-// 16 channels' bits, four make a word. Must equal pack_token_signs (pack.cc) bit for bit,
+// Sign-bit packing of rows (tokens of the binary linear), x86-64 AVX-512F: one compare-to-mask gives
+// 16 channels' bits, four make a word. Must equal pack_signs_ref (pack_signs_ref.cc) bit for bit,
 // including sign(-0) = +1 and NaN -> +1 (an ordered < compare is false for both).
 #include <immintrin.h>
 
 #include <cstddef>
 
-#include "blinear/kernel.h"
+#include "bgemm/bgemm.h"
 
-namespace scales::blinear {
+namespace scales::bgemm {
 
 namespace {
 
 template <bool kShift>
-void pack_rows(const float* x, int tokens, int channels, const float* shift, uint64_t* out) {
+void pack_rows(const float* x, int rows, int channels, const float* shift, uint64_t* out) {
   const int words = (channels + 63) / 64;
   const __m512 zero = _mm512_setzero_ps();
-  for (int t = 0; t < tokens; ++t) {
+  for (int t = 0; t < rows; ++t) {
     const float* xt = x + static_cast<std::size_t>(t) * channels;
     uint64_t* o = out + static_cast<std::size_t>(t) * words;
     for (int w = 0; w < words; ++w) {
@@ -36,11 +36,11 @@ void pack_rows(const float* x, int tokens, int channels, const float* shift, uin
 
 }  // namespace
 
-void pack_token_signs_avx512(const float* x, int tokens, int channels, const float* shift, uint64_t* out) {
+void pack_signs_avx512(const float* x, int rows, int channels, const float* shift, uint64_t* out) {
   if (shift)
-    pack_rows<true>(x, tokens, channels, shift, out);
+    pack_rows<true>(x, rows, channels, shift, out);
   else
-    pack_rows<false>(x, tokens, channels, nullptr, out);
+    pack_rows<false>(x, rows, channels, nullptr, out);
 }
 
-}  // namespace scales::blinear
+}  // namespace scales::bgemm

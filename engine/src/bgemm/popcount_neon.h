@@ -5,7 +5,7 @@
 
 #include <arm_neon.h>
 
-namespace scales::bconv {
+namespace scales::bgemm {
 
 constexpr int kNeonStepsPerFold = 4095;
 
@@ -17,4 +17,4 @@ inline uint64x2_t fold16(uint64x2_t acc64, uint16x8_t acc16) {
   return vaddq_u64(acc64, vpaddlq_u32(vpaddlq_u16(acc16)));
 }
 
-}  // namespace scales::bconv
+}  // namespace scales::bgemm

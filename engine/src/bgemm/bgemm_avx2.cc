@@ -1,0 +1,87 @@
+// Binary GEMM, x86-64 AVX2 (compiled with -mavx2). AVX2 has no vector popcount, so bytes are
+// counted with the 4-bit lookup table in VPSHUFB (popcount_avx2.h), summed as bytes for up to 31
+// steps (31 * 8 = 248 fits a byte) and then folded into 64-bit lanes with VPSADBW.
+//
+// Layout as in the AVX-512 kernel (bgemm_avx512.cc): 8 output channels per group, here two ymm of
+// 4 u64 lanes; each row's activation word is broadcast; P rows share each weight load. A row
+// keeps four ymm accumulators, so P is small: 2 for the 3x3 conv's three-run rows and 4 for the
+// linear's one-run rows (the fastest of each in the kernel benchmarks).
+#include <immintrin.h>
+
+#include <cstddef>
+
+#include "bgemm/bgemm.h"
+#include "bgemm/popcount_avx2.h"
+
+namespace scales::bgemm {
+
+namespace {
+
+template <int P>
+inline void rows_avx2(const Rows& a, int r0, const Weights& w, int32_t* out) {
+  const __m256i lut = nibble_popcount_lut();
+  const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
+  // Locals, not a.*: the compiler then keeps them in registers across the unrolled loops.
+  const int runs = a.runs, run_words = a.run_words, stride = a.stride;
+  const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(r0) * stride;
+  for (int g = 0; g < w.groups(); ++g) {
+    const uint64_t* wg = w.lane8.data() + static_cast<std::size_t>(g) * w.k_words * 8;
+    __m256i acc64[P][2], acc8[P][2];
+#pragma GCC unroll 8
+    for (int p = 0; p < P; ++p)
+      for (int h = 0; h < 2; ++h) acc64[p][h] = acc8[p][h] = zero;
+    int pending = 0;  // steps summed in acc8 since the last fold
+    for (int s = 0; s < runs; ++s) {
+      const uint64_t* r = a.run[s] + first;
+      const uint64_t* ws = wg + static_cast<std::size_t>(s) * run_words * 8;
+      for (int j = 0; j < run_words; ++j) {
+        const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ws + static_cast<std::size_t>(j) * 8));
+        const __m256i w1 =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ws + static_cast<std::size_t>(j) * 8 + 4));
+#pragma GCC unroll 8
+        for (int p = 0; p < P; ++p) {
+          const __m256i av = _mm256_set1_epi64x(static_cast<long long>(r[p * stride + j]));
+          acc8[p][0] = _mm256_add_epi8(acc8[p][0], popcnt_bytes(_mm256_xor_si256(w0, av), lut, low4));
+          acc8[p][1] = _mm256_add_epi8(acc8[p][1], popcnt_bytes(_mm256_xor_si256(w1, av), lut, low4));
+        }
+        if (++pending == 31) {
+#pragma GCC unroll 8
+          for (int p = 0; p < P; ++p)
+            for (int h = 0; h < 2; ++h) {
+              acc64[p][h] = _mm256_add_epi64(acc64[p][h], _mm256_sad_epu8(acc8[p][h], zero));
+              acc8[p][h] = zero;
+            }
+          pending = 0;
+        }
+      }
+    }
+    const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
+    for (int p = 0; p < P; ++p) {
+      alignas(32) int64_t pop[8];
+      for (int h = 0; h < 2; ++h) {
+        const __m256i t = _mm256_add_epi64(acc64[p][h], _mm256_sad_epu8(acc8[p][h], zero));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(pop + 4 * h), t);
+      }
+      int32_t* o = out + static_cast<std::size_t>(p) * w.c_out + 8 * g;
+      for (int l = 0; l < n; ++l) o[l] = w.k_bits - 2 * static_cast<int32_t>(pop[l]);
+    }
+  }
+}
+
+template <int P>
+void all_rows_avx2(const Rows& a, const Weights& w, int32_t* out) {
+  int r = 0;
+  for (; r + P <= a.count; r += P) rows_avx2<P>(a, r, w, out + static_cast<std::size_t>(r) * w.c_out);
+  for (; r < a.count; ++r) rows_avx2<1>(a, r, w, out + static_cast<std::size_t>(r) * w.c_out);
+}
+
+}  // namespace
+
+void bgemm_avx2(const Rows& a, const Weights& w, int32_t* out) {
+  if (a.runs == 1)
+    all_rows_avx2<4>(a, w, out);
+  else
+    all_rows_avx2<2>(a, w, out);
+}
+
+}  // namespace scales::bgemm

@@ -1,0 +1,42 @@
+// The one place a CPU kernel variant is chosen. A variant is one ISA's binary GEMM core
+// (bgemm/bgemm.h) and sign packing; the 3x3 conv and the linear both run on it. Variants are
+// compiled per ISA (one translation unit each, see engine/CMakeLists.txt); the CPU is probed
+// once; the best supported variant wins unless a name is requested (tests, benchmarks,
+// SCALES_KERNEL). "ref" is the reference GEMM, always built.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "bconv/kernel.h"
+#include "bgemm/bgemm.h"
+#include "blinear/kernel.h"
+
+namespace scales::kernels {
+
+struct KernelVariant {
+  std::string_view name;  // "ref", "avx2", "avx512", "neon"
+  bgemm::GemmFn gemm;
+  bgemm::PackFn pack;  // token sign packing (the reference where an ISA has none of its own)
+  bool supported;      // this CPU can run it
+
+  // One output row of a binary 3x3 conv (bconv/kernel.h).
+  void row(const bconv::PackedMap& a, const bconv::BconvWeights& w, int y, int32_t* out) const {
+    bconv::bconv3x3_row(gemm, a, w, y, out);
+  }
+  // A binary linear over `tokens` packed tokens (blinear/kernel.h).
+  void linear(const uint64_t* a, int tokens, const blinear::BlinearWeights& w, int32_t* out) const {
+    blinear::blinear(gemm, a, tokens, w, out);
+  }
+};
+
+// Every variant compiled into this build, best last.
+std::span<const KernelVariant> kernel_variants();
+
+// "" or "auto": the best supported variant. Otherwise the named one; throws scales::Error when
+// the name is unknown, not compiled in, or not supported by this CPU.
+const KernelVariant& select_kernel(std::string_view requested);
+
+}  // namespace scales::kernels
