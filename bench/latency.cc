@@ -47,7 +47,6 @@ struct Input {
   int width = 0, height = 0;
 };
 
-
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::stringstream ss(s);
@@ -73,7 +72,8 @@ Net synthetic_net(const std::string& text, int scale) {
   } else if (parts[0] != "scales") {
     throw std::invalid_argument("--nets: unknown variant '" + parts[0] + "' (scales, plain or fp)");
   }
-  return {text, scale, std::make_shared<const scales::Model>(scales::net::make_edsr(scales::model::synthetic_edsr(spec)))};
+  return {text, scale,
+          std::make_shared<const scales::Model>(scales::net::make_edsr(scales::model::synthetic_edsr(spec)))};
 }
 
 scales::Image random_image(const Input& in, uint32_t seed) {
@@ -99,7 +99,9 @@ int main(int argc, char** argv) {
   bool as_json = false;
   app.add_option("--nets", nets_text, "comma list of VARIANT:BLOCKSxCHANNELS (random weights of that shape)");
   app.add_option("--model", model_files, "model files to time as well (at their own scale)");
-  app.add_option("--scales", scales_list, "scales of the --nets networks")->delimiter(',')->check(CLI::IsMember({2, 3, 4}));
+  app.add_option("--scales", scales_list, "scales of the --nets networks")
+      ->delimiter(',')
+      ->check(CLI::IsMember({2, 3, 4}));
   app.add_option("--inputs", inputs_text, "comma list of WIDTHxHEIGHT LR inputs");
   app.add_option("--threads", threads, "engine threads")->check(CLI::Range(1, 256));
   app.add_option("--repeats", repeats, "timed runs per figure (median)")->check(CLI::PositiveNumber);

@@ -22,16 +22,16 @@
 #include <random>
 #include <thread>
 
-#include "kernels/variant.h"
 #include "bconv/pack.h"
 #include "bconv/weights.h"
 #include "fp/conv3x3.h"
+#include "kernels/variant.h"
 #include "model/synthetic.h"
 #include "net/edsr.h"
+#include "ort_runner.h"
 #include "roofline.h"
 #include "runtime/thread_pool.h"
 #include "scales/engine.h"
-#include "ort_runner.h"
 #include "timing.h"
 #include "torch_twin.h"
 
@@ -57,7 +57,8 @@ json bench_kernel(const scales::kernels::KernelVariant& k, scales::runtime::Thre
   std::vector<int32_t> out(static_cast<size_t>(kH) * kW * kC);
   auto run_kernel = [&] {
     pool.parallel_for(kH / kChunk, [&](int ch) {
-      for (int y = ch * kChunk; y < (ch + 1) * kChunk; ++y) k.row(a, w, y, out.data() + static_cast<size_t>(y) * kW * kC);
+      for (int y = ch * kChunk; y < (ch + 1) * kChunk; ++y)
+        k.row(a, w, y, out.data() + static_cast<size_t>(y) * kW * kC);
     });
   };
 
@@ -92,12 +93,8 @@ json bench_kernel(const scales::kernels::KernelVariant& k, scales::runtime::Thre
   const double ms = median(tk);
   const double gmacs = double(kH) * kW * kC * kC * 9 / (ms * 1e6);
   const double roof = xp ? double(kItems) * kReps * kWords * 64 / (median(tr) * 1e6) : 0.0;
-  return {{"isa", k.name},
-          {"shape", "64->64 3x3 on 256x256"},
-          {"ms", ms},
-          {"gmacs", gmacs},
-          {"roofline_gmacs", roof},
-          {"efficiency", roof > 0 ? gmacs / roof : 0.0}};
+  return {{"isa", k.name},  {"shape", "64->64 3x3 on 256x256"}, {"ms", ms},
+          {"gmacs", gmacs}, {"roofline_gmacs", roof},           {"efficiency", roof > 0 ? gmacs / roof : 0.0}};
 }
 
 // A random RGB image of side `size` (the e2e input).
@@ -215,9 +212,8 @@ int main(int argc, char** argv) {
     }
     const double ours_fp = median(to), torch_fp = median(tt);
     const double fp_rate = fp_macs / (ours_fp * 1e6);
-    out["fp"] = {{"shape", "64->256 3x3 on 256x256"},
-                 {"engine_gmacs", fp_rate},
-                 {"torch_gmacs", fp_macs / (torch_fp * 1e6)}};
+    out["fp"] = {
+        {"shape", "64->256 3x3 on 256x256"}, {"engine_gmacs", fp_rate}, {"torch_gmacs", fp_macs / (torch_fp * 1e6)}};
 
     out["e2e"] = json::array();
     for (int s : scales_list) {
@@ -227,7 +223,8 @@ int main(int argc, char** argv) {
       spec.channels = channels;
       const scales::Model model(scales::net::make_edsr(scales::model::synthetic_edsr(spec)));
       sb::TorchFpTwin twin(s, blocks, channels);
-      const E2eTimes t = time_e2e(engine, model, random_image(size, 2), twin, 1, repeats, ort.get(), onnx_file(s), threads);
+      const E2eTimes t =
+          time_e2e(engine, model, random_image(size, 2), twin, 1, repeats, ort.get(), onnx_file(s), threads);
       const double e = t.engine;
       const double px = double(size) * size, c = channels;
       const double bin_macs = (2.0 * blocks + 1) * px * c * c * 9;
@@ -261,13 +258,14 @@ int main(int argc, char** argv) {
       const E2eTimes t = time_e2e(engine, *model, random_image(swinir_size, 3), twin, 3, repeats, nullptr, "", threads);
       const double px = double(swinir_size) * swinir_size;
       const auto& info = model->info();
-      json row = {{"model", "scales-swinir-c" + std::to_string(info.channels) + "-" + std::to_string(info.blocks) + "layers"},
-                  {"scale", s},
-                  {"size", swinir_size},
-                  {"threads", threads},
-                  {"engine_ms", t.engine},
-                  {"binary_gmac", info.binary_macs_per_pixel * px / 1e9},
-                  {"fp_gmac", info.fp_macs_per_pixel * px / 1e9}};
+      json row = {
+          {"model", "scales-swinir-c" + std::to_string(info.channels) + "-" + std::to_string(info.blocks) + "layers"},
+          {"scale", s},
+          {"size", swinir_size},
+          {"threads", threads},
+          {"engine_ms", t.engine},
+          {"binary_gmac", info.binary_macs_per_pixel * px / 1e9},
+          {"fp_gmac", info.fp_macs_per_pixel * px / 1e9}};
       add_speedups(row, t);
       out["e2e"].push_back(row);
     }

@@ -16,8 +16,8 @@ extern char** environ;
 namespace scales::bench {
 
 std::string fp_edsr_onnx(const std::string& dir, int scale, int blocks, int channels) {
-  const std::string f = dir + "/fp-x" + std::to_string(scale) + "-b" + std::to_string(blocks) + "c" +
-                        std::to_string(channels) + ".onnx";
+  const std::string f =
+      dir + "/fp-x" + std::to_string(scale) + "-b" + std::to_string(blocks) + "c" + std::to_string(channels) + ".onnx";
   if (!std::ifstream(f)) throw std::invalid_argument("no " + f + " (scales_sr.onnx_export --front-dir " + dir + ")");
   return f;
 }
@@ -66,7 +66,8 @@ double OrtRunner::time_ms(const std::string& model, int width, int height, int t
   signal(SIGPIPE, old);
   std::string reply;
   for (int c; sent && (c = fgetc(from_)) != EOF && c != '\n';) reply.push_back(static_cast<char>(c));
-  if (!sent || reply.empty()) throw std::runtime_error("the ONNX Runtime worker exited (is bench/ort installed? scripts/setup)");
+  if (!sent || reply.empty())
+    throw std::runtime_error("the ONNX Runtime worker exited (is bench/ort installed? scripts/setup)");
   const auto r = nlohmann::json::parse(reply, nullptr, false);
   if (r.is_discarded()) throw std::runtime_error("ONNX Runtime worker: unreadable reply '" + reply + "'");
   if (r.contains("error")) throw std::runtime_error("ONNX Runtime: " + r["error"].get<std::string>());

@@ -20,8 +20,8 @@ uint64_t xor_popcount_avx2(const uint64_t* a, const uint64_t* b, int words, long
       for (int j = 0; j < 8; ++j) {
         const __m256i v = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i + 4 * j)), w[j]);
         const __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-        acc8[j & 1] = _mm256_add_epi8(acc8[j & 1],
-                                      _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi)));
+        acc8[j & 1] =
+            _mm256_add_epi8(acc8[j & 1], _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi)));
       }
       acc64 = _mm256_add_epi64(acc64, _mm256_sad_epu8(_mm256_add_epi8(acc8[0], acc8[1]), zero));
     }

@@ -19,7 +19,8 @@ uint64_t xor_popcount_avx512(const uint64_t* a, const uint64_t* b, int words, lo
       c2 = _mm512_add_epi64(c2, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(a + i + 16), w2)));
       c3 = _mm512_add_epi64(c3, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(a + i + 24), w3)));
     }
-  return static_cast<uint64_t>(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(c0, c1), _mm512_add_epi64(c2, c3))));
+  return static_cast<uint64_t>(
+      _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(c0, c1), _mm512_add_epi64(c2, c3))));
 }
 
 }  // namespace scales::bench

@@ -14,19 +14,19 @@ struct Options {
   bool skip_existing = false;
   // local mode
   std::string model_file;
-  int threads = 0;      // engine threads, 0 = all cores
-  std::string kernel;   // binary kernel variant, "" = best (or SCALES_KERNEL)
+  int threads = 0;              // engine threads, 0 = all cores
+  std::string kernel;           // binary kernel variant, "" = best (or SCALES_KERNEL)
   std::string backend = "cpu";  // --local: cpu, cuda or auto (EngineOptions::backend)
-  int tile = 0;         // LR tile side, 0 = automatic
+  int tile = 0;                 // LR tile side, 0 = automatic
   // remote mode
-  std::string server;   // host:port
-  std::string model;    // model name, or
-  int scale = 0;        // a scale served by a default model
-  int jobs = 4;         // files in flight
+  std::string server;  // host:port
+  std::string model;   // model name, or
+  int scale = 0;       // a scale served by a default model
+  int jobs = 4;        // files in flight
   double deadline_s = 300;
-  int retries = 4;      // on UNAVAILABLE / RESOURCE_EXHAUSTED, with exponential backoff
-  std::string tls_ca;   // PEM file: connect with TLS, trusting these roots
-  std::string token;    // bearer token (from --token-file or SCALES_TOKEN)
+  int retries = 4;     // on UNAVAILABLE / RESOURCE_EXHAUSTED, with exponential backoff
+  std::string tls_ca;  // PEM file: connect with TLS, trusting these roots
+  std::string token;   // bearer token (from --token-file or SCALES_TOKEN)
 };
 
 // Both return the process exit code: 0 when every image was written (or skipped), 1 if any

@@ -25,8 +25,8 @@ void Progress::done(const std::string& in, const std::string& out, bool ok, cons
   }
   if (tty_) {
     const int width = 30, filled = static_cast<int>(width * finished_ / (total_ ? total_ : 1));
-    std::fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu  %.2f img/s  ETA %.0f s", filled,
-                 "##############################", width - filled, "", finished_, total_, rate, eta);
+    std::fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu  %.2f img/s  ETA %.0f s", filled, "##############################",
+                 width - filled, "", finished_, total_, rate, eta);
     if (finished_ == total_) std::fprintf(stderr, "\n");
   }
 }

@@ -13,7 +13,8 @@ class Progress {
  public:
   explicit Progress(size_t total);
   // One file finished: ok, skipped (already there) or failed with `error`.
-  void done(const std::string& in, const std::string& out, bool ok, const std::string& error = "", bool skipped = false);
+  void done(const std::string& in, const std::string& out, bool ok, const std::string& error = "",
+            bool skipped = false);
   // "N of total images failed" etc. on stderr; returns the number of failures.
   size_t summary();
 

@@ -9,7 +9,6 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
-#include <vips/vips8>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -18,6 +17,7 @@
 #include <iterator>
 #include <sstream>
 #include <thread>
+#include <vips/vips8>
 
 #include "metrics.h"
 #include "registry.h"
@@ -108,7 +108,9 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve TLS (with --tls-key)")
       ->envname("SCALES_TLS_CERT")
       ->check(CLI::ExistingFile);
-  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->envname("SCALES_TLS_KEY")->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")
+      ->envname("SCALES_TLS_KEY")
+      ->check(CLI::ExistingFile);
   app.add_option("--tls-client-ca", tls_client_ca, "PEM CA bundle: require and verify client certificates")
       ->envname("SCALES_TLS_CLIENT_CA")
       ->check(CLI::ExistingFile);
@@ -197,9 +199,9 @@ int main(int argc, char** argv) {
     });
   for (const auto& m : *registry.snapshot())
     metrics->set_model_info(m->name, m->model->info().scale, m->model->info().architecture, m->model->info().variant);
-  scales::server::UpscalerService service(registry, io, scheduler, *metrics, {{max_pixels, max_side},
-                                                  static_cast<size_t>(max_upload_mb) << 20,
-                                                  static_cast<size_t>(max_message_mb) << 20});
+  scales::server::UpscalerService service(
+      registry, io, scheduler, *metrics,
+      {{max_pixels, max_side}, static_cast<size_t>(max_upload_mb) << 20, static_cast<size_t>(max_message_mb) << 20});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -231,10 +233,12 @@ int main(int argc, char** argv) {
   }
   server->GetHealthCheckService()->SetServingStatus("scales.v1.Upscaler", true);
   for (const auto& m : *registry.snapshot())
-    std::fprintf(stderr, "model %s x%d%s\n", m->name.c_str(), m->model->info().scale, m->is_default ? " (default)" : "");
-  std::fprintf(stderr,
-               "scales-server listening on %s (port %d), metrics on %s, %d workers x %d threads, kernel %s, backend %s\n",
-               listen.c_str(), port, metrics_listen.c_str(), workers, threads, kernel.c_str(), backend_name.c_str());
+    std::fprintf(stderr, "model %s x%d%s\n", m->name.c_str(), m->model->info().scale,
+                 m->is_default ? " (default)" : "");
+  std::fprintf(
+      stderr,
+      "scales-server listening on %s (port %d), metrics on %s, %d workers x %d threads, kernel %s, backend %s\n",
+      listen.c_str(), port, metrics_listen.c_str(), workers, threads, kernel.c_str(), backend_name.c_str());
 
   for (;;) {
     int sig = 0;

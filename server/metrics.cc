@@ -7,7 +7,7 @@ namespace scales::server {
 namespace {
 const prometheus::Histogram::BucketBoundaries& seconds_buckets() {
   static const prometheus::Histogram::BucketBoundaries b = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                            1,     2.5,  5,     10,   20,  40,  60};
+                                                            1,     2.5,  5,     10,   20,  40,   60};
   return b;
 }
 }  // namespace
@@ -36,7 +36,10 @@ Metrics::Metrics(const std::string& listen)
                       .Help("Tiles per batch handed to an engine worker (tiles of several requests)")
                       .Register(*registry_)
                       .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32})),
-      tiles_(prometheus::BuildCounter().Name("scales_tiles_total").Help("Tiles run through the engine").Register(*registry_)),
+      tiles_(prometheus::BuildCounter()
+                 .Name("scales_tiles_total")
+                 .Help("Tiles run through the engine")
+                 .Register(*registry_)),
       pixels_(prometheus::BuildCounter()
                   .Name("scales_input_pixels_total")
                   .Help("Input pixels upscaled")
@@ -51,16 +54,18 @@ Metrics::Metrics(const std::string& listen)
                      .Help("Upscale calls accepted and not yet finished")
                      .Register(*registry_)
                      .Add({})),
-      device_in_use_(prometheus::BuildGauge()
-                         .Name("scales_device_memory_bytes")
-                         .Help("GPU memory of the device backend: weights and feature maps in use, or reserved by its pool")
-                         .Register(*registry_)
-                         .Add({{"state", "in_use"}})),
-      device_reserved_(prometheus::BuildGauge()
-                           .Name("scales_device_memory_bytes")
-                           .Help("GPU memory of the device backend: weights and feature maps in use, or reserved by its pool")
-                           .Register(*registry_)
-                           .Add({{"state", "reserved"}})),
+      device_in_use_(
+          prometheus::BuildGauge()
+              .Name("scales_device_memory_bytes")
+              .Help("GPU memory of the device backend: weights and feature maps in use, or reserved by its pool")
+              .Register(*registry_)
+              .Add({{"state", "in_use"}})),
+      device_reserved_(
+          prometheus::BuildGauge()
+              .Name("scales_device_memory_bytes")
+              .Help("GPU memory of the device backend: weights and feature maps in use, or reserved by its pool")
+              .Register(*registry_)
+              .Add({{"state", "reserved"}})),
       device_seconds_(prometheus::BuildCounter()
                           .Name("scales_device_busy_seconds_total")
                           .Help("Device time of the GPU batches (CUDA events around each batch)")
@@ -92,8 +97,8 @@ void Metrics::set_device(size_t memory_in_use, size_t memory_reserved, double ke
 void Metrics::set_model_info(const std::string& model, int scale, const std::string& architecture,
                              const std::string& variant) {
   std::lock_guard<std::mutex> lk(mu_);
-  model_info_.Add({{"model", model}, {"scale", std::to_string(scale)}, {"architecture", architecture},
-                   {"variant", variant}})
+  model_info_
+      .Add({{"model", model}, {"scale", std::to_string(scale)}, {"architecture", architecture}, {"variant", variant}})
       .Set(1);
 }
 

@@ -1,7 +1,7 @@
 #include "service.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -14,16 +14,11 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 std::string format_name(scales::v1::Format f) {
   switch (f) {
     case scales::v1::FORMAT_UNSPECIFIED:
-    case scales::v1::FORMAT_PNG:
-      return "png";
-    case scales::v1::FORMAT_JPEG:
-      return "jpg";
-    case scales::v1::FORMAT_WEBP:
-      return "webp";
-    case scales::v1::FORMAT_TIFF:
-      return "tif";
-    default:
-      return "";
+    case scales::v1::FORMAT_PNG: return "png";
+    case scales::v1::FORMAT_JPEG: return "jpg";
+    case scales::v1::FORMAT_WEBP: return "webp";
+    case scales::v1::FORMAT_TIFF: return "tif";
+    default: return "";
   }
 }
 
@@ -44,9 +39,12 @@ std::string code_name(grpc::StatusCode c) {
 // One structured log line per request.
 void log_request(const std::string& rpc, const std::string& model, int in_w, int in_h, int out_w, int out_h,
                  const grpc::Status& st, double ms) {
-  nlohmann::json j = {{"rpc", rpc},     {"model", model},      {"in", std::to_string(in_w) + "x" + std::to_string(in_h)},
+  nlohmann::json j = {{"rpc", rpc},
+                      {"model", model},
+                      {"in", std::to_string(in_w) + "x" + std::to_string(in_h)},
                       {"out", std::to_string(out_w) + "x" + std::to_string(out_h)},
-                      {"status", st.error_code()}, {"ms", ms}};
+                      {"status", st.error_code()},
+                      {"ms", ms}};
   if (!st.ok()) j["error"] = st.error_message();
   std::fprintf(stderr, "%s\n", j.dump().c_str());
 }
@@ -76,7 +74,8 @@ void UpscalerService::process(const std::string& bytes, const scales::v1::Upscal
     return fail(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
   if (cancelled()) return fail(grpc::StatusCode::CANCELLED, "cancelled while queued");
   const std::string fmt = format_name(o.format());
-  if (fmt.empty()) return fail(grpc::StatusCode::INVALID_ARGUMENT, "unknown output format " + std::to_string(o.format()));
+  if (fmt.empty())
+    return fail(grpc::StatusCode::INVALID_ARGUMENT, "unknown output format " + std::to_string(o.format()));
   const int quality = o.quality() == 0 ? 90 : o.quality();
   if (quality < 1 || quality > 100)
     return fail(grpc::StatusCode::INVALID_ARGUMENT, "quality must be 1..100, got " + std::to_string(quality));
@@ -118,7 +117,8 @@ void UpscalerService::process(const std::string& bytes, const scales::v1::Upscal
     io_.post([this, base, m, alpha, fmt, quality, format, t0, wait_ms, reply, res, img = std::move(img), err, queue_s,
               infer_s, tiles]() mutable {
       Outcome o = std::move(base);
-      if (res == Scheduler::Result::deadline_exceeded) o.status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, err);
+      if (res == Scheduler::Result::deadline_exceeded)
+        o.status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, err);
       if (res == Scheduler::Result::cancelled) o.status = grpc::Status(grpc::StatusCode::CANCELLED, err);
       if (res == Scheduler::Result::failed) o.status = grpc::Status(grpc::StatusCode::INTERNAL, "engine: " + err);
       if (res != Scheduler::Result::ok) return reply(std::move(o));
@@ -163,7 +163,8 @@ grpc::Status UpscalerService::authorize(const grpc::CallbackServerContext* ctx) 
   const auto& md = ctx->client_metadata();
   const auto it = md.find("authorization");
   if (it == md.end())
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "this server needs 'authorization: Bearer <token>' metadata");
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "this server needs 'authorization: Bearer <token>' metadata");
   const std::string value(it->second.data(), it->second.size());
   if (!value.starts_with("Bearer "))
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "authorization metadata must be 'Bearer <token>'");
@@ -224,10 +225,10 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
     reactor->Finish(o.status);
   };
   auto job = [this, ctx, req, t0, reply] {
-    process(req->image(), req->options(), t0, ctx->deadline(), [ctx] { return ctx->IsCancelled(); }, reply);
+    process(
+        req->image(), req->options(), t0, ctx->deadline(), [ctx] { return ctx->IsCancelled(); }, reply);
   };
-  if (!io_.submit(std::move(job)))
-    reactor->Finish(queue_full("Upscale", req->options().model(), t0));
+  if (!io_.submit(std::move(job))) reactor->Finish(queue_full("Upscale", req->options().model(), t0));
   return reactor;
 }
 
@@ -270,13 +271,14 @@ class StreamReactor final
     if (cancelled_) return fail(grpc::StatusCode::CANCELLED, "cancelled during upload");
     if (first_) return fail(grpc::StatusCode::INVALID_ARGUMENT, "stream carried no request message");
     auto job = [this] {
-      svc_.process(upload_, options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); },
-                   [this](UpscalerService::Outcome o) {
-                     upload_.clear();
-                     if (!o.status.ok()) return finish(o);
-                     outcome_ = std::move(o);
-                     send_next();
-                   });
+      svc_.process(
+          upload_, options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); },
+          [this](UpscalerService::Outcome o) {
+            upload_.clear();
+            if (!o.status.ok()) return finish(o);
+            outcome_ = std::move(o);
+            send_next();
+          });
     };
     if (!svc_.submit(std::move(job))) {
       admitted_ = false;  // queue_full records it

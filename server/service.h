@@ -11,9 +11,9 @@
 
 #include "metrics.h"
 #include "registry.h"
-#include "scheduler/scheduler.h"
 #include "scales/imageio.h"
 #include "scales/v1/upscaler.grpc.pb.h"
+#include "scheduler/scheduler.h"
 #include "workers.h"
 
 namespace scales::server {

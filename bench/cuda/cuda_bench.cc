@@ -87,8 +87,8 @@ double copy_bandwidth_gbs(int repeats) {
   char* src = dev_alloc<char>(bytes);
   char* dst = dev_alloc<char>(bytes);
   SCALES_CUDA_CHECK(cudaMemset(src, 0x5a, bytes));
-  const double ms = time_events([&] { SCALES_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice)); },
-                                repeats);
+  const double ms =
+      time_events([&] { SCALES_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice)); }, repeats);
   cudaFree(src);
   cudaFree(dst);
   return 2.0 * bytes / (ms * 1e6);  // bytes read + written
@@ -121,7 +121,11 @@ json bench_layers(int n, int repeats, double gbs) {
   json rows = json::array();
   auto row = [&](const std::string& name, double ms, double bytes) {
     const double floor_ms = bytes / (gbs * 1e6);
-    rows.push_back({{"name", name}, {"batch", n}, {"ms", ms}, {"bytes", bytes}, {"floor_ms", floor_ms},
+    rows.push_back({{"name", name},
+                    {"batch", n},
+                    {"ms", ms},
+                    {"bytes", bytes},
+                    {"floor_ms", floor_ms},
                     {"fraction_of_bandwidth", floor_ms / ms}});
     std::printf("  %-28s batch %2d: %8.3f ms  floor %7.3f ms  %5.1f%% of bandwidth\n", name.c_str(), n, ms, floor_ms,
                 100 * floor_ms / ms);
@@ -131,14 +135,17 @@ json bench_layers(int n, int repeats, double gbs) {
       fmap + pmap + px * 4.0);
   row("channel_sums", time_events([&] { sc::channel_sums(x, n, h, w, c, drects, partial, sums, 0); }, repeats), fmap);
   // Fused conv: reads the packed map and x (and s), writes x.
-  row("bconv_bmma_fused", time_events([&] {
-        sc::bconv3x3_bmma(packed, n, h, w, words, chunks, popc, c, c, gk, s, cfac, nullptr, x, 0);
-      }, repeats),
+  row("bconv_bmma_fused",
+      time_events([&] { sc::bconv3x3_bmma(packed, n, h, w, words, chunks, popc, c, c, gk, s, cfac, nullptr, x, 0); },
+                  repeats),
       pmap + 2 * fmap + px * 4.0);
-  row("bconv_ref+epilogue", time_events([&] {
-        sc::bconv3x3_ref(packed, n, h, w, words, wbits, c, c, ybin, 0);
-        sc::bconv_epilogue(ybin, gk, s, cfac, nullptr, n, h, w, c, x, 0);
-      }, repeats),
+  row("bconv_ref+epilogue",
+      time_events(
+          [&] {
+            sc::bconv3x3_ref(packed, n, h, w, words, wbits, c, c, ybin, 0);
+            sc::bconv_epilogue(ybin, gk, s, cfac, nullptr, n, h, w, c, x, 0);
+          },
+          repeats),
       pmap + 2 * fmap + px * 4.0);
   for (void* p : {(void*)x, (void*)shift, (void*)sw, (void*)gk, (void*)cfac, (void*)s, (void*)packed, (void*)wbits,
                   (void*)chunks, (void*)popc, (void*)ybin, (void*)drects, (void*)partial, (void*)sums})

@@ -8,8 +8,8 @@
 #include <iterator>
 #include <mutex>
 
-#include "kernels/variant.h"
 #include "engine_impl.h"
+#include "kernels/variant.h"
 #include "model/model_file.h"
 #include "model/swinir_file.h"
 #include "net/edsr.h"

@@ -6,9 +6,9 @@
 
 #include "backend/device_backend.h"
 #include "kernels/variant.h"
+#include "net/network.h"
 #include "runtime/thread_pool.h"
 #include "runtime/workspace.h"
-#include "net/network.h"
 #include "scales/engine.h"
 
 namespace scales {
@@ -17,8 +17,8 @@ struct Engine::Impl {
   EngineOptions opt;
   const kernels::KernelVariant* kernel;
   runtime::ThreadPool pool;
-  runtime::Workspace ws;  // keeps at most one tile budget of idle feature maps between calls
-  std::mutex mu;          // one forward pass at a time on this engine's pool
+  runtime::Workspace ws;                           // keeps at most one tile budget of idle feature maps between calls
+  std::mutex mu;                                   // one forward pass at a time on this engine's pool
   std::unique_ptr<backend::DeviceBackend> device;  // null: everything on the CPU
 
   Impl(const EngineOptions& o, const kernels::KernelVariant& k)

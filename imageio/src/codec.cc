@@ -1,8 +1,7 @@
-#include <vips/vips8>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <vips/vips8>
 
 #include "scales/imageio.h"
 
@@ -14,10 +13,10 @@ void check_limits(const vips::VImage& im, const std::string& what, const Limits&
   const int64_t w = im.width(), h = im.height();
   if (l.max_side > 0 && std::max(w, h) > l.max_side)
     throw LimitError(what + ": image is " + std::to_string(w) + "x" + std::to_string(h) + ", larger than the " +
-                std::to_string(l.max_side) + "-pixel side limit");
+                     std::to_string(l.max_side) + "-pixel side limit");
   if (l.max_pixels > 0 && w * h > l.max_pixels)
     throw LimitError(what + ": image has " + std::to_string(w * h) + " pixels (" + std::to_string(w) + "x" +
-                std::to_string(h) + "), more than the limit of " + std::to_string(l.max_pixels));
+                     std::to_string(h) + "), more than the limit of " + std::to_string(l.max_pixels));
 }
 
 // The header is loaded (lazily, sequential access); the limits are checked before autorot or
@@ -69,8 +68,9 @@ vips::VImage to_vips(const Image& rgb, std::vector<uint8_t>& px, const std::vect
     vips::VImage a = vips::VImage::new_from_memory(const_cast<uint8_t*>(alpha.data()), alpha.size(), alpha_w, alpha_h,
                                                    1, VIPS_FORMAT_UCHAR);
     a = a.resize(static_cast<double>(rgb.width) / alpha_w,
-                 vips::VImage::option()->set("kernel", VIPS_KERNEL_CUBIC)->set(
-                     "vscale", static_cast<double>(rgb.height) / alpha_h));
+                 vips::VImage::option()
+                     ->set("kernel", VIPS_KERNEL_CUBIC)
+                     ->set("vscale", static_cast<double>(rgb.height) / alpha_h));
     out = out.bandjoin(a);
   }
   return out;
@@ -80,8 +80,7 @@ vips::VImage to_vips(const Image& rgb, std::vector<uint8_t>& px, const std::vect
 
 Decoded decode_file(const std::string& path, const Limits& limits) {
   try {
-    return decode(vips::VImage::new_from_file(path.c_str(), load_options()),
-                  path, limits);
+    return decode(vips::VImage::new_from_file(path.c_str(), load_options()), path, limits);
   } catch (const vips::VError& e) {
     throw Error(path + ": cannot decode image: " + std::string(e.what()));
   }
@@ -104,8 +103,7 @@ Decoded decode_buffer(const void* data, size_t size, const std::string& what, co
   if (name != "png" && name != "jpeg" && name != "webp" && name != "tiff")
     throw Error(what + ": image format '" + name + "' is not accepted (PNG, JPEG, WebP or TIFF)");
   try {
-    return decode(vips::VImage::new_from_buffer(data, size, "", load_options()),
-                  what, limits);
+    return decode(vips::VImage::new_from_buffer(data, size, "", load_options()), what, limits);
   } catch (const vips::VError& e) {
     throw Error(what + ": cannot decode image: " + std::string(e.what()));
   }
@@ -140,8 +138,8 @@ std::vector<uint8_t> encode_buffer(const Image& rgb, const std::vector<uint8_t>&
   }
 }
 
-void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
-                 const std::string& path, int quality) {
+void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h, const std::string& path,
+                 int quality) {
   std::vector<uint8_t> px;
   try {
     vips::VImage out = to_vips(rgb, px, alpha, alpha_w, alpha_h);

@@ -38,10 +38,10 @@ struct WaitingTile {
 // One request's waiting tiles of one batch key (a request may have several groups).
 struct WaitingRequest {
   uint64_t request = 0;
-  std::string key;                // the batch key, as a string (equal keys batch together)
-  std::deque<WaitingTile> tiles;  // FIFO
+  std::string key;                     // the batch key, as a string (equal keys batch together)
+  std::deque<WaitingTile> tiles;       // FIFO
   SchedClock::time_point last_served;  // arrival, then when it last had a tile taken
-  size_t limit = 0;               // the engine's batch limit for this key; 0: none
+  size_t limit = 0;                    // the engine's batch limit for this key; 0: none
 };
 
 struct BatchDecision {

@@ -5,9 +5,7 @@
 namespace scales::server {
 
 namespace {
-double seconds_since(SchedClock::time_point t) {
-  return std::chrono::duration<double>(SchedClock::now() - t).count();
-}
+double seconds_since(SchedClock::time_point t) { return std::chrono::duration<double>(SchedClock::now() - t).count(); }
 
 std::string key_string(const std::string& model, const BatchKey& k) {
   return model + "#" + std::to_string(k.network) +
@@ -79,8 +77,8 @@ void Scheduler::enqueue(const Live& r, const std::vector<int>& ready, SchedClock
   const size_t first = waiting_.size();
   for (int t : ready) {
     const std::string key = key_string(r.req.model_name, e.batch_key(*r.job, t));
-    auto it = std::find_if(waiting_.begin() + first, waiting_.end(),
-                           [&](const WaitingRequest& w) { return w.key == key; });
+    auto it =
+        std::find_if(waiting_.begin() + first, waiting_.end(), [&](const WaitingRequest& w) { return w.key == key; });
     if (it == waiting_.end()) {
       waiting_.push_back(WaitingRequest{r.id, key, {}, rank, e.batch_limit(*r.job, t)});
       it = waiting_.end() - 1;
@@ -110,10 +108,10 @@ void Scheduler::finish(const std::shared_ptr<Live>& r, Result res, Image img, co
   }
   cv_.notify_all();  // stop() may be waiting for the last request
   const SchedClock::rep started = r->started.load();
-  const double queue_s = started < 0 ? seconds_since(r->accepted)
-                                     : std::chrono::duration<double>(SchedClock::time_point(SchedClock::duration(started)) -
-                                                                     r->accepted)
-                                           .count();
+  const double queue_s =
+      started < 0
+          ? seconds_since(r->accepted)
+          : std::chrono::duration<double>(SchedClock::time_point(SchedClock::duration(started)) - r->accepted).count();
   if (r->req.done) r->req.done(res, std::move(img), error, queue_s, r->inference_s.load(), r->job->tiles());
 }
 

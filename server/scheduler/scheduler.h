@@ -22,20 +22,20 @@ namespace scales::server {
 class Scheduler {
  public:
   struct Options {
-    int workers = 1;             // engine workers (each owns an Engine)
-    int threads_per_worker = 1;  // engine threads each
-    int tile = 0;                // LR tile side; 0: the engine's automatic size
+    int workers = 1;              // engine workers (each owns an Engine)
+    int threads_per_worker = 1;   // engine threads each
+    int tile = 0;                 // LR tile side; 0: the engine's automatic size
     std::string backend = "cpu";  // EngineOptions::backend: cpu, cuda or auto
     int device = 0;               // CUDA device (every worker's engine uses it)
     BatchPolicy policy;
-    size_t max_requests = 64;    // images accepted and not finished
+    size_t max_requests = 64;  // images accepted and not finished
   };
   enum class Result { ok, cancelled, deadline_exceeded, failed };
   struct Request {
     std::shared_ptr<const Model> model;
     std::string model_name;
     Image image;
-    std::function<bool()> cancelled;             // polled before each tile
+    std::function<bool()> cancelled;  // polled before each tile
     std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
     // Called once, on a worker thread, without scheduler locks held.
     std::function<void(Result, Image, const std::string& error, double queue_s, double inference_s, int tiles)> done;
@@ -48,7 +48,7 @@ class Scheduler {
   size_t in_flight() const;
   size_t waiting_tiles() const;
   std::string kernel() const;
-  std::string backend() const;  // "cpu" or the device backend's name
+  std::string backend() const;       // "cpu" or the device backend's name
   DeviceStats device_stats() const;  // summed over the workers' engines
   // Observers for metrics: batch sizes as they form.
   void on_batch(std::function<void(int)> f) { on_batch_ = std::move(f); }

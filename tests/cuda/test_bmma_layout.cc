@@ -38,7 +38,7 @@ void emulate_block(const bconv::PackedMap& a, const cuda::BmmaWeights& bw, int c
         for (int col = 0; col < 8; ++col) {
           int and_count = 0;
           for (int kc = 0; kc < kch; ++kc) {
-            const uint64_t* A = a_s.data() + bmma::a_operand(kc, warp) + 2 * r;      // row r, 128 bits
+            const uint64_t* A = a_s.data() + bmma::a_operand(kc, warp) + 2 * r;           // row r, 128 bits
             const uint64_t* B = bw.chunks.data() + bmma::b_operand(kc, nt, c) + 2 * col;  // column col
             and_count += std::popcount(A[0] & B[0]) + std::popcount(A[1] & B[1]);
           }

@@ -24,8 +24,8 @@ struct Shape {
 };
 
 std::vector<Shape> shapes() {
-  return {{1, 1, 1, 8}, {2, 5, 37, 64}, {1, 17, 70, 64}, {3, 6, 33, 96}, {1, 9, 40, 128}, {2, 4, 35, 200},
-          {1, 3, 9, 30}};
+  return {{1, 1, 1, 8},    {2, 5, 37, 64},  {1, 17, 70, 64}, {3, 6, 33, 96},
+          {1, 9, 40, 128}, {2, 4, 35, 200}, {1, 3, 9, 30}};
 }
 
 struct Case {
@@ -240,7 +240,8 @@ TEST(CudaKernels, PixelShuffleAndIm2colPlaceEveryValue) {
     for (int Y = 0; Y < h * r; ++Y)
       for (int X = 0; X < w * r; ++X)
         for (int ch = 0; ch < c; ++ch) {
-          const float want = y[((size_t(i) * h + Y / r) * w + X / r) * c * r * r + size_t(ch) * r * r + (Y % r) * r + X % r];
+          const float want =
+              y[((size_t(i) * h + Y / r) * w + X / r) * c * r * r + size_t(ch) * r * r + (Y % r) * r + X % r];
           ASSERT_EQ(o[((size_t(i) * h * r + Y) * w * r + X) * c + ch], want);
         }
   std::vector<float> x(size_t(n) * h * w * c);
@@ -252,7 +253,8 @@ TEST(CudaKernels, PixelShuffleAndIm2colPlaceEveryValue) {
     for (int ci = 0; ci < c; ++ci)
       for (int t = 0; t < 9; ++t) {
         const int xx = int(p % w) + t % 3 - 1, yy = int((p / w) % h) + t / 3 - 1, i = int(p / (w * h));
-        const float want = (xx < 0 || xx >= w || yy < 0 || yy >= h) ? 0.0f : x[((size_t(i) * h + yy) * w + xx) * c + ci];
+        const float want =
+            (xx < 0 || xx >= w || yy < 0 || yy >= h) ? 0.0f : x[((size_t(i) * h + yy) * w + xx) * c + ci];
         ASSERT_EQ(cv[size_t(p) * 9 * c + ci * 9 + t], want);
       }
 }

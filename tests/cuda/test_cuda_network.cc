@@ -123,7 +123,8 @@ TEST(CudaNetwork, ReferenceKernelGivesTheSameImage) {
 TEST(CudaNetwork, SwinirRunsOnTheCpuPathOfACudaEngine) {
   SCALES_REQUIRE_GPU();
   const char* src = std::getenv("SCALES_SOURCE_DIR");  // the device machine's checkout, else the build's
-  const auto m = Model::load(std::string(src ? src : SCALES_SOURCE_DIR) + "/tests/golden/swinir-fixture-x3.safetensors");
+  const auto m =
+      Model::load(std::string(src ? src : SCALES_SOURCE_DIR) + "/tests/golden/swinir-fixture-x3.safetensors");
   const Image in = testing::random_image(20, 16, 5);
   Engine cpu(opts("cpu", 1 << 20)), gpu(opts("cuda", 1 << 20));
   const Image a = gpu.upscale(*m, in), b = cpu.upscale(*m, in);

@@ -1,16 +1,16 @@
 // Every binary conv kernel variant (the "ref" GEMM included) against the explicit reference conv,
-// exactly (integer sums), over ISA x channel counts around the 64-bit word x odd map sizes. Variants this build or this CPU lacks
-// are skipped with a message, never passed silently.
+// exactly (integer sums), over ISA x channel counts around the 64-bit word x odd map sizes. Variants this build or this
+// CPU lacks are skipped with a message, never passed silently.
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 #include <tuple>
 
-#include "kernels/variant.h"
 #include "bconv/bconv3x3_ref.h"
 #include "bconv/pack.h"
 #include "bconv/weights.h"
+#include "kernels/variant.h"
 #include "scales/engine.h"
 
 namespace scales::bconv {
@@ -66,8 +66,8 @@ TEST_P(BconvKernel, EqualsReferenceExactly) {
   }
 }
 
-const Shape kShapes[] = {{1, 1, 3, 5},    {31, 31, 5, 7},  {32, 32, 4, 9},  {33, 33, 3, 6},  {63, 63, 2, 5},
-                         {64, 64, 7, 11}, {65, 65, 3, 5},  {130, 130, 2, 3}, {512, 512, 2, 3}, {64, 13, 3, 9},
+const Shape kShapes[] = {{1, 1, 3, 5},    {31, 31, 5, 7}, {32, 32, 4, 9},   {33, 33, 3, 6},   {63, 63, 2, 5},
+                         {64, 64, 7, 11}, {65, 65, 3, 5}, {130, 130, 2, 3}, {512, 512, 2, 3}, {64, 13, 3, 9},
                          {20, 64, 5, 5},  {64, 64, 1, 1}, {64, 64, 1, 17}};
 
 INSTANTIATE_TEST_SUITE_P(All, BconvKernel,

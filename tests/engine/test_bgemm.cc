@@ -32,8 +32,8 @@ TEST_P(Bgemm, EqualsTheSignDotProduct) {
   const int k_words = s.runs * s.run_words;
   // Each run lives in its own buffer, long enough for the last row. Every bit is random (no zero
   // pad bits), so the expected value below counts all 64 * k_words positions.
-  std::vector<std::vector<uint64_t>> runs(s.runs, std::vector<uint64_t>(
-                                                      static_cast<size_t>(s.rows - 1) * s.stride + s.run_words));
+  std::vector<std::vector<uint64_t>> runs(
+      s.runs, std::vector<uint64_t>(static_cast<size_t>(s.rows - 1) * s.stride + s.run_words));
   for (auto& r : runs)
     for (auto& v : r) v = rng();
   std::vector<uint64_t> bits(static_cast<size_t>(s.c_out) * k_words);
@@ -62,9 +62,9 @@ TEST_P(Bgemm, EqualsTheSignDotProduct) {
     }
 }
 
-const Shape kShapes[] = {
-    {1, 1, 1, 1, 1, 64},    {1, 2, 2, 9, 13, 128},  {1, 3, 3, 17, 8, 192},   {2, 2, 3, 11, 9, 256},
-    {3, 3, 1, 10, 16, 576}, {3, 6, 2, 9, 33, 1152}, {3, 1, 1, 5, 7, 64 * 3}, {1, 8, 8, 33, 64, 512}};
+const Shape kShapes[] = {{1, 1, 1, 1, 1, 64},     {1, 2, 2, 9, 13, 128},  {1, 3, 3, 17, 8, 192},
+                         {2, 2, 3, 11, 9, 256},   {3, 3, 1, 10, 16, 576}, {3, 6, 2, 9, 33, 1152},
+                         {3, 1, 1, 5, 7, 64 * 3}, {1, 8, 8, 33, 64, 512}};
 
 INSTANTIATE_TEST_SUITE_P(All, Bgemm,
                          ::testing::Combine(::testing::Values("ref", "avx2", "avx512", "neon"),

@@ -9,8 +9,8 @@
 #include <string>
 #include <tuple>
 
-#include "kernels/variant.h"
 #include "blinear/kernel.h"
+#include "kernels/variant.h"
 
 namespace scales::blinear {
 namespace {
@@ -112,9 +112,8 @@ TEST_P(BlinearKernel, PackEqualsReferenceExactly) {
   }
 }
 
-const Shape kShapes[] = {{1, 1, 1},    {31, 3, 9},    {32, 96, 17},  {60, 180, 64}, {63, 7, 8},
-                         {64, 64, 33}, {65, 9, 5},    {120, 60, 16}, {130, 17, 3},  {512, 8, 12},
-                         {2000, 24, 9}, {4100, 16, 2}};
+const Shape kShapes[] = {{1, 1, 1},  {31, 3, 9},    {32, 96, 17}, {60, 180, 64}, {63, 7, 8},    {64, 64, 33},
+                         {65, 9, 5}, {120, 60, 16}, {130, 17, 3}, {512, 8, 12},  {2000, 24, 9}, {4100, 16, 2}};
 
 INSTANTIATE_TEST_SUITE_P(All, BlinearKernel,
                          ::testing::Combine(::testing::Values("ref", "avx2", "avx512", "neon"),

@@ -1,7 +1,6 @@
 // Whole-model parity: every released model's golden tensors (written by scales_sr.export from the
 // TorchScript oracle) reproduced by the engine.
 #include <gtest/gtest.h>
-
 #include <omp.h>
 
 #include <cmath>
@@ -106,8 +105,8 @@ TEST(Golden, ForwardLeavesTheCallersOpenMpThreadCount) {
 }  // namespace
 
 // Layer-level parity: the feature maps the golden file holds (EDSR: head, every block, body end;
-// SwinIR: conv_first, every group), tapped from the engine and compared with the oracle's (written by scales_sr.export), for every
-// kernel variant this CPU runs.
+// SwinIR: conv_first, every group), tapped from the engine and compared with the oracle's (written by
+// scales_sr.export), for every kernel variant this CPU runs.
 TEST(Golden, EveryLayerMatchesTheOracle) {
   const auto files = golden_files();
   ASSERT_FALSE(files.empty());

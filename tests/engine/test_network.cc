@@ -2,14 +2,14 @@
 // stitch to the whole-image result; tile planning covers the image exactly once.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "kernels/variant.h"
 #include "model/synthetic.h"
 #include "net/edsr.h"
 #include "scales/engine.h"
 #include "test_util.h"
 #include "tile/tiler.h"
-
-#include <thread>
 
 namespace scales {
 namespace {

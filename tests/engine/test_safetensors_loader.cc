@@ -68,9 +68,7 @@ TEST(Loader, ReleasedModelLoads) {
   EXPECT_GT(m->info().channels, 0);
 }
 
-TEST(Loader, MissingFile) {
-  EXPECT_THROW(scales::Model::load("/nonexistent/model.safetensors"), scales::Error);
-}
+TEST(Loader, MissingFile) { EXPECT_THROW(scales::Model::load("/nonexistent/model.safetensors"), scales::Error); }
 
 TEST(Loader, TruncatedFiles) {
   const auto good = released_model_bytes();
@@ -78,7 +76,8 @@ TEST(Loader, TruncatedFiles) {
   expect_rejected({good.begin(), good.begin() + 100}, "header length");
   expect_rejected({good.begin(), good.end() - 8}, "offsets");
   // Every prefix is rejected cleanly (this also runs under the sanitizers).
-  for (size_t n = 0; n < good.size(); n += 997) EXPECT_THROW(scales::Model::load_from_memory({good.begin(), good.begin() + n}), scales::Error);
+  for (size_t n = 0; n < good.size(); n += 997)
+    EXPECT_THROW(scales::Model::load_from_memory({good.begin(), good.begin() + n}), scales::Error);
 }
 
 TEST(Loader, BadHeaders) {

@@ -1,8 +1,8 @@
 // Whole-model parity against the oracle itself: the TorchScript export of each released model,
 // run through LibTorch (C++), on random image sizes the golden files do not cover.
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/script.h>
-#include <ATen/Parallel.h>
 
 #include <filesystem>
 

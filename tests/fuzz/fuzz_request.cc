@@ -6,11 +6,10 @@
 // Input layout: byte 0 = format and tile selector, byte 1 = quality, the rest = image bytes.
 // The model is a tiny synthetic SCALES-EDSR (1 block, 4 channels, every component), so each
 // execution stays fast; the limits keep decoded images at 64x64 or less.
-#include <vips/vips8>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vips/vips8>
 
 #include "model/synthetic.h"
 #include "net/edsr.h"

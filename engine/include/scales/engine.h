@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,7 +32,7 @@ struct ModelInfo {
   std::string architecture;  // "scales-edsr" or "scales-swinir"
   std::string variant;       // "scales", "plain", "plain+shift", "fp", ...
   int scale = 0;
-  int blocks = 0;            // EDSR: residual blocks; SwinIR: groups x layers per group
+  int blocks = 0;  // EDSR: residual blocks; SwinIR: groups x layers per group
   int channels = 0;
   bool binary = true;
   // Size and cost, counted from the loaded weights: binary weights (bits) and FP parameters;
@@ -74,7 +74,7 @@ struct EngineOptions {
   // this build has none or no device is found), "auto" (cuda when possible, else cpu). Networks
   // the device backend does not run (SwinIR, for now) run on the CPU either way.
   std::string backend = "cpu";
-  int device = 0;      // CUDA device index
+  int device = 0;                        // CUDA device index
   size_t device_batch_memory_mb = 8192;  // a device batch holds at most this much working memory
 };
 
@@ -136,7 +136,7 @@ class Engine {
   // no limit (the CPU runs tasks one after another anyway).
   size_t batch_limit(const TileJob& job, int task) const;
 
-  std::string kernel() const;  // the binary conv variant of the CPU path
+  std::string kernel() const;   // the binary conv variant of the CPU path
   std::string backend() const;  // "cpu" or the device backend's name ("cuda:0 NVIDIA ...")
   DeviceStats device_stats() const;
   int threads() const;

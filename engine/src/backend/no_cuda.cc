@@ -6,8 +6,9 @@ namespace scales::backend {
 bool cuda_built() { return false; }
 
 std::unique_ptr<DeviceBackend> make_cuda_backend(int) {
-  throw Error("this build has no CUDA backend (configure with -DSCALES_CUDA=ON and a CUDA toolkit; "
-              "scripts/test builds one as build-cuda/)");
+  throw Error(
+      "this build has no CUDA backend (configure with -DSCALES_CUDA=ON and a CUDA toolkit; "
+      "scripts/test builds one as build-cuda/)");
 }
 
 }  // namespace scales::backend

@@ -57,7 +57,7 @@ std::vector<float> scale_factors(const ScalesParams& p) {
 }
 
 SCALES_ROW_CLONES void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
-                  const float* prelu_slope, int width, int channels, float* x_row) {
+                                    const float* prelu_slope, int width, int channels, float* x_row) {
   for (int p = 0; p < width; ++p) {
     const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
     float* zp = x_row + static_cast<size_t>(p) * channels;
@@ -78,8 +78,8 @@ SCALES_ROW_CLONES void spatial_factors(const float* w, float b, const float* x, 
   for (int p = 0; p < width; ++p) s[p] = sigmoid(dot16(w, x + static_cast<size_t>(p) * channels, channels) + b);
 }
 
-SCALES_ROW_CLONES void prepare_row(const ScalesParams& next, const float* x_row, int width, int channels, uint64_t* packed_row,
-                 float* s_row, double* sums) {
+SCALES_ROW_CLONES void prepare_row(const ScalesParams& next, const float* x_row, int width, int channels,
+                                   uint64_t* packed_row, float* s_row, double* sums) {
   const int words = (channels + 63) / 64;
   const float* shift = next.shift.empty() ? nullptr : next.shift.data();
   const bool spatial = !next.spatial_w.empty(), channel = !next.fc1_w.empty();

@@ -29,8 +29,8 @@ std::vector<float> scale_factors(const ScalesParams& p);
 
 // One row of `width` pixels, C channels: x_row is updated in place to z (then PReLU when
 // prelu_slope is not null). s_row: this layer's s[p] or null; cfac: c[o] or null.
-void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
-                  const float* prelu_slope, int width, int channels, float* x_row);
+void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, const float* prelu_slope,
+                  int width, int channels, float* x_row);
 
 // s[p] = sigmoid(sum_c w[c] * x[p, c] + b) for `width` pixels (or tokens) of C channels: the
 // spatial factors as prepare_row forms them (SwinIR's binary linears use it too).

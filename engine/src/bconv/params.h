@@ -15,7 +15,7 @@ struct ScalesParams {
   std::vector<float> shift;           // (I) or empty: the sign is taken of x + shift
   float alpha = 1.0f;                 // layer-wise scale, when has_alpha
   bool has_alpha = false;
-  std::vector<float> spatial_w;       // (I) or empty: spatial re-scaling s[p]
+  std::vector<float> spatial_w;  // (I) or empty: spatial re-scaling s[p]
   float spatial_b = 0.0f;
   std::vector<float> fc1_w, fc1_b, fc2_w, fc2_b;  // (H, I), (H), (O, H), (O) or empty: channel re-scaling c[o]
   int hidden = 0;

@@ -44,9 +44,7 @@ SCALES_HD size_t a_operand(int kc, int warp) { return (static_cast<size_t>(kc) *
 SCALES_HD size_t b_operand(int kc, int nt, int c_out) { return (static_cast<size_t>(kc) * c_out + nt * 8) * 2; }
 
 // Where word k of output channel o's im2col row lives in the weights (B operand of chunk k / 2).
-SCALES_HD size_t b_index(int k, int o, int c_out) {
-  return (static_cast<size_t>(k >> 1) * c_out + o) * 2 + (k & 1);
-}
+SCALES_HD size_t b_index(int k, int o, int c_out) { return (static_cast<size_t>(k >> 1) * c_out + o) * 2 + (k & 1); }
 
 // The +-1 dot product from AND counts: sum a*w over K positions where a bit 1 means -1, zero
 // padding bits in both operands dropping out of all three counts.

@@ -18,18 +18,17 @@ namespace scales::cuda {
 
 }  // namespace scales::cuda
 
-#define SCALES_CUDA_CHECK(call)                                                                       \
-  do {                                                                                                \
-    const cudaError_t scales_err_ = (call);                                                           \
-    if (scales_err_ != cudaSuccess)                                                                   \
-      ::scales::cuda::fail(#call, __FILE__, __LINE__, cudaGetErrorString(scales_err_));               \
+#define SCALES_CUDA_CHECK(call)                                                                                       \
+  do {                                                                                                                \
+    const cudaError_t scales_err_ = (call);                                                                           \
+    if (scales_err_ != cudaSuccess) ::scales::cuda::fail(#call, __FILE__, __LINE__, cudaGetErrorString(scales_err_)); \
   } while (0)
 
-#define SCALES_CUBLAS_CHECK(call)                                                                     \
-  do {                                                                                                \
-    const cublasStatus_t scales_st_ = (call);                                                         \
-    if (scales_st_ != CUBLAS_STATUS_SUCCESS)                                                          \
-      ::scales::cuda::fail(#call, __FILE__, __LINE__, cublasGetStatusString(scales_st_));             \
+#define SCALES_CUBLAS_CHECK(call)                                                         \
+  do {                                                                                    \
+    const cublasStatus_t scales_st_ = (call);                                             \
+    if (scales_st_ != CUBLAS_STATUS_SUCCESS)                                              \
+      ::scales::cuda::fail(#call, __FILE__, __LINE__, cublasGetStatusString(scales_st_)); \
   } while (0)
 
 #define SCALES_CUDA_LAUNCH() SCALES_CUDA_CHECK(cudaGetLastError())

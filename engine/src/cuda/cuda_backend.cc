@@ -39,7 +39,8 @@ class CudaBackend final : public DeviceBackend {
     const std::string want = env ? env : "";
     if (!want.empty() && want != "ref" && want != "bmma")
       throw Error("SCALES_CUDA_KERNEL must be ref or bmma, got '" + want + "'");
-    if (want == "bmma" && sm_ < 80) throw Error("the bmma kernel needs sm_80 or later; this device is sm_" + std::to_string(sm_));
+    if (want == "bmma" && sm_ < 80)
+      throw Error("the bmma kernel needs sm_80 or later; this device is sm_" + std::to_string(sm_));
     kernel_ = (want == "ref" || sm_ < 80) ? cuda::BconvKernel::ref : cuda::BconvKernel::bmma;
     SCALES_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     SCALES_CUBLAS_CHECK(cublasCreate(&blas_));
@@ -97,7 +98,8 @@ class CudaBackend final : public DeviceBackend {
         return *nets_.front().second;
       }
     const model::EdsrWeights* w = net::edsr_weights(net);
-    if (!w) throw Error("the CUDA backend runs SCALES-EDSR models only; " + net.info().architecture + " runs on the CPU");
+    if (!w)
+      throw Error("the CUDA backend runs SCALES-EDSR models only; " + net.info().architecture + " runs on the CPU");
     auto d = std::make_unique<cuda::CudaEdsr>(*w, kernel_);
     weight_bytes_ += d->weight_bytes();
     nets_.emplace_front(net.instance_id(), std::move(d));

@@ -1,6 +1,5 @@
-#include "cuda/device_pool.h"
-
 #include "cuda/check.h"
+#include "cuda/device_pool.h"
 
 namespace scales::cuda {
 

@@ -25,7 +25,9 @@ class DevicePool {
     ~Buffer() { reset(); }
     void* get() const { return ptr_; }
     template <typename T>
-    T* as() const { return static_cast<T*>(ptr_); }
+    T* as() const {
+      return static_cast<T*>(ptr_);
+    }
     size_t bytes() const { return bytes_; }
     void reset();
 

@@ -159,8 +159,8 @@ std::vector<Image> CudaEdsr::forward(const std::vector<const Image*>& tiles, con
                  spatial ? s.as<float>() : nullptr, st);
       if (channel) {
         channel_sums(f.as<float>(), n, h, w, c, d_whole, partial.as<double>(), sums.as<double>(), st);
-        channel_factors(sums.as<double>(), d_pixels, L.fc1_w.get(), L.fc1_b.get(), L.fc2_w.get(), L.fc2_b.get(), n,
-                        c, L.hidden, cfac.as<float>(), st);
+        channel_factors(sums.as<double>(), d_pixels, L.fc1_w.get(), L.fc1_b.get(), L.fc2_w.get(), L.fc2_b.get(), n, c,
+                        L.hidden, cfac.as<float>(), st);
         for (int i = 0; i < n; ++i)
           if (plans[i].use) {  // image-wide statistics: the factors come from the host
             host_cfac = bconv::channel_factors(L.rc, plans[i].use->layer_sums.at(li), plans[i].use->pixels);

@@ -29,7 +29,7 @@ class CudaEdsr {
     int out = 0, in = 0;
     DeviceArray<float> weight, bias;
   };
-  struct Layer {  // one residual conv of the body
+  struct Layer {        // one residual conv of the body
     model::ResConv rc;  // host copy: channel factors from image statistics are made on the host
     bool binary = true;
     DeviceArray<uint64_t> bits, chunks;  // (C, 3, 3, words); (kchunks, C, 2)

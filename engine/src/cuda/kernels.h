@@ -15,8 +15,8 @@ namespace scales::cuda {
 // packed = signs of x + shift (shift may be null); s[p] = sigmoid(spatial_w . x[p] + spatial_b)
 // when spatial_w is not null (else s is not written). Border words are not touched: zero them
 // once per buffer (cudaMemsetAsync).
-void pack_signs(const float* x, int n, int h, int w, int c, const float* shift, const float* spatial_w,
-                float spatial_b, uint64_t* packed, float* s, cudaStream_t st);
+void pack_signs(const float* x, int n, int h, int w, int c, const float* shift, const float* spatial_w, float spatial_b,
+                uint64_t* packed, float* s, cudaStream_t st);
 // sums[i * c + ch] = sum of x over item i's rectangle rects[i] = {x0, y0, x1, y1} (device
 // array), in a fixed order (the same bits whatever the batch). partial: scratch of
 // n * sum_bands(h) * c doubles.
@@ -30,12 +30,12 @@ void channel_factors(const double* sums, const double* pixels, const float* fc1_
 // --- bconv3x3_ref.cu: the reference binary 3x3 conv (one thread per output value) ---------------
 // ybin[(i, y, x), o] = 9 c_in - 2 sum popcount(A XOR W), W as the model file's bits
 // (c_out, 3, 3, words): the CPU reference kernel's function.
-void bconv3x3_ref(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wbits, int c_out,
-                  int c_in, int32_t* ybin, cudaStream_t st);
+void bconv3x3_ref(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wbits, int c_out, int c_in,
+                  int32_t* ybin, cudaStream_t st);
 // --- epilogue.cu: the SCALES output transform of the reference path -----------------------------
 // x = x + ybin * ((gk[o] * s[p]) * cfac[i, o]), then PReLU (s, cfac, prelu may each be null).
-void bconv_epilogue(const int32_t* ybin, const float* gk, const float* s, const float* cfac, const float* prelu,
-                    int n, int h, int w, int c, float* x, cudaStream_t st);
+void bconv_epilogue(const int32_t* ybin, const float* gk, const float* s, const float* cfac, const float* prelu, int n,
+                    int h, int w, int c, float* x, cudaStream_t st);
 
 // --- bconv3x3_bmma.cu: the tensor-core binary 3x3 conv with the epilogue fused ------------------
 // Binary MMA (AND + popcount, sm_80 and later, native on sm_90) over an im2col of 32 pixels in
@@ -44,9 +44,9 @@ void bconv_epilogue(const int32_t* ybin, const float* gk, const float* s, const 
 // ceil(9 words / 2) 128-bit chunks, zero past 9 words; popc_w[o]: set bits of channel o.
 bool bmma_supported(int c_out);  // c_out a multiple of 8 and at most 256
 int bmma_kchunks(int words);
-void bconv3x3_bmma(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wchunks,
-                   const int* popc_w, int c_out, int c_in, const float* gk, const float* s, const float* cfac,
-                   const float* prelu, float* x, cudaStream_t st);
+void bconv3x3_bmma(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wchunks, const int* popc_w,
+                   int c_out, int c_in, const float* gk, const float* s, const float* cfac, const float* prelu,
+                   float* x, cudaStream_t st);
 
 // --- fp_layers.cu: what the FP convs and the network's glue need --------------------------------
 // col[(p - p0), ci * 9 + kh * 3 + kw] = x at pixel p's (kh - 1, kw - 1) neighbour (zero outside),

@@ -57,8 +57,7 @@ void gelu_inplace(float* x, int64_t n, ThreadPool& pool) {
     auto& eng = cpu_engine();
     dnnl::stream strm(eng);
     memory::desc md({i1 - i0}, f32, tag::a);
-    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf, md, 0.f,
-                                  0.f);
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_gelu_erf, md, 0.f, 0.f);
     dnnl::eltwise_forward::primitive_desc pd(d, eng);
     memory m(md, eng, x + i0);
     dnnl::eltwise_forward(pd).execute(strm, {{DNNL_ARG_SRC, m}, {DNNL_ARG_DST, m}});

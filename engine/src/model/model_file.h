@@ -34,7 +34,7 @@ struct EdsrWeights {
   FpConv head;
   std::vector<Block> blocks;
   ResConv body_end;
-  std::vector<FpConv> up;   // conv C -> r*r*C before each pixel shuffle
+  std::vector<FpConv> up;  // conv C -> r*r*C before each pixel shuffle
   std::vector<int> up_factor;
   FpConv tail;
 };

@@ -25,7 +25,8 @@ class Reader {
     auto it = st_.tensors.find(name);
     if (it == st_.tensors.end()) fail(what_, "tensor " + name + " is missing");
     const auto& v = it->second;
-    if (v.dtype != dt) fail(what_, "tensor " + name + " has the wrong dtype (expected " + (dt == DType::F32 ? "F32" : "U64") + ")");
+    if (v.dtype != dt)
+      fail(what_, "tensor " + name + " has the wrong dtype (expected " + (dt == DType::F32 ? "F32" : "U64") + ")");
     if (v.shape != shape) {
       std::string want, got;
       for (auto d : shape) want += std::to_string(d) + ",";
@@ -142,7 +143,8 @@ inline void check_common_metadata(const SafeTensors& st, const std::string& what
     fail(what, "not a SCALES-SR model file (metadata format='" + meta_str(st, "format") + "')");
   if (meta_str(st, "format_version") != "1")
     fail(what, "unsupported format_version '" + meta_str(st, "format_version") + "' (this engine reads 1)");
-  if (meta_str(st, "pad_value") != "+1") fail(what, "unsupported pad_value '" + meta_str(st, "pad_value") + "' (expected +1)");
+  if (meta_str(st, "pad_value") != "+1")
+    fail(what, "unsupported pad_value '" + meta_str(st, "pad_value") + "' (expected +1)");
   if (meta_str(st, "bit_order") != "lsb0")
     fail(what, "unsupported bit_order '" + meta_str(st, "bit_order") + "' (expected lsb0)");
 }

@@ -28,8 +28,8 @@ SafeTensors parse_safetensors(std::span<const uint8_t> buf, const std::string& w
   for (int i = 7; i >= 0; --i) n = (n << 8) | buf[i];
   if (n > kMaxHeader || n > buf.size() - 8)
     fail(what, "header length " + std::to_string(n) + " exceeds the file (" + std::to_string(buf.size()) + " bytes)");
-  auto header = nlohmann::json::parse(buf.begin() + 8, buf.begin() + 8 + static_cast<std::ptrdiff_t>(n),
-                                      nullptr, /*allow_exceptions=*/false);
+  auto header = nlohmann::json::parse(buf.begin() + 8, buf.begin() + 8 + static_cast<std::ptrdiff_t>(n), nullptr,
+                                      /*allow_exceptions=*/false);
   if (header.is_discarded()) fail(what, "header is not valid JSON");
   if (!header.is_object()) fail(what, "header is not a JSON object");
   const auto data = buf.subspan(8 + n);
@@ -50,9 +50,12 @@ SafeTensors parse_safetensors(std::span<const uint8_t> buf, const std::string& w
     const auto& jd = info["dtype"];
     if (!jd.is_string()) fail(what, t + ": dtype is not a string");
     DType dt;
-    if (jd == "F32") dt = DType::F32;
-    else if (jd == "U64") dt = DType::U64;
-    else fail(what, t + ": unsupported dtype " + jd.get<std::string>() + " (engine reads F32 and U64)");
+    if (jd == "F32")
+      dt = DType::F32;
+    else if (jd == "U64")
+      dt = DType::U64;
+    else
+      fail(what, t + ": unsupported dtype " + jd.get<std::string>() + " (engine reads F32 and U64)");
     const auto& js = info["shape"];
     if (!js.is_array() || js.size() > 8) fail(what, t + ": shape must be an array of at most 8 dimensions");
     TensorView v{dt, {}, {}};

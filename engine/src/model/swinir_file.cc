@@ -54,7 +54,8 @@ SwinirWeights read_swinir_file(std::span<const uint8_t> bytes, const std::string
   w.info.blocks = w.groups * w.depth;
   w.info.binary = binary_flag(st, what);
   const int c = w.info.channels;
-  if (c % w.heads) fail(what, "channels " + std::to_string(c) + " is not a multiple of heads " + std::to_string(w.heads));
+  if (c % w.heads)
+    fail(what, "channels " + std::to_string(c) + " is not a multiple of heads " + std::to_string(w.heads));
   if (w.window % 2) fail(what, "window " + std::to_string(w.window) + " must be even (shift = window / 2)");
   const std::set<std::string> comps = components(st, what);
   // Which binary linears carry the FP residual: all (matched; files without the key) or only the
@@ -104,8 +105,8 @@ SwinirWeights read_swinir_file(std::span<const uint8_t> bytes, const std::string
   const double lin = (3.0 + 1 + 2 * m) * c * c, conv = 9.0 * c * c;
   const double body = layers * lin + w.groups * conv;
   double fp = 27.0 * c + 9.0 * c * c + 9.0 * c * 3 * s * s + layers * 2.0 * n * c;
-  double fp_params = 27.0 * c + c + 9.0 * c * c + c + 9.0 * c * 3 * s * s + 3 * s * s +
-                     layers * (4.0 * c + w.heads * n * n) + 4.0 * c;
+  double fp_params =
+      27.0 * c + c + 9.0 * c * c + c + 9.0 * c * 3 * s * s + 3 * s * s + layers * (4.0 * c + w.heads * n * n) + 4.0 * c;
   if (w.info.binary) {
     w.info.binary_params = static_cast<int64_t>(body);
     w.info.binary_macs_per_pixel = body;

@@ -121,7 +121,7 @@ class Edsr final : public Network {
       res2 *= r2;
     }
     peak = std::max(peak, 4 * (c * res2 + 2 * 3 * res2));  // tail in, out, image
-    return peak + 4 * 3 * 2;                              // the tile's input copies
+    return peak + 4 * 3 * 2;                               // the tile's input copies
   }
 
   bool uses_image_stats() const override {
@@ -245,8 +245,8 @@ class Edsr final : public Network {
         for (int y = ch * kRowsPerChunk; y < std::min(h, (ch + 1) * kRowsPerChunk); ++y) {
           rt.kernel.row(cur, L.bw, y, ybin.data());
           bconv::epilogue_row(L.gk.data(), spatial ? s_cur.data() + size_t(y) * w : nullptr,
-                              channel ? cfac.data() : nullptr, ybin.data(), L.prelu ? L.prelu->data() : nullptr, w,
-                              c, x.row(y));
+                              channel ? cfac.data() : nullptr, ybin.data(), L.prelu ? L.prelu->data() : nullptr, w, c,
+                              x.row(y));
           if (next)
             bconv::prepare_row(*next, x.row(y), w, c, packed_row(nxt, y), s_nxt.data() + size_t(y) * w,
                                sums[ch].data());

@@ -32,7 +32,7 @@ namespace scales::net {
 namespace {
 
 constexpr int kTokensPerChunk = 64;
-constexpr int kWindowsPerTask = 4;  // attention: windows per pool task (6 heads: 400 KB of scores)
+constexpr int kWindowsPerTask = 4;            // attention: windows per pool task (6 heads: 400 KB of scores)
 constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixed: thread-count independent)
 
 // Source index of padded coordinate i on an axis of length n (reflect without repeating the edge
@@ -120,7 +120,8 @@ class Swinir final : public Network {
     std::vector<float> x0(static_cast<size_t>(L) * 3);
     for (int y = 0; y < H; ++y)
       for (int x = 0; x < W; ++x) {
-        const float* src = in.rgb.data() + (static_cast<size_t>(pad_index(y, h0, H - h0)) * w0 + pad_index(x, w0, W - w0)) * 3;
+        const float* src =
+            in.rgb.data() + (static_cast<size_t>(pad_index(y, h0, H - h0)) * w0 + pad_index(x, w0, W - w0)) * 3;
         for (int ch = 0; ch < 3; ++ch) x0[(static_cast<size_t>(y) * W + x) * 3 + ch] = src[ch] - w_.rgb_mean[ch];
       }
     std::vector<float> f0(static_cast<size_t>(L) * c), t(f0.size());
@@ -226,8 +227,8 @@ class Swinir final : public Network {
           }
         }
       }
-      bconv::epilogue_row(L.gk.data(), spatial ? sp.data() : nullptr, cfac.empty() ? nullptr : cfac.data(),
-                          ybin.data(), nullptr, n, out, yc);
+      bconv::epilogue_row(L.gk.data(), spatial ? sp.data() : nullptr, cfac.empty() ? nullptr : cfac.data(), ybin.data(),
+                          nullptr, n, out, yc);
     });
   }
 
@@ -236,8 +237,16 @@ class Swinir final : public Network {
   struct Scratch {
     std::vector<float> n1, qkv, a, y, hid, q, k, v, o, sc;
     Scratch(int64_t L, int c, int mlp, int heads, int n)
-        : n1(L * c), qkv(L * 3 * c), a(L * c), y(L * c), hid(L * mlp * c), q(L * c), k(L * c), v(L * c),
-          o(L * c), sc(L * heads * n) {}
+        : n1(L * c),
+          qkv(L * 3 * c),
+          a(L * c),
+          y(L * c),
+          hid(L * mlp * c),
+          q(L * c),
+          k(L * c),
+          v(L * c),
+          o(L * c),
+          sc(L * heads * n) {}
   };
 
   static void add_inplace(std::vector<float>& t, const std::vector<float>& y, Runtime& rt) {

@@ -93,15 +93,13 @@ std::vector<TileOutcome> Engine::run(std::span<const TileTask> tasks) {
     }
     try {
       const auto t0 = std::chrono::steady_clock::now();
-      auto up = in.empty() ? std::vector<Image>{}
-                           : impl_->device->forward(t.job->model().network(), in, plans);
+      auto up = in.empty() ? std::vector<Image>{} : impl_->device->forward(t.job->model().network(), in, plans);
       const double share = live.empty() ? 0.0 : seconds_since(t0) / static_cast<double>(live.size());
       for (size_t j = 0; j < live.size(); ++j) {
         work[live[j]].up = std::move(up[j]);
         out[k + live[j]].seconds = share;
       }
-      for (size_t i : live)
-        guarded(k + i, [&] { out[k + i].completed = tasks[k + i].job->finish(work[i]); });
+      for (size_t i : live) guarded(k + i, [&] { out[k + i].completed = tasks[k + i].job->finish(work[i]); });
     } catch (const std::exception& ex) {
       for (size_t i : live) out[k + i].error = ex.what();
     }

@@ -53,7 +53,8 @@ TileJob::TileJob(std::shared_ptr<const Model> model, Image input, int tile) : s_
     throw Error("image buffer holds " + std::to_string(input.rgb.size()) + " floats, expected width*height*3 = " +
                 std::to_string(static_cast<size_t>(input.width) * input.height * 3));
   if (tile <= 0) throw Error("tile size must be > 0, got " + std::to_string(tile));
-  s_->tiles = tile::plan_tiles(input.width, input.height, tile, model->tile_context(), model->network().tile_alignment());
+  s_->tiles =
+      tile::plan_tiles(input.width, input.height, tile, model->tile_context(), model->network().tile_alignment());
   s_->two_pass = s_->tiles.size() > 1 && model->network().uses_image_stats();
   s_->handed_out.assign((s_->two_pass ? 2 : 1) * s_->tiles.size(), false);
   s_->model = std::move(model);

@@ -1,10 +1,10 @@
 // Encoded images <-> engine images, through libvips; shared by scales-upscale and scales-server.
 //
 // Decoding: the header is read first and the pixel and side limits are checked before any pixel
-// is decoded (a decompression bomb costs a header parse); truncated or corrupt files are errors; EXIF auto-rotation; gray and other colour
-// spaces are converted to 8-bit sRGB; 16-bit input is reduced to 8 bits; an alpha channel is split
-// off and returned separately (the model upscales RGB; alpha is upscaled bicubically on encode).
-// Encoding: 8-bit RGB (plus alpha if given) as PNG (default), JPEG, WebP or TIFF.
+// is decoded (a decompression bomb costs a header parse); truncated or corrupt files are errors; EXIF auto-rotation;
+// gray and other colour spaces are converted to 8-bit sRGB; 16-bit input is reduced to 8 bits; an alpha channel is
+// split off and returned separately (the model upscales RGB; alpha is upscaled bicubically on encode). Encoding: 8-bit
+// RGB (plus alpha if given) as PNG (default), JPEG, WebP or TIFF.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +27,7 @@ struct Limits {
 };
 
 struct Decoded {
-  Image rgb;                   // float [0, 1], HWC
+  Image rgb;  // float [0, 1], HWC
   bool has_alpha = false;
   std::vector<uint8_t> alpha;  // width * height, when has_alpha
 };
@@ -46,7 +46,7 @@ std::string check_format(const std::string& format);
 std::vector<uint8_t> encode_buffer(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
                                    const std::string& format, int quality);
 // Format from the file extension.
-void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
-                 const std::string& path, int quality);
+void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h, const std::string& path,
+                 int quality);
 
 }  // namespace scales::imageio
