@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .inference import BinaryConvInfer, _EMPTY, _t, register_scales
+from .infer_layers import _EMPTY, BinaryConvInfer, _t, register_scales
 from .modelfile import unpack_sign_bits
 from .swinir import SwinConfig, binary_linears, match_channels, pad_to_window, window_attention
 from .swinir_file import LINEARS, layer_prefix
