@@ -3,7 +3,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "scales/engine.h"
+#include "scales/types.h"
 
 namespace scales::client {
 

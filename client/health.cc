@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "channel.h"
-#include "scales/engine.h"
+#include "scales/types.h"
 
 namespace scales::client {
 

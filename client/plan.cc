@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "scales/engine.h"
+#include "scales/types.h"
 
 namespace fs = std::filesystem;
 

@@ -15,7 +15,7 @@
 #include "local_upscale.h"
 #include "plan.h"
 #include "progress.h"
-#include "scales/engine.h"
+#include "scales/types.h"
 #include "scales/v1/upscaler.grpc.pb.h"
 
 namespace fs = std::filesystem;

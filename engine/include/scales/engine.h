@@ -15,38 +15,13 @@
 #include <utility>
 #include <vector>
 
+#include "scales/types.h"
+
 namespace scales {
 
 namespace net {
 class Network;
 }
-
-// Every failure the engine reports (malformed model file, bad image size, unknown kernel, ...).
-// The message names what is wrong.
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-struct ModelInfo {
-  std::string architecture;  // "scales-edsr" or "scales-swinir"
-  std::string variant;       // "scales", "plain", "plain+shift", "fp", ...
-  int scale = 0;
-  int blocks = 0;  // EDSR: residual blocks; SwinIR: groups x layers per group
-  int channels = 0;
-  bool binary = true;
-  // Size and cost, counted from the loaded weights: binary weights (bits) and FP parameters;
-  // multiply-accumulates per input (LR) pixel, binary (XOR + popcount) and FP.
-  int64_t binary_params = 0, fp_params = 0;
-  double binary_macs_per_pixel = 0, fp_macs_per_pixel = 0;
-};
-
-// An RGB image, interleaved (HWC), float in [0, 1]. Output images are not clamped.
-struct Image {
-  int width = 0;
-  int height = 0;
-  std::vector<float> rgb;  // height * width * 3
-};
 
 class Model {
  public:

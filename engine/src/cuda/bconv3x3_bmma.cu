@@ -33,9 +33,9 @@ __global__ void __launch_bounds__(32 * kWarps)
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   extern __shared__ __align__(128) unsigned char smem[];
   const int kchunks = bmma::kchunks(words), kw64 = 2 * kchunks;
-  uint64_t* a_s = reinterpret_cast<uint64_t*>(smem);                                      // (kchunks, 32, 2)
+  uint64_t* a_s = reinterpret_cast<uint64_t*>(smem);                           // (kchunks, 32, 2)
   int* y_s = reinterpret_cast<int*>(smem + static_cast<size_t>(kchunks) * kPixels * 16);  // (32, c_out)
-  int* pa_s = y_s + kPixels * c_out;                                                      // (32)
+  int* pa_s = y_s + kPixels * c_out;                                            // (32)
 
   const int i = blockIdx.z, row = blockIdx.y, x0 = blockIdx.x * kPixels;
   const uint64_t* img = packed + static_cast<int64_t>(i) * (h + 2) * (w + 2) * words;
@@ -83,9 +83,9 @@ __global__ void __launch_bounds__(32 * kWarps)
 bool bmma_supported(int c_out) { return c_out % 8 == 0 && c_out <= 256; }
 int bmma_kchunks(int words) { return bmma::kchunks(words); }
 
-void bconv3x3_bmma(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wchunks, const int* popc_w,
-                   int c_out, int c_in, const float* gk, const float* s, const float* cfac, const float* prelu,
-                   float* x, cudaStream_t st) {
+void bconv3x3_bmma(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wchunks,
+                   const int* popc_w, int c_out, int c_in, const float* gk, const float* s, const float* cfac,
+                   const float* prelu, float* x, cudaStream_t st) {
   if (!bmma_supported(c_out)) throw Error("bconv3x3_bmma: c_out " + std::to_string(c_out) + " unsupported");
   const size_t smem = static_cast<size_t>(bmma_kchunks(words)) * kPixels * 16 +
                       static_cast<size_t>(kPixels) * c_out * sizeof(int) + kPixels * sizeof(int);
@@ -94,8 +94,8 @@ void bconv3x3_bmma(const uint64_t* packed, int n, int h, int w, int words, const
     SCALES_CUDA_CHECK(cudaFuncSetAttribute(bconv3x3_bmma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            static_cast<int>(smem)));
   const dim3 grid((w + kPixels - 1) / kPixels, h, n);
-  bconv3x3_bmma_kernel<<<grid, 32 * kWarps, smem, st>>>(packed, h, w, words, wchunks, popc_w, c_out, c_in, gk, s, cfac,
-                                                        prelu, x);
+  bconv3x3_bmma_kernel<<<grid, 32 * kWarps, smem, st>>>(packed, h, w, words, wchunks, popc_w, c_out, c_in, gk, s,
+                                                        cfac, prelu, x);
   SCALES_CUDA_LAUNCH();
 }
 

@@ -32,8 +32,8 @@ __global__ void bconv3x3_ref_kernel(const uint64_t* __restrict__ packed, int n, 
 
 }  // namespace
 
-void bconv3x3_ref(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wbits, int c_out, int c_in,
-                  int32_t* ybin, cudaStream_t st) {
+void bconv3x3_ref(const uint64_t* packed, int n, int h, int w, int words, const uint64_t* wbits, int c_out,
+                  int c_in, int32_t* ybin, cudaStream_t st) {
   const int64_t total = static_cast<int64_t>(n) * h * w * c_out;
   const int threads = 256;
   bconv3x3_ref_kernel<<<static_cast<unsigned>((total + threads - 1) / threads), threads, 0, st>>>(

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "scales/engine.h"
+#include "scales/types.h"
 
 namespace scales::cuda {
 

@@ -1,5 +1,6 @@
-#include "cuda/check.h"
 #include "cuda/device_pool.h"
+
+#include "cuda/check.h"
 
 namespace scales::cuda {
 

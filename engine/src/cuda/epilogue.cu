@@ -21,8 +21,8 @@ __global__ void epilogue_kernel(const int32_t* __restrict__ ybin, const float* _
 
 }  // namespace
 
-void bconv_epilogue(const int32_t* ybin, const float* gk, const float* s, const float* cfac, const float* prelu, int n,
-                    int h, int w, int c, float* x, cudaStream_t st) {
+void bconv_epilogue(const int32_t* ybin, const float* gk, const float* s, const float* cfac, const float* prelu,
+                    int n, int h, int w, int c, float* x, cudaStream_t st) {
   const int64_t total = static_cast<int64_t>(n) * h * w * c;
   const int threads = 256;
   epilogue_kernel<<<static_cast<unsigned>((total + threads - 1) / threads), threads, 0, st>>>(

@@ -50,8 +50,7 @@ __global__ void shuffle_kernel(const float* __restrict__ y, int h, int w, int c,
   const int X = static_cast<int>(hp % W), Y = static_cast<int>((hp / W) % H);
   const int64_t i = hp / (static_cast<int64_t>(W) * H);
   const int sp = (Y % r) * r + X % r;
-  out[idx] =
-      y[((i * h + Y / r) * w + X / r) * (static_cast<int64_t>(c) * r * r) + static_cast<int64_t>(ch) * r * r + sp];
+  out[idx] = y[((i * h + Y / r) * w + X / r) * (static_cast<int64_t>(c) * r * r) + static_cast<int64_t>(ch) * r * r + sp];
 }
 
 __global__ void mean_kernel(float* __restrict__ x, int64_t total, float m0, float m1, float m2, float sign) {

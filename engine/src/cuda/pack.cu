@@ -23,8 +23,8 @@ __global__ void pack_kernel(const float* __restrict__ x, int n, int h, int w, in
   const int i = static_cast<int>(pixel / (static_cast<int64_t>(w) * h));
   const float* xp = x + pixel * c;
   const int words = (c + 63) / 64;
-  uint32_t* dst =
-      reinterpret_cast<uint32_t*>(packed + ((static_cast<int64_t>(i) * (h + 2) + yy + 1) * (w + 2) + xx + 1) * words);
+  uint32_t* dst = reinterpret_cast<uint32_t*>(
+      packed + ((static_cast<int64_t>(i) * (h + 2) + yy + 1) * (w + 2) + xx + 1) * words);
   float dot = 0.0f;
   for (int k = 0; k < 2 * words; ++k) {
     const int ch = 32 * k + lane;
@@ -100,8 +100,8 @@ __global__ void factors_kernel(const double* __restrict__ sums, const double* __
 
 }  // namespace
 
-void pack_signs(const float* x, int n, int h, int w, int c, const float* shift, const float* spatial_w, float spatial_b,
-                uint64_t* packed, float* s, cudaStream_t st) {
+void pack_signs(const float* x, int n, int h, int w, int c, const float* shift, const float* spatial_w,
+                float spatial_b, uint64_t* packed, float* s, cudaStream_t st) {
   const int64_t pixels = static_cast<int64_t>(n) * h * w;
   const int blocks = static_cast<int>((pixels + kWarpsPerBlock - 1) / kWarpsPerBlock);
   pack_kernel<<<blocks, 32 * kWarpsPerBlock, 0, st>>>(x, n, h, w, c, shift, spatial_w, spatial_b, packed, s);
@@ -113,7 +113,7 @@ int sum_bands(int h) { return (h + kSumRows - 1) / kSumRows; }
 void channel_sums(const float* x, int n, int h, int w, int c, const int4* rects, double* partial, double* sums,
                   cudaStream_t st) {
   const dim3 grid(sum_bands(h), n);
-  band_sums_kernel < <<grid, c<256 ? ((c + 31) / 32) * 32 : 256, 0, st>>>(x, h, w, c, rects, partial);
+  band_sums_kernel<<<grid, c < 256 ? ((c + 31) / 32) * 32 : 256, 0, st>>>(x, h, w, c, rects, partial);
   SCALES_CUDA_LAUNCH();
   const int64_t total = static_cast<int64_t>(n) * c;
   fold_bands_kernel<<<static_cast<unsigned>((total + 255) / 256), 256, 0, st>>>(partial, n, sum_bands(h), c, sums);

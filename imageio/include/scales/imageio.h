@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "scales/engine.h"
+#include "scales/types.h"
 
 namespace scales::imageio {
 
