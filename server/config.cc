@@ -1,0 +1,127 @@
+#include "config.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+namespace scales::server {
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+bool Config::loopback() const {
+  return listen.starts_with("127.") || listen.starts_with("localhost") || listen.starts_with("[::1]");
+}
+
+int parse_config(int argc, char** argv, Config& c) {
+  CLI::App app{"SCALES-SR upscaling service (gRPC)."};
+  app.add_option("--listen", c.listen, "gRPC address")->envname("SCALES_LISTEN")->capture_default_str();
+  app.add_option("--metrics-listen", c.metrics_listen, "Prometheus /metrics HTTP address")
+      ->envname("SCALES_METRICS_LISTEN")
+      ->capture_default_str();
+  app.add_option("--models", c.models_dir, "model directory (*.safetensors; name = file stem)")
+      ->envname("SCALES_MODELS")
+      ->capture_default_str();
+  app.add_option("--workers", c.workers, "engine workers (tile batches run at once)")
+      ->envname("SCALES_WORKERS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "engine threads per worker (0 = all cores / workers)")
+      ->envname("SCALES_THREADS")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--backend", c.backend,
+                 "where models run: auto (a CUDA GPU when this build has the backend and finds one), cpu, cuda")
+      ->envname("SCALES_BACKEND")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_option("--device", c.device, "CUDA device index (with --backend cuda/auto)")
+      ->envname("SCALES_DEVICE")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--io-threads", c.io_threads, "decode/encode threads")
+      ->envname("SCALES_IO_THREADS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--max-batch", c.max_batch, "tiles per batch (from any requests)")
+      ->envname("SCALES_MAX_BATCH")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--max-delay-us", c.max_delay_us, "how long a tile may wait for its batch to fill, microseconds")
+      ->envname("SCALES_MAX_DELAY_US")
+      ->check(CLI::Range(0, 10000000))
+      ->capture_default_str();
+  app.add_option("--tile", c.tile, "LR tile side (0 = automatic from the engine's memory budget)")
+      ->envname("SCALES_TILE")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-in-flight", c.max_in_flight, "decoded images in the scheduler before RESOURCE_EXHAUSTED")
+      ->envname("SCALES_MAX_IN_FLIGHT")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--max-queue", c.max_queue, "requests waiting to be decoded before RESOURCE_EXHAUSTED")
+      ->envname("SCALES_MAX_QUEUE")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--max-pixels", c.max_pixels, "largest input in pixels (checked on the header)")
+      ->envname("SCALES_MAX_PIXELS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-side", c.max_side, "largest input width or height")
+      ->envname("SCALES_MAX_SIDE")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-message-mb", c.max_message_mb, "largest gRPC message, MiB (both directions)")
+      ->envname("SCALES_MAX_MESSAGE_MB")
+      ->check(CLI::Range(1, 2047))
+      ->capture_default_str();
+  app.add_option("--max-upload-mb", c.max_upload_mb, "largest UpscaleStream upload, MiB")
+      ->envname("SCALES_MAX_UPLOAD_MB")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--grace-seconds", c.grace_seconds, "how long SIGTERM waits for in-flight calls")
+      ->envname("SCALES_GRACE_SECONDS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--tls-cert", c.tls_cert, "PEM certificate chain: serve TLS (with --tls-key)")
+      ->envname("SCALES_TLS_CERT")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert")
+      ->envname("SCALES_TLS_KEY")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", c.tls_client_ca, "PEM CA bundle: require and verify client certificates")
+      ->envname("SCALES_TLS_CLIENT_CA")
+      ->check(CLI::ExistingFile);
+  app.add_option("--auth-tokens", c.tokens_file, "file of accepted bearer tokens, one per line")
+      ->envname("SCALES_AUTH_TOKENS")
+      ->check(CLI::ExistingFile);
+  CLI11_PARSE(app, argc, argv);
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    std::fprintf(stderr, "error: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    std::fprintf(stderr, "error: --tls-client-ca needs --tls-cert and --tls-key\n");
+    return 2;
+  }
+  if (!c.tokens_file.empty()) {
+    std::istringstream lines(read_text(c.tokens_file));
+    for (std::string t; std::getline(lines, t);) {
+      while (!t.empty() && (t.back() == '\r' || t.back() == ' ')) t.pop_back();
+      if (!t.empty() && t[0] != '#') c.tokens.push_back(t);
+    }
+    if (c.tokens.empty()) {
+      std::fprintf(stderr, "error: %s holds no token\n", c.tokens_file.c_str());
+      return 2;
+    }
+  }
+  if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(c.workers));
+  return -1;
+}
+
+}  // namespace scales::server

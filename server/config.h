@@ -1,0 +1,46 @@
+// scales-server's configuration: every flag (and the environment variable named in --help),
+// checked once here, with the values derived from them (the accepted tokens, the threads per
+// worker). main() only wires the pieces together.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace scales::server {
+
+struct Config {
+  std::string listen = "0.0.0.0:50051";
+  std::string metrics_listen = "0.0.0.0:9090";
+  std::string models_dir = "models/weights";
+  int workers = 1;      // engine workers (each owns an engine)
+  int threads = 0;      // engine threads per worker; 0 on the command line = all cores / workers
+  int io_threads = 2;   // the I/O pool: decode and encode
+  int max_batch = 8;    // tiles per batch
+  int max_delay_us = 2000;
+  int tile = 0;
+  int max_in_flight = 64;  // images in the scheduler
+  int max_queue = 64;      // requests waiting for the I/O pool
+  int64_t max_pixels = 16 * 1024 * 1024;
+  int max_side = 16384;
+  int max_message_mb = 64;
+  int max_upload_mb = 512;
+  int grace_seconds = 30;
+  std::string backend = "auto";
+  int device = 0;
+  std::string tls_cert, tls_key, tls_client_ca;  // PEM file paths; empty: no TLS
+  std::string tokens_file;
+  std::vector<std::string> tokens;  // read from tokens_file: one per line, '#' comments
+
+  bool loopback() const;  // listen is a loopback address
+};
+
+// Parses the command line and the environment into `c`. Returns -1 to go on, else the exit code:
+// 0 after --help, CLI11's code for a malformed flag, 2 for a bad combination (TLS) or a tokens
+// file without a token; the reason is on stderr.
+int parse_config(int argc, char** argv, Config& c);
+
+// A whole text file (PEM files, the tokens file); "" if it cannot be read.
+std::string read_text(const std::string& path);
+
+}  // namespace scales::server
