@@ -12,6 +12,7 @@
 #include "bconv/weights.h"
 #include "kernels/variant.h"
 #include "scales/engine.h"
+#include "variant_util.h"
 
 namespace scales::bconv {
 namespace {
@@ -19,12 +20,6 @@ namespace {
 using kernels::kernel_variants;
 using kernels::KernelVariant;
 using kernels::select_kernel;
-
-const KernelVariant* find_variant(const std::string& isa) {
-  for (const auto& k : kernel_variants())
-    if (k.name == isa) return &k;
-  return nullptr;
-}
 
 struct Shape {
   int c_in, c_out, height, width;
@@ -36,9 +31,7 @@ class BconvKernel : public ::testing::TestWithParam<Param> {};
 
 TEST_P(BconvKernel, EqualsReferenceExactly) {
   const auto& [isa, s] = GetParam();
-  const KernelVariant* k = find_variant(isa);
-  if (!k) GTEST_SKIP() << isa << " is not built for this architecture";
-  if (!k->supported) GTEST_SKIP() << isa << " is not supported by this CPU";
+  SCALES_VARIANT_OR_SKIP(k, isa);
   std::mt19937 rng(s.c_in * 7919 + s.c_out * 31 + s.height * 3 + s.width);
   std::normal_distribution<float> nd;
   std::vector<float> x(static_cast<size_t>(s.height) * s.width * s.c_in);
@@ -70,9 +63,7 @@ const Shape kShapes[] = {{1, 1, 3, 5},    {31, 31, 5, 7}, {32, 32, 4, 9},   {33,
                          {64, 64, 7, 11}, {65, 65, 3, 5}, {130, 130, 2, 3}, {512, 512, 2, 3}, {64, 13, 3, 9},
                          {20, 64, 5, 5},  {64, 64, 1, 1}, {64, 64, 1, 17}};
 
-INSTANTIATE_TEST_SUITE_P(All, BconvKernel,
-                         ::testing::Combine(::testing::Values("ref", "avx2", "avx512", "neon"),
-                                            ::testing::ValuesIn(kShapes)),
+INSTANTIATE_TEST_SUITE_P(All, BconvKernel, ::testing::Combine(testing::all_isas(), ::testing::ValuesIn(kShapes)),
                          [](const auto& info) {
                            const Shape& s = std::get<1>(info.param);
                            return "Isa_" + std::get<0>(info.param) + "__Cin_" + std::to_string(s.c_in) + "_Cout_" +

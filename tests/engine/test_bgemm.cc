@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "bgemm/bgemm.h"
-#include "kernels/variant.h"
+#include "variant_util.h"
 
 namespace scales::bgemm {
 namespace {
@@ -23,11 +23,7 @@ class Bgemm : public ::testing::TestWithParam<Param> {};
 
 TEST_P(Bgemm, EqualsTheSignDotProduct) {
   const auto& [isa, s] = GetParam();
-  const kernels::KernelVariant* k = nullptr;
-  for (const auto& v : kernels::kernel_variants())
-    if (v.name == isa) k = &v;
-  if (!k) GTEST_SKIP() << isa << " is not built for this architecture";
-  if (!k->supported) GTEST_SKIP() << isa << " is not supported by this CPU";
+  SCALES_VARIANT_OR_SKIP(k, isa);
   std::mt19937_64 rng(s.runs * 1000003 + s.run_words * 7919 + s.stride * 31 + s.rows * 7 + s.c_out);
   const int k_words = s.runs * s.run_words;
   // Each run lives in its own buffer, long enough for the last row. Every bit is random (no zero
@@ -66,9 +62,7 @@ const Shape kShapes[] = {{1, 1, 1, 1, 1, 64},     {1, 2, 2, 9, 13, 128},  {1, 3,
                          {2, 2, 3, 11, 9, 256},   {3, 3, 1, 10, 16, 576}, {3, 6, 2, 9, 33, 1152},
                          {3, 1, 1, 5, 7, 64 * 3}, {1, 8, 8, 33, 64, 512}};
 
-INSTANTIATE_TEST_SUITE_P(All, Bgemm,
-                         ::testing::Combine(::testing::Values("ref", "avx2", "avx512", "neon"),
-                                            ::testing::ValuesIn(kShapes)),
+INSTANTIATE_TEST_SUITE_P(All, Bgemm, ::testing::Combine(testing::all_isas(), ::testing::ValuesIn(kShapes)),
                          [](const auto& info) {
                            const Shape& s = std::get<1>(info.param);
                            return "Isa_" + std::get<0>(info.param) + "__Runs_" + std::to_string(s.runs) + "x" +

@@ -10,7 +10,7 @@
 #include <tuple>
 
 #include "blinear/kernel.h"
-#include "kernels/variant.h"
+#include "variant_util.h"
 
 namespace scales::blinear {
 namespace {
@@ -71,11 +71,9 @@ using Param = std::tuple<std::string, Shape>;
 class BlinearKernel : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
-    const std::string& isa = std::get<0>(GetParam());
-    for (const auto& v : kernels::kernel_variants())
-      if (v.name == isa) k = &v;
-    if (!k) GTEST_SKIP() << isa << " is not built for this architecture";
-    if (!k->supported) GTEST_SKIP() << isa << " is not supported by this CPU";
+    std::string why;
+    k = testing::variant_named(std::get<0>(GetParam()), why);
+    if (!k) GTEST_SKIP() << why;
   }
   const kernels::KernelVariant* k = nullptr;
 };
@@ -115,9 +113,7 @@ TEST_P(BlinearKernel, PackEqualsReferenceExactly) {
 const Shape kShapes[] = {{1, 1, 1},  {31, 3, 9},    {32, 96, 17}, {60, 180, 64}, {63, 7, 8},    {64, 64, 33},
                          {65, 9, 5}, {120, 60, 16}, {130, 17, 3}, {512, 8, 12},  {2000, 24, 9}, {4100, 16, 2}};
 
-INSTANTIATE_TEST_SUITE_P(All, BlinearKernel,
-                         ::testing::Combine(::testing::Values("ref", "avx2", "avx512", "neon"),
-                                            ::testing::ValuesIn(kShapes)),
+INSTANTIATE_TEST_SUITE_P(All, BlinearKernel, ::testing::Combine(testing::all_isas(), ::testing::ValuesIn(kShapes)),
                          [](const auto& info) {
                            const Shape& s = std::get<1>(info.param);
                            return "Isa_" + std::get<0>(info.param) + "__Linear_" + std::to_string(s.c_in) + "_to_" +
