@@ -3,14 +3,16 @@
 
 #include <string>
 
+#include "scales/imageio.h"
+
 namespace scales::client {
 
 // Options of both modes (main.cc fills them from the command line).
 struct Options {
-  std::string input;   // image file or folder (searched recursively)
-  std::string output;  // file (single input) or folder (mirrors the input tree)
-  std::string format = "png";
-  int quality = 90;
+  std::string input;                              // image file or folder (searched recursively)
+  std::string output;                             // file (single input) or folder (mirrors the input tree)
+  imageio::Format format = imageio::Format::png;  // for folder outputs (a file output: its extension)
+  int quality = 90;                               // JPEG/WebP, 1..100 (checked by the flag)
   bool skip_existing = false;
   // local mode
   std::string model_file;

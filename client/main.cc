@@ -10,6 +10,7 @@
 
 #include "health.h"
 #include "local_upscale.h"
+#include "scales/imageio.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Upscale images (a file or a folder tree) with a SCALES-SR binary super-resolution model."};
@@ -26,8 +27,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({2, 3, 4}));
   app.add_option("-i,--input,input", opt.input, "image file or folder");
   app.add_option("-o,--output", opt.output, "output file, or folder (mirrors an input folder's tree)");
-  app.add_option("--format", opt.format, "output format for folders and folder outputs")
-      ->check(CLI::IsMember({"png", "jpg", "webp", "tif"}));
+  std::string format = "png";
+  app.add_option("--format", format, "output format for folders and folder outputs: png, jpg, webp, tif")
+      ->capture_default_str();
   app.add_option("--quality", opt.quality, "JPEG/WebP quality")->check(CLI::Range(1, 100));
   app.add_flag("--skip-existing", opt.skip_existing, "leave outputs that already exist");
   app.add_option("--threads", opt.threads, "--local: engine threads (0 = all cores)")->check(CLI::NonNegativeNumber);
@@ -57,6 +59,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
   if (health_cmd->parsed()) return scales::client::run_health(health);
+  try {
+    opt.format = scales::imageio::format_named(format);  // the one place the flag becomes a Format
+  } catch (const scales::Error& e) {
+    std::fprintf(stderr, "error: --format: %s\n", e.what());
+    return 2;
+  }
   if (opt.input.empty() || opt.output.empty()) {
     std::fprintf(stderr, "error: give an input (-i FILE_OR_FOLDER) and an output (-o PATH)\n");
     return 2;

@@ -27,16 +27,19 @@ namespace {
 
 constexpr size_t kChunk = size_t{1} << 20;
 
-v1::Format to_format(const std::string& f) {
-  if (f == "jpg") return v1::FORMAT_JPEG;
-  if (f == "webp") return v1::FORMAT_WEBP;
-  if (f == "tif") return v1::FORMAT_TIFF;
+v1::Format to_proto(imageio::Format f) {
+  switch (f) {
+    case imageio::Format::png: return v1::FORMAT_PNG;
+    case imageio::Format::jpeg: return v1::FORMAT_JPEG;
+    case imageio::Format::webp: return v1::FORMAT_WEBP;
+    case imageio::Format::tiff: return v1::FORMAT_TIFF;
+  }
   return v1::FORMAT_PNG;
 }
 
 // One image through UpscaleStream; returns the status and fills `out`.
 grpc::Status upscale_once(v1::Upscaler::Stub& stub, const std::string& bytes, const Options& opt,
-                          const std::string& format, std::string& out) {
+                          imageio::Format format, std::string& out) {
   grpc::ClientContext ctx;
   if (!opt.token.empty()) ctx.AddMetadata("authorization", "Bearer " + opt.token);
   ctx.set_deadline(std::chrono::system_clock::now() +
@@ -45,7 +48,7 @@ grpc::Status upscale_once(v1::Upscaler::Stub& stub, const std::string& bytes, co
   v1::UpscaleStreamRequest req;
   req.mutable_options()->set_model(opt.model);
   req.mutable_options()->set_scale(opt.scale);
-  req.mutable_options()->set_format(to_format(format));
+  req.mutable_options()->set_format(to_proto(format));
   req.mutable_options()->set_quality(opt.quality);
   size_t pos = 0;
   do {  // the first message carries the options, every message a chunk (an empty file: none)
@@ -98,7 +101,7 @@ int run_remote(const Options& opt) {
       std::string result;
       grpc::Status st;
       for (int attempt = 0;; ++attempt) {
-        st = upscale_once(*stub, bytes, opt, format_of(j.out), result);
+        st = upscale_once(*stub, bytes, opt, j.format, result);
         const bool retry = st.error_code() == grpc::StatusCode::UNAVAILABLE ||
                            (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
                             st.error_message().find("retry later") != std::string::npos);

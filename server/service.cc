@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace scales::server {
 
@@ -11,15 +12,26 @@ namespace {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-std::string format_name(scales::v1::Format f) {
+// The API's format as the codec's (unspecified: PNG); nullopt for a value the API does not define.
+std::optional<imageio::Format> from_proto(scales::v1::Format f) {
   switch (f) {
     case scales::v1::FORMAT_UNSPECIFIED:
-    case scales::v1::FORMAT_PNG: return "png";
-    case scales::v1::FORMAT_JPEG: return "jpg";
-    case scales::v1::FORMAT_WEBP: return "webp";
-    case scales::v1::FORMAT_TIFF: return "tif";
-    default: return "";
+    case scales::v1::FORMAT_PNG: return imageio::Format::png;
+    case scales::v1::FORMAT_JPEG: return imageio::Format::jpeg;
+    case scales::v1::FORMAT_WEBP: return imageio::Format::webp;
+    case scales::v1::FORMAT_TIFF: return imageio::Format::tiff;
+    default: return std::nullopt;
   }
+}
+
+scales::v1::Format to_proto(imageio::Format f) {
+  switch (f) {
+    case imageio::Format::png: return scales::v1::FORMAT_PNG;
+    case imageio::Format::jpeg: return scales::v1::FORMAT_JPEG;
+    case imageio::Format::webp: return scales::v1::FORMAT_WEBP;
+    case imageio::Format::tiff: return scales::v1::FORMAT_TIFF;
+  }
+  return scales::v1::FORMAT_PNG;
 }
 
 std::string code_name(grpc::StatusCode c) {
@@ -73,12 +85,15 @@ void UpscalerService::process(const std::string& bytes, const scales::v1::Upscal
   if (deadline < std::chrono::system_clock::now())
     return fail(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
   if (cancelled()) return fail(grpc::StatusCode::CANCELLED, "cancelled while queued");
-  const std::string fmt = format_name(o.format());
-  if (fmt.empty())
-    return fail(grpc::StatusCode::INVALID_ARGUMENT, "unknown output format " + std::to_string(o.format()));
-  const int quality = o.quality() == 0 ? 90 : o.quality();
-  if (quality < 1 || quality > 100)
-    return fail(grpc::StatusCode::INVALID_ARGUMENT, "quality must be 1..100, got " + std::to_string(quality));
+  // The output options, parsed once into what the codec takes.
+  const std::optional<imageio::Format> format = from_proto(o.format());
+  if (!format) return fail(grpc::StatusCode::INVALID_ARGUMENT, "unknown output format " + std::to_string(o.format()));
+  imageio::EncodeOptions encode;
+  try {
+    encode = imageio::encode_options(*format, o.quality() == 0 ? 90 : o.quality());  // 0: unset
+  } catch (const Error& e) {
+    return fail(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
   if (o.scale() < 0) return fail(grpc::StatusCode::INVALID_ARGUMENT, "scale must be positive");
   std::shared_ptr<const ServedModel> m;
   try {
@@ -111,11 +126,10 @@ void UpscalerService::process(const std::string& bytes, const scales::v1::Upscal
   r.cancelled = cancelled;
   r.deadline = deadline;
   auto alpha = std::make_shared<std::vector<uint8_t>>(std::move(d.alpha));
-  const scales::v1::Format format = o.format() == scales::v1::FORMAT_UNSPECIFIED ? scales::v1::FORMAT_PNG : o.format();
-  r.done = [this, base = out, m, alpha, fmt, quality, format, t0, wait_ms, reply](
+  r.done = [this, base = out, m, alpha, encode, t0, wait_ms, reply](
                Scheduler::Result res, Image img, const std::string& err, double queue_s, double infer_s, int tiles) {
-    io_.post([this, base, m, alpha, fmt, quality, format, t0, wait_ms, reply, res, img = std::move(img), err, queue_s,
-              infer_s, tiles]() mutable {
+    io_.post([this, base, m, alpha, encode, t0, wait_ms, reply, res, img = std::move(img), err, queue_s, infer_s,
+              tiles]() mutable {
       Outcome o = std::move(base);
       if (res == Scheduler::Result::deadline_exceeded)
         o.status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, err);
@@ -127,14 +141,14 @@ void UpscalerService::process(const std::string& bytes, const scales::v1::Upscal
       o.out_h = img.height;
       try {
         const auto t = Clock::now();
-        const auto encoded = imageio::encode_buffer(img, *alpha, o.in_w, o.in_h, fmt, quality);
+        const auto encoded = imageio::encode_buffer(img, *alpha, o.in_w, o.in_h, encode);
         o.image.assign(encoded.begin(), encoded.end());
         auto& info = o.info;
         info.set_model(m->name);
         info.set_scale(m->model->info().scale);
         info.set_width(img.width);
         info.set_height(img.height);
-        info.set_format(format);
+        info.set_format(to_proto(encode.format));
         info.set_size_bytes(static_cast<int64_t>(o.image.size()));
         auto* tm = info.mutable_timings();
         tm->set_queue_ms(wait_ms + 1000 * queue_s);

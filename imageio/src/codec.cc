@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <fstream>
 #include <vips/vips8>
 
 #include "scales/imageio.h"
@@ -109,48 +110,75 @@ Decoded decode_buffer(const void* data, size_t size, const std::string& what, co
   }
 }
 
-std::string check_format(const std::string& format) {
-  if (format == "png" || format == "jpg" || format == "webp" || format == "tif") return format;
-  if (format == "jpeg") return "jpg";
-  if (format == "tiff") return "tif";
-  throw Error("unknown output format '" + format + "' (png, jpg, webp, tif)");
+namespace {
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+}  // namespace
+
+Format format_named(const std::string& name) {
+  const std::string n = lowercase(name);
+  if (n == "png") return Format::png;
+  if (n == "jpg" || n == "jpeg") return Format::jpeg;
+  if (n == "webp") return Format::webp;
+  if (n == "tif" || n == "tiff") return Format::tiff;
+  throw Error("unknown output format '" + name + "' (png, jpg, webp, tif)");
+}
+
+Format format_of_path(const std::string& path) {
+  const size_t dot = path.find_last_of('.');
+  const size_t slash = path.find_last_of('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+    throw Error(path + ": the output file needs an extension (.png, .jpg, .webp, .tif)");
+  try {
+    return format_named(path.substr(dot + 1));
+  } catch (const Error&) {
+    throw Error(path + ": unknown output extension '" + path.substr(dot) + "' (.png, .jpg, .webp, .tif)");
+  }
+}
+
+const char* extension(Format f) {
+  switch (f) {
+    case Format::png: return "png";
+    case Format::jpeg: return "jpg";
+    case Format::webp: return "webp";
+    case Format::tiff: return "tif";
+  }
+  return "png";
+}
+
+EncodeOptions encode_options(Format format, int quality) {
+  if (quality < 1 || quality > 100) throw Error("quality must be 1..100, got " + std::to_string(quality));
+  return {format, quality};
 }
 
 std::vector<uint8_t> encode_buffer(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
-                                   const std::string& format, int quality) {
-  const std::string f = check_format(format);
-  if (quality < 1 || quality > 100) throw Error("quality must be 1..100, got " + std::to_string(quality));
+                                   const EncodeOptions& options) {
+  const std::string suffix = std::string(".") + extension(options.format);
   std::vector<uint8_t> px;
   try {
     vips::VImage out = to_vips(rgb, px, alpha, alpha_w, alpha_h);
     void* buf = nullptr;
     size_t n = 0;
-    const std::string suffix = "." + f;
-    if (f == "jpg" || f == "webp")
-      out.write_to_buffer(suffix.c_str(), &buf, &n, vips::VImage::option()->set("Q", quality));
+    if (options.format == Format::jpeg || options.format == Format::webp)
+      out.write_to_buffer(suffix.c_str(), &buf, &n, vips::VImage::option()->set("Q", options.quality));
     else
       out.write_to_buffer(suffix.c_str(), &buf, &n);
     std::vector<uint8_t> bytes(static_cast<uint8_t*>(buf), static_cast<uint8_t*>(buf) + n);
     g_free(buf);
     return bytes;
   } catch (const vips::VError& e) {
-    throw Error("cannot encode " + f + ": " + std::string(e.what()));
+    throw Error("cannot encode " + suffix.substr(1) + ": " + std::string(e.what()));
   }
 }
 
 void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h, const std::string& path,
-                 int quality) {
-  std::vector<uint8_t> px;
-  try {
-    vips::VImage out = to_vips(rgb, px, alpha, alpha_w, alpha_h);
-    const bool lossy = path.ends_with(".jpg") || path.ends_with(".jpeg") || path.ends_with(".webp");
-    if (lossy)
-      out.write_to_file(path.c_str(), vips::VImage::option()->set("Q", quality));
-    else
-      out.write_to_file(path.c_str());
-  } catch (const vips::VError& e) {
-    throw Error(path + ": cannot write image: " + std::string(e.what()));
-  }
+                 const EncodeOptions& options) {
+  const std::vector<uint8_t> bytes = encode_buffer(rgb, alpha, alpha_w, alpha_h, options);
+  std::ofstream f(path, std::ios::binary);
+  if (!f || !f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
+    throw Error(path + ": cannot write image");
 }
 
 }  // namespace scales::imageio

@@ -58,6 +58,30 @@ def test_cli_reports_bad_inputs(tmp_path):
 
 
 @pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set (scripts/test builds and sets it)")
+def test_output_format_comes_from_the_flag_or_the_file_name(bench, tmp_path):
+    model = next(m for m in MODELS if m.stem == "scales-edsr-x2")
+    lr = bench / "Set5" / "LR_bicubic" / "X2" / "birdx2.png"
+    # --format names: jpeg is jpg; a folder target gets the format's extension
+    r = subprocess.run([CLI, "--local", "-m", str(model), "--format", "jpeg", "-o", str(tmp_path) + "/", str(lr)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(tmp_path / "birdx2.jpg").format == "JPEG"
+    # an output file's extension decides, whatever --format says
+    r = subprocess.run([CLI, "--local", "-m", str(model), "--format", "png", "-o", str(tmp_path / "b.webp"), str(lr)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(tmp_path / "b.webp").format == "WEBP"
+    # neither a flag nor an extension outside png/jpg/webp/tif is accepted, and the error says so
+    r = subprocess.run([CLI, "--local", "-m", str(model), "--format", "bmp", "-o", str(tmp_path) + "/", str(lr)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown output format 'bmp'" in r.stderr
+    r = subprocess.run([CLI, "--local", "-m", str(model), "-o", str(tmp_path / "b.bmp"), str(lr)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown output extension '.bmp'" in r.stderr
+    assert not (tmp_path / "b.bmp").exists()
+
+
+@pytest.mark.skipif(not CLI, reason="SCALES_UPSCALE not set (scripts/test builds and sets it)")
 def test_tiled_output_stays_close_to_whole_image(bench, tmp_path):
     """Small tiles (two-pass image statistics) against one whole-image tile, on Set5 x2: the score
     may not move, and at most a few 8-bit levels may change anywhere."""

@@ -35,8 +35,9 @@ struct Fixture {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture fx;
   if (size < 2) return 0;
-  const char* formats[] = {"png", "jpg", "webp", "tif"};
-  const std::string format = formats[data[0] & 3];
+  const scales::imageio::Format formats[] = {scales::imageio::Format::png, scales::imageio::Format::jpeg,
+                                             scales::imageio::Format::webp, scales::imageio::Format::tiff};
+  const scales::imageio::Format format = formats[data[0] & 3];
   const int tile = 4 + (data[0] >> 2);  // 4..67
   const int quality = 1 + data[1] % 100;
   try {
@@ -44,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     scales::TileJob job(fx.model, d.rgb, tile);
     fx.engine->run_to_end(job);
     const auto out = job.take_result();
-    scales::imageio::encode_buffer(out, d.alpha, d.rgb.width, d.rgb.height, format, quality);
+    scales::imageio::encode_buffer(out, d.alpha, d.rgb.width, d.rgb.height,
+                                   scales::imageio::encode_options(format, quality));
   } catch (const scales::Error&) {
   }
   return 0;

@@ -38,15 +38,33 @@ Decoded decode_file(const std::string& path, const Limits& limits = {});
 // whatever libvips loads (the local CLI's own files).
 Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits = {});
 
-// "png", "jpg", "webp", "tif", or throws Error.
-std::string check_format(const std::string& format);
+// The output formats, the one vocabulary of the CLI, the server and the codec: each parses its
+// input (a flag, a file name, the API's enum) into a Format once, and everything after that
+// passes the Format.
+enum class Format { png, jpeg, webp, tiff };
+
+// "png", "jpg" or "jpeg", "webp", "tif" or "tiff" (any case); throws Error naming the accepted ones.
+Format format_named(const std::string& name);
+// The format a file name asks for by its extension (".png", ".JPG", ...); throws Error naming the
+// accepted extensions.
+Format format_of_path(const std::string& path);
+// The extension written for it, without the dot: "png", "jpg", "webp", "tif".
+const char* extension(Format f);
+
+// What to encode with, checked once (quality 1..100; it matters for JPEG and WebP only).
+struct EncodeOptions {
+  Format format = Format::png;
+  int quality = 90;
+};
+// Throws Error for a quality outside 1..100.
+EncodeOptions encode_options(Format format, int quality);
 
 // Rounds rgb to 8 bits (floor(255 v + 0.5), clipped); alpha (if non-empty, alpha_w x alpha_h) is
-// upscaled bicubically to rgb's size and appended as a fourth band. quality: JPEG/WebP, 1..100.
+// upscaled bicubically to rgb's size and appended as a fourth band.
 std::vector<uint8_t> encode_buffer(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
-                                   const std::string& format, int quality);
-// Format from the file extension.
+                                   const EncodeOptions& options);
+// encode_buffer's bytes written to `path` (whatever its extension says: the caller chose the format).
 void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h, const std::string& path,
-                 int quality);
+                 const EncodeOptions& options);
 
 }  // namespace scales::imageio
