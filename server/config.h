@@ -13,10 +13,10 @@ struct Config {
   std::string listen = "0.0.0.0:50051";
   std::string metrics_listen = "0.0.0.0:9090";
   std::string models_dir = "models/weights";
-  int workers = 1;      // engine workers (each owns an engine)
-  int threads = 0;      // engine threads per worker; 0 on the command line = all cores / workers
-  int io_threads = 2;   // the I/O pool: decode and encode
-  int max_batch = 8;    // tiles per batch
+  int workers = 1;     // engine workers (each owns an engine)
+  int threads = 0;     // engine threads per worker; 0 on the command line = all cores / workers
+  int io_threads = 2;  // the I/O pool: decode and encode
+  int max_batch = 8;   // tiles per batch
   int max_delay_us = 2000;
   int tile = 0;
   int max_in_flight = 64;  // images in the scheduler

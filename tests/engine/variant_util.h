@@ -29,7 +29,7 @@ inline const kernels::KernelVariant* variant_named(const std::string& isa, std::
 }  // namespace scales::testing
 
 // In a test body: `var` is the variant named `isa`, or the test is skipped saying why.
-#define SCALES_VARIANT_OR_SKIP(var, isa)                                                 \
-  std::string var##_why;                                                                 \
+#define SCALES_VARIANT_OR_SKIP(var, isa)                                                          \
+  std::string var##_why;                                                                          \
   const ::scales::kernels::KernelVariant* var = ::scales::testing::variant_named(isa, var##_why); \
   if (!var) GTEST_SKIP() << var##_why
