@@ -2,6 +2,17 @@
 // one list and engine workers take them in batches formed by next_batch() (batcher.h). A request
 // that is cancelled or past its deadline has its waiting tiles dropped. No gRPC or protobuf types
 // in here: requests come in and results go out through plain callbacks.
+//
+// Threads and locks:
+//   - submit() runs on the caller's thread (the server's I/O pool); each engine worker runs
+//     loop() on its own thread with its own Engine, so engines are never shared.
+//   - mu_ guards waiting_, live_, next_id_ and stopping_, and nothing else. It is held to form a
+//     batch (next_batch) and to add or drop tiles, never while a tile runs or a callback is called.
+//   - A Live request is shared (shared_ptr) by live_ and the workers running its tiles; its
+//     TileJob is safe to use from several workers at once (it locks its own state); `finished`
+//     makes finish() run once per request, whichever worker gets there first; `started` and
+//     `inference_s` are atomics written by any worker.
+//   - Request::done, on_batch and on_batch_done are called on a worker thread without mu_ held.
 #pragma once
 
 #include <atomic>
