@@ -10,6 +10,7 @@
 #include "bconv/bconv3x3_ref.h"
 #include "bconv/epilogue.h"
 #include "bconv/pack.h"
+#include "bconv/params.h"
 #include "cuda/bmma_weights.h"
 #include "cuda/kernels.h"
 #include "cuda_test_util.h"
@@ -120,7 +121,7 @@ TEST(CudaKernels, ChannelSumsAndFactorsMatchTheCpu) {
   uint32_t seed = 50;
   for (const Shape& sh : shapes()) {
     Case k(sh, seed++);
-    model::ResConv rc;
+    bconv::ScalesParams rc;
     rc.hidden = std::max(4, sh.c / 8);
     rc.weight_scale.assign(sh.c, 1.0f);
     std::normal_distribution<float> nd(0.0f, 0.3f);
