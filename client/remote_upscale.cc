@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "progress.h"
 #include "scales/types.h"
+#include "scales/v1/format.h"
 #include "scales/v1/upscaler.grpc.pb.h"
 
 namespace fs = std::filesystem;
@@ -26,16 +27,6 @@ namespace scales::client {
 namespace {
 
 constexpr size_t kChunk = size_t{1} << 20;
-
-v1::Format to_proto(imageio::Format f) {
-  switch (f) {
-    case imageio::Format::png: return v1::FORMAT_PNG;
-    case imageio::Format::jpeg: return v1::FORMAT_JPEG;
-    case imageio::Format::webp: return v1::FORMAT_WEBP;
-    case imageio::Format::tiff: return v1::FORMAT_TIFF;
-  }
-  return v1::FORMAT_PNG;
-}
 
 // One image through UpscaleStream; returns the status and fills `out`.
 grpc::Status upscale_once(v1::Upscaler::Stub& stub, const std::string& bytes, const Options& opt,
@@ -48,7 +39,7 @@ grpc::Status upscale_once(v1::Upscaler::Stub& stub, const std::string& bytes, co
   v1::UpscaleStreamRequest req;
   req.mutable_options()->set_model(opt.model);
   req.mutable_options()->set_scale(opt.scale);
-  req.mutable_options()->set_format(to_proto(format));
+  req.mutable_options()->set_format(v1::to_proto(format));
   req.mutable_options()->set_quality(opt.quality);
   size_t pos = 0;
   do {  // the first message carries the options, every message a chunk (an empty file: none)

@@ -6,33 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "scales/v1/format.h"
+
 namespace scales::server {
 
 namespace {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-// The API's format as the codec's (unspecified: PNG); nullopt for a value the API does not define.
-std::optional<imageio::Format> from_proto(scales::v1::Format f) {
-  switch (f) {
-    case scales::v1::FORMAT_UNSPECIFIED:
-    case scales::v1::FORMAT_PNG: return imageio::Format::png;
-    case scales::v1::FORMAT_JPEG: return imageio::Format::jpeg;
-    case scales::v1::FORMAT_WEBP: return imageio::Format::webp;
-    case scales::v1::FORMAT_TIFF: return imageio::Format::tiff;
-    default: return std::nullopt;
-  }
-}
-
-scales::v1::Format to_proto(imageio::Format f) {
-  switch (f) {
-    case imageio::Format::png: return scales::v1::FORMAT_PNG;
-    case imageio::Format::jpeg: return scales::v1::FORMAT_JPEG;
-    case imageio::Format::webp: return scales::v1::FORMAT_WEBP;
-    case imageio::Format::tiff: return scales::v1::FORMAT_TIFF;
-  }
-  return scales::v1::FORMAT_PNG;
-}
 
 std::string code_name(grpc::StatusCode c) {
   switch (c) {
@@ -86,7 +66,7 @@ void UpscalerService::process(const std::string& bytes, const scales::v1::Upscal
     return fail(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
   if (cancelled()) return fail(grpc::StatusCode::CANCELLED, "cancelled while queued");
   // The output options, parsed once into what the codec takes.
-  const std::optional<imageio::Format> format = from_proto(o.format());
+  const std::optional<imageio::Format> format = scales::v1::from_proto(o.format());
   if (!format) return fail(grpc::StatusCode::INVALID_ARGUMENT, "unknown output format " + std::to_string(o.format()));
   imageio::EncodeOptions encode;
   try {
@@ -148,7 +128,7 @@ void UpscalerService::process(const std::string& bytes, const scales::v1::Upscal
         info.set_scale(m->model->info().scale);
         info.set_width(img.width);
         info.set_height(img.height);
-        info.set_format(to_proto(encode.format));
+        info.set_format(scales::v1::to_proto(encode.format));
         info.set_size_bytes(static_cast<int64_t>(o.image.size()));
         auto* tm = info.mutable_timings();
         tm->set_queue_ms(wait_ms + 1000 * queue_s);

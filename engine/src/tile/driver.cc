@@ -110,11 +110,13 @@ std::vector<TileOutcome> Engine::run(std::span<const TileTask> tasks) {
 
 void Engine::run_to_end(TileJob& job) {
   for (auto ready = job.take_ready(); !ready.empty(); ready = job.take_ready()) {  // pass 2 after pass 1
-    // Tasks of one key next to each other, so each device batch is as full as the limit allows.
-    std::stable_sort(ready.begin(), ready.end(), [&](int a, int b) {
-      const auto wa = job.window_size(a), wb = job.window_size(b);
-      return wa < wb;
-    });
+    // On a device, tasks of one key next to each other, so each batch is as full as the limit
+    // allows; the CPU runs them one at a time in plan order.
+    if (batch_key(job, ready.front()).device)
+      std::stable_sort(ready.begin(), ready.end(), [&](int a, int b) {
+        const auto wa = job.window_size(a), wb = job.window_size(b);
+        return wa < wb;
+      });
     std::vector<TileTask> tasks;
     for (int t : ready) tasks.push_back({&job, t});
     for (const TileOutcome& o : run(tasks))
