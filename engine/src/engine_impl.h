@@ -4,7 +4,9 @@
 #include <memory>
 #include <mutex>
 
-#include "backend/device_backend.h"
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/executor.h"
 #include "kernels/variant.h"
 #include "net/network.h"
 #include "runtime/thread_pool.h"
@@ -17,19 +19,24 @@ struct Engine::Impl {
   EngineOptions opt;
   const kernels::KernelVariant* kernel;
   runtime::ThreadPool pool;
-  runtime::Workspace ws;                           // keeps at most one tile budget of idle feature maps between calls
-  std::mutex mu;                                   // one forward pass at a time on this engine's pool
-  std::unique_ptr<backend::DeviceBackend> device;  // null: everything on the CPU
+  runtime::Workspace ws;                     // keeps at most one tile budget of idle feature maps between calls
+  std::mutex mu;                             // one CPU op (a CPU batch: all its ops) at a time on this pool
+  backend::CpuBackend cpu;                   // every op; the fallback of the device's unsupported ones
+  std::unique_ptr<backend::Backend> device;  // null: everything on the CPU
 
   Impl(const EngineOptions& o, const kernels::KernelVariant& k)
-      : opt(o), kernel(&k), pool(o.threads), ws(o.tile_memory_mb << 20) {}
+      : opt(o), kernel(&k), pool(o.threads), ws(o.tile_memory_mb << 20), cpu(pool, k, ws) {}
 
-  bool on_device(const net::Network& n) const { return device && device->supports(n); }
-  // One tile on the CPU path (the device path batches: Engine::run).
-  Image cpu_forward(const net::Network& n, const Image& in, const net::StatsPlan& plan) {
+  // Runs one batch of equally sized tiles through the network: on the device when there is one
+  // (its unsupported ops on the CPU, one op at a time under mu), else all on the CPU under mu.
+  std::vector<Image> run_batch(const net::Network& n, std::vector<const Image*> in, std::vector<net::StatsPlan> plans) {
+    backend::Batch b;
+    b.in = std::move(in);
+    b.plans = std::move(plans);
+    b.host_memory = &ws;
+    if (device) return backend::execute(n, b, cpu, {device.get(), &mu});
     std::lock_guard<std::mutex> lk(mu);
-    net::Runtime rt{pool, *kernel, ws};
-    return n.forward(in, rt, plan);
+    return backend::execute(n, b, cpu);
   }
 };
 

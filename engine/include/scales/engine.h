@@ -46,8 +46,8 @@ struct EngineOptions {
   int tile = 0;        // LR tile side in pixels; 0: automatic from tile_memory_mb
   size_t tile_memory_mb = 512;  // automatic tiles keep the network's working memory under this
   // Where networks run: "cpu" (the bit-packed CPU kernels), "cuda" (the GPU backend; an error if
-  // this build has none or no device is found), "auto" (cuda when possible, else cpu). Networks
-  // the device backend does not run (SwinIR, for now) run on the CPU either way.
+  // this build has none or no device is found), "auto" (cuda when possible, else cpu). The ops a
+  // device backend does not run (SwinIR's attention and linears, for now) run on the CPU.
   std::string backend = "cpu";
   int device = 0;                        // CUDA device index
   size_t device_batch_memory_mb = 8192;  // a device batch holds at most this much working memory

@@ -16,15 +16,14 @@ dnnl::engine& cpu_engine() {
 }  // namespace
 
 struct Conv3x3::Impl {
-  std::vector<float> weight, bias;  // (O, I, 3, 3), (O)
-  std::mutex mu;                    // guards reordered
+  ConvParams p;   // weight (O, I, 3, 3), bias (O)
+  std::mutex mu;  // guards reordered
   std::vector<std::pair<memory::desc, memory>> reordered;
 };
 
-Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_unique<Impl>()) {
-  impl_->weight = c.weight;
-  impl_->bias = c.bias;
-}
+Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_unique<Impl>()) { impl_->p = c; }
+
+const ConvParams& Conv3x3::params() const { return impl_->p; }
 
 Conv3x3::~Conv3x3() = default;
 
@@ -49,7 +48,7 @@ void Conv3x3::run(const float* src, int height, int width, float* dst, int threa
     for (auto& [md, mem] : impl_->reordered)
       if (md == pd.weights_desc()) wei_mem = mem;
     if (!wei_mem) {
-      memory wei_user(wei_user_md, eng, impl_->weight.data());
+      memory wei_user(wei_user_md, eng, impl_->p.weight.data());
       wei_mem = wei_user;
       if (pd.weights_desc() != wei_user_md) {
         wei_mem = memory(pd.weights_desc(), eng);
@@ -61,7 +60,7 @@ void Conv3x3::run(const float* src, int height, int width, float* dst, int threa
   }
   memory src_mem(src_md, eng, const_cast<float*>(src));
   memory dst_mem(dst_md, eng, dst);
-  memory bias_mem(bias_md, eng, impl_->bias.data());
+  memory bias_mem(bias_md, eng, impl_->p.bias.data());
   dnnl::convolution_forward(pd).execute(
       strm, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, wei_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}});
   strm.wait();

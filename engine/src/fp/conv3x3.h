@@ -21,6 +21,7 @@ class Conv3x3 {
   ~Conv3x3();
   int in() const { return in_; }
   int out() const { return out_; }
+  const ConvParams& params() const;  // the weights as given (a device backend uploads them)
   // src: height x width x in, dst: height x width x out; `threads` OpenMP threads for oneDNN.
   void run(const float* src, int height, int width, float* dst, int threads) const;
 

@@ -7,21 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "blinear/params.h"
 #include "model/model_file.h"
 
 namespace scales::model {
 
-// One linear layer I -> O: binary (SCALES) or FP (the twin).
-// binary: z = res(x) + ybin * ((alpha * k[o]) * s[token]) * c[o] (the SCALES parameters,
-// weight_bits (O, ceil(I / 64))), or without res(x) when `residual` is false (metadata
-// linear_residual = same_width, O != I).
-struct Linear : bconv::ScalesParams {
-  int in = 0, out = 0;
-  bool binary = true;
-  bool residual = true;
-  // FP: z = x W^T + b
-  std::vector<float> weight, bias;  // (O, I), (O)
-};
+// One linear layer I -> O: binary (SCALES) or FP (the twin); metadata linear_residual =
+// same_width leaves res(x) out where O != I.
+using Linear = blinear::LinearParams;
 
 struct SwinLayer {
   std::vector<float> norm1_w, norm1_b, norm2_w, norm2_b;  // (C)

@@ -9,7 +9,5 @@
 namespace scales::net {
 
 std::unique_ptr<Network> make_edsr(model::EdsrWeights w);
-// The weights of an EDSR network (for a device backend to upload); null for other architectures.
-const model::EdsrWeights* edsr_weights(const Network& net);
 
 }  // namespace scales::net

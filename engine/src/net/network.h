@@ -1,6 +1,5 @@
-// What the engine needs from an architecture: a forward pass over one tile, and how much context
-// and memory a tile needs. SCALES-EDSR (net/edsr.h) and SCALES-SwinIR (net/swinir.h) implement
-// it on the same runtime and binary kernels.
+// What the engine needs from an architecture: its ops (net/op.h), and how much context and memory
+// a tile needs. SCALES-EDSR (net/edsr.h) and SCALES-SwinIR (net/swinir.h) implement it.
 #pragma once
 
 #include <atomic>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "kernels/variant.h"
+#include "net/op.h"
 #include "runtime/thread_pool.h"
 #include "runtime/workspace.h"
 #include "scales/engine.h"
@@ -22,7 +22,7 @@ namespace scales::net {
 // layer-level tests and debugging; names as in the golden files ("head", "blocks.<i>", "body_end").
 using LayerTap = std::function<void(const std::string& name, int h, int w, int c, const float* hwc)>;
 
-// What a forward pass may use; owned by the caller (the Engine), valid for the call.
+// What a forward pass on the CPU may use; owned by the caller (the Engine), valid for the call.
 struct Runtime {
   runtime::ThreadPool& pool;
   const kernels::KernelVariant& kernel;
@@ -41,10 +41,12 @@ struct ImageStats {
 
 struct StatsPlan {
   const ImageStats* use = nullptr;  // apply these instead of the tile's own statistics
-  ImageStats* collect = nullptr;    // add the core's sums here; forward() then stops after the body
+  ImageStats* collect = nullptr;    // add the core's sums here; the run stops after the body
   tile::Rect core;                  // the core, in the tile's window coordinates (for collect)
 };
 
+// A network: its op list (net/op.h) and what the tile planner needs to know about it. SCALES-EDSR
+// (net/edsr.h) and SCALES-SwinIR (net/swinir.h) fill one in; backends run its ops.
 class Network {
  public:
   virtual ~Network() = default;
@@ -52,17 +54,19 @@ class Network {
   // which a device backend keeps this network's weights.
   uint64_t instance_id() const { return id_; }
   virtual const ModelInfo& info() const = 0;
+  virtual const Program& program() const = 0;
   // LR pixels of input a tile needs on every side for its core to be computed as in the whole
   // image (the receptive radius), not counting image-wide statistics (see docs/engine.md).
   virtual int context() const = 0;
-  // Peak working memory of forward() per input pixel, in bytes (an upper estimate).
+  // Peak working memory of a forward pass per input pixel, in bytes (an upper estimate).
   virtual size_t bytes_per_pixel() const = 0;
   // Tiles start at multiples of this many LR pixels (SwinIR: its window; see tile/tiler.h).
   virtual int tile_alignment() const { return 1; }
-  // Whether forward() depends on image-wide statistics (then tiles need the two-pass run).
+  // Whether the output depends on image-wide statistics (then tiles need the two-pass run).
   virtual bool uses_image_stats() const = 0;
-  // Upscales one tile (or a whole image) by info().scale; returns an empty image in collect mode.
-  virtual Image forward(const Image& in, Runtime& rt, const StatsPlan& stats = {}) const = 0;
+  // Upscales one tile (or a whole image) by info().scale on the CPU (backend/cpu_backend.h);
+  // returns an empty image in collect mode.
+  Image forward(const Image& in, Runtime& rt, const StatsPlan& stats = {}) const;
 
  private:
   static uint64_t next_id() {

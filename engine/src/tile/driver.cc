@@ -2,9 +2,10 @@
 // scheduler and the fuzzers all call it), and Engine::run_to_end for one image on its own.
 //
 //   for each task, in order:
-//     CPU:    prepare -> Network::forward on the engine's pool -> finish       (one window in memory)
+//     CPU:    prepare -> the network's ops on the CPU backend -> finish           (one window in memory)
 //     device: the run of consecutive tasks with its batch key, at most batch_limit of them:
-//             prepare all -> DeviceBackend::forward on the batch -> finish each
+//             prepare all -> the network's ops on the device backend, the ones it lacks on the
+//             CPU (backend/executor.h) -> finish each
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -22,14 +23,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 BatchKey Engine::batch_key(const TileJob& job, int task) const {
   const net::Network& n = job.model().network();
-  if (!impl_->on_device(n)) return {n.instance_id(), 0, 0, false};
+  if (!impl_->device) return {n.instance_id(), 0, 0, false};
   const auto [w, h] = job.window_size(task);
   return {n.instance_id(), w, h, true};
 }
 
 size_t Engine::batch_limit(const TileJob& job, int task) const {
   const net::Network& n = job.model().network();
-  if (!impl_->on_device(n)) return 0;
+  if (!impl_->device) return 0;
   const auto [w, h] = job.window_size(task);
   const size_t per_tile = std::max<size_t>(1, static_cast<size_t>(w) * h * n.bytes_per_pixel());
   return std::max<size_t>(1, (impl_->opt.device_batch_memory_mb << 20) / per_tile);
@@ -59,7 +60,7 @@ std::vector<TileOutcome> Engine::run(std::span<const TileTask> tasks) {
         TileJob::Work w;
         t.job->prepare(t.task, w);
         const auto t0 = std::chrono::steady_clock::now();
-        w.up = impl_->cpu_forward(t.job->model().network(), *w.input, w.plan);
+        w.up = std::move(impl_->run_batch(t.job->model().network(), {w.input}, {w.plan}).at(0));
         out[k].seconds = seconds_since(t0);
         out[k].completed = t.job->finish(w);
       });
@@ -93,7 +94,7 @@ std::vector<TileOutcome> Engine::run(std::span<const TileTask> tasks) {
     }
     try {
       const auto t0 = std::chrono::steady_clock::now();
-      auto up = in.empty() ? std::vector<Image>{} : impl_->device->forward(t.job->model().network(), in, plans);
+      auto up = in.empty() ? std::vector<Image>{} : impl_->run_batch(t.job->model().network(), in, plans);
       const double share = live.empty() ? 0.0 : seconds_since(t0) / static_cast<double>(live.size());
       for (size_t j = 0; j < live.size(); ++j) {
         work[live[j]].up = std::move(up[j]);

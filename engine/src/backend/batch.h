@@ -1,0 +1,56 @@
+// A batch in flight: the input tiles (one size), their statistics plans, the program's tensors
+// and the output images. The executor (backend/executor.h) owns it for one run; backends read
+// and write its tensors.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "net/network.h"
+#include "runtime/workspace.h"
+
+namespace scales::backend {
+
+// A device backend's copy of a tensor (all items); each backend defines its own.
+struct DeviceTensor {
+  virtual ~DeviceTensor() = default;
+};
+
+struct Tensor {
+  int h = 0, w = 0, c = 0;                         // per item
+  std::vector<runtime::Workspace::Buffer> host;    // one map per item, when on_host
+  std::unique_ptr<DeviceTensor> device;            // when on_device
+  bool on_host = false, on_device = false;         // where a current copy is (both after a transfer)
+
+  size_t item_floats() const { return static_cast<size_t>(h) * w * c; }
+  float* item(int i) const { return host[i].data(); }
+  // Makes fresh host maps of this shape (uninitialised): the tensor's host copy only.
+  void make_host(runtime::Workspace& ws, int items, int h_, int w_, int c_) {
+    h = h_;
+    w = w_;
+    c = c_;
+    host.clear();
+    for (int i = 0; i < items; ++i) host.push_back(ws.acquire(item_floats()));
+    device.reset();
+    on_host = true;
+    on_device = false;
+  }
+  void release() {
+    host.clear();
+    device.reset();
+    on_host = on_device = false;
+  }
+};
+
+struct Batch {
+  std::vector<const Image*> in;       // one size
+  std::vector<net::StatsPlan> plans;  // one per item
+  std::vector<Image> out;             // filled by op::Output (empty for collecting items)
+  std::vector<Tensor> tensors;        // the program's
+  runtime::Workspace* host_memory = nullptr;
+  const net::LayerTap* tap = nullptr;
+
+  int size() const { return static_cast<int>(in.size()); }
+};
+
+}  // namespace scales::backend

@@ -1,0 +1,49 @@
+#include "backend/cpu/cpu_backend.h"
+
+#include "backend/cpu/ops.h"
+
+namespace scales::backend {
+
+namespace {
+template <class... F>
+struct Overload : F... {
+  using F::operator()...;
+};
+}  // namespace
+
+size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {
+  const net::Program& prog = net.program();
+  const net::Op& op = prog.ops[i];
+  net::Runtime rt{pool_, kernel_, ws_, b.tap};
+  Tensor* x = op.x >= 0 ? &b.tensors[op.x] : nullptr;
+  Tensor* out = op.y >= 0 ? &b.tensors[op.y] : nullptr;  // null for op::Output
+  Tensor& y = out ? *out : *x;
+  size_t next = i + 1;
+  std::visit(Overload{
+                 [&](const net::op::Input& p) { cpu::input(p, b, y, rt); },
+                 [&](const net::op::Conv& p) { cpu::conv(p, b, *x, y, rt); },
+                 [&](const net::op::ConvShuffle& p) { cpu::conv_shuffle(p, b, *x, y, rt); },
+                 [&](const net::op::BinaryResidual&) {
+                   // The chain: this op and the binary residual convs right after it on the same tensor.
+                   while (next < prog.ops.size() && prog.ops[next].as<net::op::BinaryResidual>() &&
+                          prog.ops[next].x == op.x)
+                     ++next;
+                   cpu::binary_residual_chain(std::span(prog.ops).subspan(i, next - i), prog.stats_slots, b, y, rt);
+                 },
+                 [&](const net::op::ConvResidual& p) { cpu::conv_residual(p, b, y, rt); },
+                 [&](const net::op::LayerNorm& p) { cpu::layer_norm(p, b, *x, y, rt); },
+                 [&](const net::op::Linear& p) { cpu::linear(p, b, *x, y, rt); },
+                 [&](const net::op::WindowAttention& p) { cpu::window_attention(p, b, *x, y, rt); },
+                 [&](const net::op::Gelu&) { cpu::gelu(b, y, rt); },
+                 [&](const net::op::Add&) { cpu::add(b, *x, y, rt); },
+                 [&](const net::op::Copy&) { cpu::copy(b, *x, y, rt); },
+                 [&](const net::op::Output& p) { cpu::output(p, b, *x); },
+             },
+             op.params);
+  // The chain taps its own layers; every other op's result is tapped here.
+  if (b.tap && out && !op.tap.empty() && !op.as<net::op::BinaryResidual>())
+    (*b.tap)(op.tap, y.h, y.w, y.c, y.item(0));
+  return next;
+}
+
+}  // namespace scales::backend

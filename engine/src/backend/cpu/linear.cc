@@ -1,0 +1,93 @@
+// A linear layer per token on the CPU. Binary: sign bits of x + shift -> popcount GEMM (the
+// dispatched ISA's kernel) -> z = res(x) + ybin * ((alpha k[o]) s[t]) c[o], the factors formed in
+// the PyTorch order (bconv/epilogue.h). FP (the twin): oneDNN's matmul.
+#include <algorithm>
+
+#include "backend/cpu/ops.h"
+#include "bconv/epilogue.h"
+#include "fp/ops.h"
+
+namespace scales::backend::cpu {
+
+namespace {
+
+constexpr int kTokensPerChunk = 64;
+constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixed: thread-count independent)
+
+int chunks(int64_t tokens) { return static_cast<int>((tokens + kTokensPerChunk - 1) / kTokensPerChunk); }
+
+void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, float* y, net::Runtime& rt) {
+  const blinear::LinearParams& m = *L.p;
+  const int in = m.in, out = m.out, words = L.weights.words;
+  // The channel factors read the mean of x over every token (the whole image or tile): partial
+  // sums over fixed blocks of tokens, added in block order, so the result does not depend on
+  // the thread count.
+  std::vector<float> cfac;
+  if (!m.fc1_w.empty()) {
+    const int blocks = static_cast<int>((tokens + kTokensPerSumBlock - 1) / kTokensPerSumBlock);
+    std::vector<double> part(static_cast<size_t>(blocks) * in, 0.0);
+    rt.pool.parallel_for(blocks, [&](int b) {
+      double* acc = part.data() + static_cast<size_t>(b) * in;
+      const int64_t t1 = std::min<int64_t>(tokens, (b + 1) * kTokensPerSumBlock);
+      for (int64_t t = static_cast<int64_t>(b) * kTokensPerSumBlock; t < t1; ++t)
+        for (int i = 0; i < in; ++i) acc[i] += x[t * in + i];
+    });
+    std::vector<double> sum(in, 0.0);
+    for (int b = 0; b < blocks; ++b)
+      for (int i = 0; i < in; ++i) sum[i] += part[static_cast<size_t>(b) * in + i];
+    cfac = bconv::channel_factors(m, sum, static_cast<double>(tokens));
+  }
+  const float* shift = m.shift.empty() ? nullptr : m.shift.data();
+  const bool spatial = !m.spatial_w.empty();
+  rt.pool.parallel_for(chunks(tokens), [&](int ch) {
+    const int64_t t0 = static_cast<int64_t>(ch) * kTokensPerChunk;
+    const int n = static_cast<int>(std::min<int64_t>(kTokensPerChunk, tokens - t0));
+    const float* xc = x + t0 * in;
+    float* yc = y + t0 * out;
+    std::vector<uint64_t> bits(static_cast<size_t>(n) * words);
+    std::vector<int32_t> ybin(static_cast<size_t>(n) * out);
+    std::vector<float> sp(spatial ? n : 0);
+    rt.kernel.pack(xc, n, in, shift, bits.data());
+    rt.kernel.linear(bits.data(), n, L.weights, ybin.data());
+    if (spatial) bconv::spatial_factors(m.spatial_w.data(), m.spatial_b, xc, n, in, sp.data());
+    // y = res(x) (the FP residual matched to `out` channels; 0 without one), then y += ybin * g
+    // in place (0 + v = v exactly: the same as PyTorch's residual-free y * g).
+    if (!m.residual) std::fill(yc, yc + static_cast<size_t>(n) * out, 0.0f);
+    for (int k = 0; k < n && m.residual; ++k) {
+      const float* xt = xc + static_cast<size_t>(k) * in;
+      float* yt = yc + static_cast<size_t>(k) * out;
+      if (out >= in) {  // x repeated out / in times (once when out == in)
+        for (int r = 0; r < out; r += in) std::copy(xt, xt + in, yt + r);
+      } else {  // the mean of the in / out consecutive chunks of x
+        const int kk = in / out;
+        for (int o = 0; o < out; ++o) {
+          float acc = 0.0f;
+          for (int j = 0; j < kk; ++j) acc += xt[j * out + o];
+          yt[o] = acc / static_cast<float>(kk);
+        }
+      }
+    }
+    bconv::epilogue_row(L.gk.data(), spatial ? sp.data() : nullptr, cfac.empty() ? nullptr : cfac.data(), ybin.data(),
+                        nullptr, n, out, yc);
+  });
+}
+
+}  // namespace
+
+void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt) {
+  const blinear::LinearParams& m = *p.layer->p;
+  if (x.c != m.in) throw Error("linear: input has " + std::to_string(x.c) + " channels, the layer takes " +
+                               std::to_string(m.in));
+  Tensor out;
+  out.make_host(*b.host_memory, b.size(), x.h, x.w, m.out);
+  const int64_t tokens = static_cast<int64_t>(x.h) * x.w;
+  for (int i = 0; i < b.size(); ++i) {
+    if (m.binary)
+      binary_item(*p.layer, x.item(i), tokens, out.item(i), rt);
+    else
+      fp::linear(x.item(i), tokens, m.in, m.weight.data(), m.bias.data(), m.out, out.item(i), rt.pool);
+  }
+  y = std::move(out);
+}
+
+}  // namespace scales::backend::cpu

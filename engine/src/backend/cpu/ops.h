@@ -1,0 +1,37 @@
+// The CPU backend's ops, one function per op (or family), each over every item of the batch:
+// what cpu_backend.cc dispatches to. Every one runs its rows or tokens on the runtime's pool in
+// fixed chunks, so results do not depend on the thread count.
+#pragma once
+
+#include <span>
+
+#include "backend/batch.h"
+#include "net/network.h"
+
+namespace scales::backend::cpu {
+
+// glue_ops.cc: input, FP convs, LayerNorm, GELU, add, copy, output.
+void input(const net::op::Input& p, Batch& b, Tensor& y, net::Runtime& rt);
+void conv(const net::op::Conv& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+void conv_residual(const net::op::ConvResidual& p, Batch& b, Tensor& x, net::Runtime& rt);
+void layer_norm(const net::op::LayerNorm& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+void gelu(Batch& b, Tensor& x, net::Runtime& rt);
+void add(Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+void copy(Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+void output(const net::op::Output& p, Batch& b, const Tensor& x);
+
+// conv_shuffle.cc
+void conv_shuffle(const net::op::ConvShuffle& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+
+// binary_residual.cc: a chain of binary residual convs on one tensor (ops all BinaryResidual, x
+// == y), fused: each row leaves a layer as the next layer's packed signs. `stats_slots` sizes
+// the collected ImageStats. Taps each op's result.
+void binary_residual_chain(std::span<const net::Op> chain, int stats_slots, Batch& b, Tensor& x, net::Runtime& rt);
+
+// linear.cc: a binary (popcount GEMM + SCALES transform) or FP linear layer per token.
+void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+
+// attention.cc: windowed multi-head self-attention.
+void window_attention(const net::op::WindowAttention& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+
+}  // namespace scales::backend::cpu

@@ -1,0 +1,104 @@
+#include "backend/executor.h"
+
+#include <algorithm>
+
+namespace scales::backend {
+
+namespace {
+
+// The tensors op reads: x, and y too when it updates y (in place, or y += x).
+std::vector<int> reads(const net::Op& op) {
+  std::vector<int> r;
+  if (op.x >= 0) r.push_back(op.x);
+  if (op.y >= 0 && op.y != op.x && op.as<net::op::Add>()) r.push_back(op.y);
+  return r;
+}
+
+// Ends a device batch however the run leaves (the device unlocks and stops its clock).
+struct DeviceScope {
+  Backend* device;
+  Batch& b;
+  DeviceScope(Backend* d, Batch& batch) : device(d), b(batch) {
+    if (device) device->begin(b);
+  }
+  ~DeviceScope() {
+    if (device) device->end(b);
+  }
+};
+
+}  // namespace
+
+std::vector<Image> execute(const net::Network& net, Batch& b, Backend& cpu, const ExecuteOptions& opt) {
+  const net::Program& prog = net.program();
+  if (b.in.empty()) return {};
+  if (b.plans.size() != b.in.size()) throw Error("execute: one statistics plan per item expected");
+  for (const Image* t : b.in)
+    if (t->width != b.in[0]->width || t->height != b.in[0]->height)
+      throw Error("execute: the items of one batch must have one size");
+  b.tensors.clear();
+  b.tensors.resize(prog.tensors);
+  b.out.assign(b.in.size(), Image{});
+  const bool all_collect =
+      std::all_of(b.plans.begin(), b.plans.end(), [](const net::StatsPlan& p) { return p.collect != nullptr; });
+  const std::vector<size_t> last = prog.last_uses();
+  Backend* device = opt.device;
+  DeviceScope scope(device, b);
+
+  size_t i = 0;
+  while (i < prog.ops.size()) {
+    const net::Op& op = prog.ops[i];
+    const bool on_device = device && device->supports(op);
+    for (int t : reads(op)) {
+      Tensor& tensor = b.tensors[t];
+      if (on_device && !tensor.on_device) {
+        if (!tensor.on_host)
+          throw Error(std::string("execute: op ") + std::to_string(i) + " (" + net::op_name(op) +
+                      ") reads a tensor no op has written");
+        device->to_device(b, t);
+      }
+      if (!on_device && !tensor.on_host) {
+        if (!device || !tensor.on_device)
+          throw Error(std::string("execute: op ") + std::to_string(i) + " (" + net::op_name(op) +
+                      ") reads a tensor no op has written");
+        device->to_host(b, t);
+      }
+    }
+    size_t next;
+    if (on_device) {
+      next = device->run(net, i, b);
+    } else if (opt.cpu_lock) {
+      std::lock_guard<std::mutex> lk(*opt.cpu_lock);
+      next = cpu.run(net, i, b);
+    } else {
+      next = cpu.run(net, i, b);
+    }
+    bool stop = false;
+    for (size_t k = i; k < next; ++k) {
+      const net::Op& done = prog.ops[k];
+      if (done.y >= 0) {  // the side that ran it holds the only current copy
+        Tensor& y = b.tensors[done.y];
+        if (on_device) {
+          y.host.clear();
+          y.on_host = false;
+        } else {
+          y.device.reset();
+          y.on_device = false;
+        }
+      }
+      if (on_device && b.tap && !done.tap.empty() && done.y >= 0) {
+        device->to_host(b, done.y);
+        const Tensor& y = b.tensors[done.y];
+        (*b.tap)(done.tap, y.h, y.w, y.c, y.item(0));
+      }
+      stop = stop || (done.ends_stats_pass && all_collect);
+    }
+    for (int t = 0; t < prog.tensors; ++t)
+      if (last[t] >= i && last[t] < next) b.tensors[t].release();
+    if (stop) break;
+    i = next;
+  }
+  b.tensors.clear();
+  return std::move(b.out);
+}
+
+}  // namespace scales::backend
