@@ -20,7 +20,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "backend/device_backend.h"
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/executor.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "model/synthetic.h"
@@ -153,7 +155,7 @@ json bench_layers(int n, int repeats, double gbs) {
   return rows;
 }
 
-json bench_e2e(scales::backend::DeviceBackend& be, int scale, int n, int repeats) {
+json bench_e2e(scales::backend::Backend& be, int scale, int n, int repeats) {
   scales::model::SyntheticSpec spec;
   spec.scale = scale;
   spec.blocks = 16;
@@ -170,12 +172,22 @@ json bench_e2e(scales::backend::DeviceBackend& be, int scale, int n, int repeats
     for (auto& v : t.rgb) v = u(rng);
     ptrs.push_back(&t);
   }
-  const std::vector<scales::net::StatsPlan> plans(n);
-  for (int i = 0; i < 2; ++i) be.forward(*net, ptrs, plans);
+  // Every EDSR op runs on the device; the executor needs a CPU backend all the same.
+  scales::runtime::ThreadPool pool(1);
+  scales::runtime::Workspace ws(size_t{64} << 20);
+  scales::backend::CpuBackend cpu(pool, scales::kernels::select_kernel(""), ws);
+  auto forward = [&] {
+    scales::backend::Batch b;
+    b.in = ptrs;
+    b.plans.resize(n);
+    b.host_memory = &ws;
+    return scales::backend::execute(*net, b, cpu, {&be, nullptr});
+  };
+  for (int i = 0; i < 2; ++i) forward();
   std::vector<double> ms;
   for (int i = 0; i < repeats; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    be.forward(*net, ptrs, plans);
+    forward();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   const double m = median(ms);

@@ -17,10 +17,10 @@ struct DeviceTensor {
 };
 
 struct Tensor {
-  int h = 0, w = 0, c = 0;                         // per item
-  std::vector<runtime::Workspace::Buffer> host;    // one map per item, when on_host
-  std::unique_ptr<DeviceTensor> device;            // when on_device
-  bool on_host = false, on_device = false;         // where a current copy is (both after a transfer)
+  int h = 0, w = 0, c = 0;                       // per item
+  std::vector<runtime::Workspace::Buffer> host;  // one map per item, when on_host
+  std::unique_ptr<DeviceTensor> device;          // when on_device
+  bool on_host = false, on_device = false;       // where a current copy is (both after a transfer)
 
   size_t item_floats() const { return static_cast<size_t>(h) * w * c; }
   float* item(int i) const { return host[i].data(); }

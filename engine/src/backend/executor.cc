@@ -2,17 +2,11 @@
 
 #include <algorithm>
 
+#include "runtime/trace.h"
+
 namespace scales::backend {
 
 namespace {
-
-// The tensors op reads: x, and y too when it updates y (in place, or y += x).
-std::vector<int> reads(const net::Op& op) {
-  std::vector<int> r;
-  if (op.x >= 0) r.push_back(op.x);
-  if (op.y >= 0 && op.y != op.x && op.as<net::op::Add>()) r.push_back(op.y);
-  return r;
-}
 
 // Ends a device batch however the run leaves (the device unlocks and stops its clock).
 struct DeviceScope {
@@ -44,11 +38,12 @@ std::vector<Image> execute(const net::Network& net, Batch& b, Backend& cpu, cons
   Backend* device = opt.device;
   DeviceScope scope(device, b);
 
+  runtime::StageTrace trace;  // SCALES_TRACE=1: each op's (or fused run's) wall time on stderr
   size_t i = 0;
   while (i < prog.ops.size()) {
     const net::Op& op = prog.ops[i];
     const bool on_device = device && device->supports(op);
-    for (int t : reads(op)) {
+    for (int t : op.inputs()) {
       Tensor& tensor = b.tensors[t];
       if (on_device && !tensor.on_device) {
         if (!tensor.on_host)
@@ -94,6 +89,7 @@ std::vector<Image> execute(const net::Network& net, Batch& b, Backend& cpu, cons
     }
     for (int t = 0; t < prog.tensors; ++t)
       if (last[t] >= i && last[t] < next) b.tensors[t].release();
+    trace.mark(net::op_name(op));
     if (stop) break;
     i = next;
   }

@@ -13,8 +13,8 @@
 namespace scales::backend {
 
 struct ExecuteOptions {
-  Backend* device = nullptr;         // null: every op on the CPU
-  std::mutex* cpu_lock = nullptr;    // taken around each CPU op (null: the caller holds it)
+  Backend* device = nullptr;       // null: every op on the CPU
+  std::mutex* cpu_lock = nullptr;  // taken around each CPU op (null: the caller holds it)
 };
 
 // Returns the batch's images (empty ones for items that only collect statistics).

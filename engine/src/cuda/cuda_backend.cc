@@ -1,16 +1,17 @@
-// The CUDA device backend (backend/device_backend.h): one device, one stream, one cuBLAS handle,
-// a pooled device memory, and each EDSR network's weights uploaded on first use. Batches run one
-// at a time (a mutex); the host thread waits for each batch's results.
+// The CUDA backend (backend/backend.h): one device, one stream, one cuBLAS handle, pooled device
+// memory, and each network's op parameters uploaded on first use (cuda/op_weights.h). It runs
+// the ops in cuda/cuda_ops.h; the executor gives the others (SwinIR's LayerNorm, linears and
+// attention, a padded input) to the CPU. Batches run one at a time: begin() takes the device
+// and end() gives it back.
 #include <chrono>
 #include <cstdlib>
 #include <list>
 #include <mutex>
 
-#include "backend/device_backend.h"
+#include "backend/backend.h"
 #include "cuda/check.h"
-#include "cuda/edsr_cuda.h"
+#include "cuda/cuda_ops.h"
 #include "cuda/kernels.h"
-#include "net/edsr.h"
 
 namespace scales::backend {
 
@@ -18,7 +19,7 @@ namespace {
 
 constexpr size_t kMaxResidentNetworks = 8;  // least recently used networks' weights are dropped
 
-class CudaBackend final : public DeviceBackend {
+class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int device) : device_(device) {
     int count = 0;
@@ -62,27 +63,78 @@ class CudaBackend final : public DeviceBackend {
     return name_ + (kernel_ == cuda::BconvKernel::bmma ? ", binary tensor cores" : ", reference kernel");
   }
 
-  bool supports(const net::Network& net) const override { return net::edsr_weights(net) != nullptr; }
+  bool supports(const net::Op& op) const override {
+    if (const auto* in = op.as<net::op::Input>()) return in->align == 1;  // padding runs on the CPU
+    return op.as<net::op::Conv>() || op.as<net::op::ConvShuffle>() || op.as<net::op::BinaryResidual>() ||
+           op.as<net::op::ConvResidual>() || op.as<net::op::Add>() || op.as<net::op::Copy>() ||
+           op.as<net::op::Output>();
+  }
 
-  std::vector<Image> forward(const net::Network& net, const std::vector<const Image*>& tiles,
-                             const std::vector<net::StatsPlan>& plans) override {
-    std::lock_guard<std::mutex> lk(mu_);
-    SCALES_CUDA_CHECK(cudaSetDevice(device_));  // the calling thread may be new
-    const cuda::CudaEdsr& d = resident(net);
-    SCALES_CUDA_CHECK(cudaEventRecord(start_, stream_));
-    auto out = d.forward(tiles, plans, pool_, blas_, stream_);
-    SCALES_CUDA_CHECK(cudaEventRecord(stop_, stream_));
-    SCALES_CUDA_CHECK(cudaEventSynchronize(stop_));
+  void begin(Batch&) override {
+    mu_.lock();
+    try {
+      SCALES_CUDA_CHECK(cudaSetDevice(device_));  // the calling thread may be new
+      SCALES_CUDA_CHECK(cudaEventRecord(start_, stream_));
+    } catch (...) {
+      mu_.unlock();
+      throw;
+    }
+  }
+
+  // Device time from begin to end, waits for the CPU's ops included. Errors are not thrown from
+  // here (it runs while an exception may be unwinding); the next call reports a broken device.
+  void end(Batch& b) override {
     float ms = 0;
-    SCALES_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
-    stats_.kernel_seconds += ms / 1000.0;
-    stats_.batches += 1;
-    stats_.tiles += tiles.size();
-    return out;
+    if (cudaEventRecord(stop_, stream_) == cudaSuccess && cudaEventSynchronize(stop_) == cudaSuccess &&
+        cudaEventElapsedTime(&ms, start_, stop_) == cudaSuccess) {
+      std::lock_guard<std::mutex> lk(stats_mu_);
+      stats_.kernel_seconds += ms / 1000.0;
+      stats_.batches += 1;
+      stats_.tiles += b.size();
+    }
+    mu_.unlock();
+  }
+
+  void to_device(Batch& b, int t) override {
+    cuda::Context cx{pool_, blas_, stream_};
+    cuda::upload(b, b.tensors[t], cx);
+  }
+  void to_host(Batch& b, int t) override {
+    cuda::Context cx{pool_, blas_, stream_};
+    cuda::download(b, b.tensors[t], cx);
+  }
+
+  size_t run(const net::Network& net, size_t i, Batch& b) override {
+    const net::Program& prog = net.program();
+    const net::Op& op = prog.ops[i];
+    const cuda::ResidentNetwork& rn = resident(net);
+    cuda::Context cx{pool_, blas_, stream_};
+    backend::Tensor* x = op.x >= 0 ? &b.tensors[op.x] : nullptr;
+    backend::Tensor* y = op.y >= 0 ? &b.tensors[op.y] : nullptr;
+    if (const auto* p = op.as<net::op::Input>()) {
+      cuda::input(*p, b, *y, cx);
+    } else if (op.as<net::op::Conv>()) {
+      cuda::conv(rn.op(i).conv, b, *x, *y, cx);
+    } else if (const auto* p = op.as<net::op::ConvShuffle>()) {
+      cuda::conv_shuffle(rn.op(i).conv, p->r, b, *x, *y, cx);
+    } else if (op.as<net::op::ConvResidual>()) {
+      cuda::conv_residual(rn.op(i), b, *y, cx);
+    } else if (const auto* p = op.as<net::op::BinaryResidual>()) {
+      cuda::binary_residual(*p, rn.op(i), prog.stats_slots, b, *y, cx);
+    } else if (op.as<net::op::Add>()) {
+      cuda::add(b, *x, *y, cx);
+    } else if (op.as<net::op::Copy>()) {
+      cuda::copy(b, *x, *y, cx);
+    } else if (const auto* p = op.as<net::op::Output>()) {
+      cuda::output(*p, b, *x, cx);
+    } else {
+      throw Error(std::string("the CUDA backend has no ") + net::op_name(op) + " op");
+    }
+    return i + 1;
   }
 
   DeviceStats stats() const override {
-    std::lock_guard<std::mutex> lk(mu_);
+    std::lock_guard<std::mutex> lk(stats_mu_);
     DeviceStats s = stats_;
     s.device = name();
     s.memory_in_use = pool_.in_use() + weight_bytes_;
@@ -91,20 +143,18 @@ class CudaBackend final : public DeviceBackend {
   }
 
  private:
-  const cuda::CudaEdsr& resident(const net::Network& net) {
+  const cuda::ResidentNetwork& resident(const net::Network& net) {
     for (auto it = nets_.begin(); it != nets_.end(); ++it)
       if (it->first == net.instance_id()) {
         nets_.splice(nets_.begin(), nets_, it);
         return *nets_.front().second;
       }
-    const model::EdsrWeights* w = net::edsr_weights(net);
-    if (!w)
-      throw Error("the CUDA backend runs SCALES-EDSR models only; " + net.info().architecture + " runs on the CPU");
-    auto d = std::make_unique<cuda::CudaEdsr>(*w, kernel_);
-    weight_bytes_ += d->weight_bytes();
+    auto d = std::make_unique<cuda::ResidentNetwork>(net.program(), kernel_);
+    std::lock_guard<std::mutex> lk(stats_mu_);
+    weight_bytes_ += d->bytes();
     nets_.emplace_front(net.instance_id(), std::move(d));
     while (nets_.size() > kMaxResidentNetworks) {
-      weight_bytes_ -= nets_.back().second->weight_bytes();
+      weight_bytes_ -= nets_.back().second->bytes();
       nets_.pop_back();
     }
     return *nets_.front().second;
@@ -116,9 +166,10 @@ class CudaBackend final : public DeviceBackend {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
-  mutable std::mutex mu_;
+  std::mutex mu_;                // held from begin() to end(): one batch at a time on the device
+  mutable std::mutex stats_mu_;  // guards stats_ and weight_bytes_: stats() may be called while a batch runs
   cuda::DevicePool pool_;
-  std::list<std::pair<uint64_t, std::unique_ptr<cuda::CudaEdsr>>> nets_;  // most recent first
+  std::list<std::pair<uint64_t, std::unique_ptr<cuda::ResidentNetwork>>> nets_;  // most recent first
   size_t weight_bytes_ = 0;
   DeviceStats stats_;
 };
@@ -127,6 +178,6 @@ class CudaBackend final : public DeviceBackend {
 
 bool cuda_built() { return true; }
 
-std::unique_ptr<DeviceBackend> make_cuda_backend(int device) { return std::make_unique<CudaBackend>(device); }
+std::unique_ptr<Backend> make_cuda_backend(int device) { return std::make_unique<CudaBackend>(device); }
 
 }  // namespace scales::backend

@@ -12,10 +12,17 @@ std::vector<size_t> Program::last_uses() const {
   return last;
 }
 
+std::vector<int> Op::inputs() const {
+  std::vector<int> r;
+  if (x >= 0) r.push_back(x);
+  if (y >= 0 && y != x && as<op::Add>()) r.push_back(y);
+  return r;
+}
+
 const char* op_name(const Op& op) {
-  static constexpr const char* names[] = {"input", "conv",   "conv_shuffle",     "binary_residual",
-                                          "conv_residual", "layer_norm", "linear", "window_attention",
-                                          "gelu",          "add",        "copy",   "output"};
+  static constexpr const char* names[] = {"input",         "conv",       "conv_shuffle", "binary_residual",
+                                          "conv_residual", "layer_norm", "linear",       "window_attention",
+                                          "gelu",          "add",        "copy",         "output"};
   static_assert(std::size(names) == std::variant_size_v<OpParams>);
   return names[op.params.index()];
 }

@@ -94,14 +94,17 @@ struct Output {
 
 }  // namespace op
 
-using OpParams = std::variant<op::Input, op::Conv, op::ConvShuffle, op::BinaryResidual, op::ConvResidual,
-                              op::LayerNorm, op::Linear, op::WindowAttention, op::Gelu, op::Add, op::Copy, op::Output>;
+using OpParams = std::variant<op::Input, op::Conv, op::ConvShuffle, op::BinaryResidual, op::ConvResidual, op::LayerNorm,
+                              op::Linear, op::WindowAttention, op::Gelu, op::Add, op::Copy, op::Output>;
 
 struct Op {
   OpParams params;
-  int x = -1, y = -1;             // tensors read and written
-  std::string tap;                // report y under this name to a LayerTap ("" = not tapped)
-  bool ends_stats_pass = false;   // a run that only collects image statistics stops after this op
+  int x = -1, y = -1;            // tensors read and written
+  std::string tap;               // report y under this name to a LayerTap ("" = not tapped)
+  bool ends_stats_pass = false;  // a run that only collects image statistics stops after this op
+
+  // The tensors the op reads: x, and y too when it updates y (in place, or y += x).
+  std::vector<int> inputs() const;
 
   template <class T>
   const T* as() const {

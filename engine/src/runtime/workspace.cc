@@ -13,7 +13,7 @@ size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 }  // namespace
 
 Workspace::~Workspace() {
-  for (auto& [bytes, p] : idle_) std::free(p);
+  for (auto& [bytes, b] : idle_) std::free(b.p);
 }
 
 Workspace::Buffer& Workspace::Buffer::operator=(Buffer&& o) noexcept {
@@ -47,17 +47,13 @@ Workspace::Buffer Workspace::acquire(size_t floats) {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = idle_.lower_bound(want);
     if (it != idle_.end() && it->first <= 2 * want) {
-      b.data_ = it->second;
+      b.data_ = it->second.p;
       b.bytes_ = it->first;
       idle_bytes_ -= it->first;
+      live_bytes_ += it->first;
       idle_.erase(it);
       return b;
     }
-    // A miss means the idle blocks are the wrong sizes (a new image or tile size): drop them
-    // before allocating, so idle plus live memory never exceeds what this call needs.
-    for (auto& [bytes, p] : idle_) std::free(p);
-    idle_.clear();
-    idle_bytes_ = 0;
   }
   const bool huge = want >= kHuge;
   const size_t bytes = huge ? round_up(want, kHuge) : want;
@@ -66,22 +62,39 @@ Workspace::Buffer Workspace::acquire(size_t floats) {
   if (huge) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: ignore failure
   b.data_ = static_cast<float*>(p);
   b.bytes_ = bytes;
+  std::lock_guard<std::mutex> lk(mu_);
+  live_bytes_ += bytes;
+  // Over the bound: the idle blocks released longest ago go (the leftovers of another size).
+  while (!idle_.empty() && idle_bytes_ + live_bytes_ > max_idle_) {
+    auto oldest = idle_.begin();
+    for (auto i = idle_.begin(); i != idle_.end(); ++i)
+      if (i->second.released < oldest->second.released) oldest = i;
+    std::free(oldest->second.p);
+    idle_bytes_ -= oldest->first;
+    idle_.erase(oldest);
+  }
   return b;
 }
 
 void Workspace::release(float* p, size_t bytes) {
   std::lock_guard<std::mutex> lk(mu_);
+  live_bytes_ -= bytes;
   if (idle_bytes_ + bytes > max_idle_) {
     std::free(p);
     return;
   }
-  idle_.emplace(bytes, p);
+  idle_.emplace(bytes, Idle{p, ++clock_});
   idle_bytes_ += bytes;
 }
 
 size_t Workspace::idle_bytes() const {
   std::lock_guard<std::mutex> lk(mu_);
   return idle_bytes_;
+}
+
+size_t Workspace::live_bytes() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return live_bytes_;
 }
 
 }  // namespace scales::runtime

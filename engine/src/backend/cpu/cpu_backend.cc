@@ -25,7 +25,7 @@ size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {
                  [&](const net::op::ConvShuffle& p) { cpu::conv_shuffle(p, b, *x, y, rt); },
                  [&](const net::op::BinaryResidual&) {
                    // The chain: this op and the binary residual convs right after it on the same tensor.
-                   while (next < prog.ops.size() && prog.ops[next].as<net::op::BinaryResidual>() &&
+                   while (fuse_ && next < prog.ops.size() && prog.ops[next].as<net::op::BinaryResidual>() &&
                           prog.ops[next].x == op.x)
                      ++next;
                    cpu::binary_residual_chain(std::span(prog.ops).subspan(i, next - i), prog.stats_slots, b, y, rt);
@@ -41,8 +41,7 @@ size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {
              },
              op.params);
   // The chain taps its own layers; every other op's result is tapped here.
-  if (b.tap && out && !op.tap.empty() && !op.as<net::op::BinaryResidual>())
-    (*b.tap)(op.tap, y.h, y.w, y.c, y.item(0));
+  if (b.tap && out && !op.tap.empty() && !op.as<net::op::BinaryResidual>()) (*b.tap)(op.tap, y.h, y.w, y.c, y.item(0));
   return next;
 }
 

@@ -12,8 +12,10 @@ namespace scales::backend {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(runtime::ThreadPool& pool, const kernels::KernelVariant& kernel, runtime::Workspace& ws)
-      : pool_(pool), kernel_(kernel), ws_(ws) {}
+  // fuse = false runs every op on its own (a chain of binary residual convs too): the op-by-op
+  // reference of the backend tests. The results are the same bit for bit.
+  CpuBackend(runtime::ThreadPool& pool, const kernels::KernelVariant& kernel, runtime::Workspace& ws, bool fuse = true)
+      : pool_(pool), kernel_(kernel), ws_(ws), fuse_(fuse) {}
   std::string name() const override { return "cpu"; }
   bool supports(const net::Op&) const override { return true; }
   size_t run(const net::Network& net, size_t i, Batch& b) override;
@@ -22,6 +24,7 @@ class CpuBackend final : public Backend {
   runtime::ThreadPool& pool_;
   const kernels::KernelVariant& kernel_;
   runtime::Workspace& ws_;
+  const bool fuse_;
 };
 
 }  // namespace scales::backend

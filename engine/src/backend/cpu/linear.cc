@@ -76,8 +76,8 @@ void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, floa
 
 void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt) {
   const blinear::LinearParams& m = *p.layer->p;
-  if (x.c != m.in) throw Error("linear: input has " + std::to_string(x.c) + " channels, the layer takes " +
-                               std::to_string(m.in));
+  if (x.c != m.in)
+    throw Error("linear: input has " + std::to_string(x.c) + " channels, the layer takes " + std::to_string(m.in));
   Tensor out;
   out.make_host(*b.host_memory, b.size(), x.h, x.w, m.out);
   const int64_t tokens = static_cast<int64_t>(x.h) * x.w;
