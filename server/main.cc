@@ -16,11 +16,11 @@
 #include <vips/vips8>
 
 #include "config.h"
+#include "io_pool.h"
 #include "metrics.h"
 #include "registry.h"
 #include "scheduler/scheduler.h"
 #include "service.h"
-#include "workers.h"
 
 int main(int argc, char** argv) {
   if (VIPS_INIT(argv[0])) {
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
   }
-  scales::server::Workers io(c.io_threads, static_cast<size_t>(c.max_queue));
+  scales::server::IoPool io(c.io_threads, static_cast<size_t>(c.max_queue));
   scales::server::Scheduler::Options so;
   so.workers = c.workers;
   so.threads_per_worker = c.threads;

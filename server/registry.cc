@@ -29,8 +29,7 @@ void Registry::load(const std::string& dir, std::vector<std::string>& warnings) 
   for (const auto& e : fs::directory_iterator(dir))
     if (e.is_regular_file() && e.path().extension() == ".safetensors") files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  auto list = std::make_shared<std::vector<std::shared_ptr<const ServedModel>>>();
-  std::map<int, size_t> default_of;  // scale -> index
+  std::vector<std::shared_ptr<ServedModel>> list;
   for (const auto& p : files) {
     auto m = std::make_shared<ServedModel>();
     m->name = p.stem().string();
@@ -44,13 +43,22 @@ void Registry::load(const std::string& dir, std::vector<std::string>& warnings) 
     fs::path eval = p;
     eval.replace_extension(".eval.json");
     m->scores = read_scores(eval);
-    const int s = m->model->info().scale;
-    const bool preferred = m->name == "scales-edsr-x" + std::to_string(s);
-    if (!default_of.count(s) || preferred) default_of[s] = list->size();
-    list->push_back(std::move(m));
+    list.push_back(std::move(m));
   }
-  if (list->empty()) throw Error("model directory '" + dir + "' holds no loadable *.safetensors model");
-  for (auto [s, i] : default_of) std::const_pointer_cast<ServedModel>((*list)[i])->is_default = true;
+  if (list.empty()) throw Error("model directory '" + dir + "' holds no loadable *.safetensors model");
+  serve(std::move(list));
+}
+
+void Registry::serve(std::vector<std::shared_ptr<ServedModel>> models) {
+  std::map<int, size_t> default_of;  // scale -> index
+  for (size_t i = 0; i < models.size(); ++i) {
+    models[i]->is_default = false;
+    const int s = models[i]->model->info().scale;
+    const bool preferred = models[i]->name == "scales-edsr-x" + std::to_string(s);
+    if (!default_of.count(s) || preferred) default_of[s] = i;
+  }
+  for (auto [s, i] : default_of) models[i]->is_default = true;
+  auto list = std::make_shared<std::vector<std::shared_ptr<const ServedModel>>>(models.begin(), models.end());
   std::lock_guard<std::mutex> lk(mu_);
   models_ = std::move(list);
 }

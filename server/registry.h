@@ -32,6 +32,9 @@ class Registry {
   // Loads the directory; throws scales::Error when it holds no loadable model. Files that fail to
   // load are reported in `warnings` and skipped.
   void load(const std::string& dir, std::vector<std::string>& warnings);
+  // Serves exactly these models (load() ends here; the request fuzzer serves a synthetic one),
+  // choosing each scale's default.
+  void serve(std::vector<std::shared_ptr<ServedModel>> models);
   Snapshot snapshot() const;
 
   // Resolves a request's model name and/or scale; throws LookupError.

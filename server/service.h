@@ -1,6 +1,6 @@
-// The gRPC protocol layer: turns Upscaler RPCs into jobs for the workers and answers them. The
-// reactors never block: decoding, inference and encoding run on the workers, which Finish the
-// call. Status codes as documented in proto/scales/v1/upscaler.proto.
+// The gRPC protocol layer, RPC adapters only: authorization, admission and draining, reading and
+// writing the messages, status codes (proto/scales/v1/upscaler.proto), the log line and request
+// metrics. Each image request becomes a Call (call.h) on the I/O pool; the reactors never block.
 #pragma once
 
 #include <atomic>
@@ -9,16 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "call.h"
+#include "io_pool.h"
 #include "metrics.h"
 #include "registry.h"
 #include "scales/imageio.h"
 #include "scales/v1/upscaler.grpc.pb.h"
 #include "scheduler/scheduler.h"
-#include "workers.h"
 
 namespace scales::server {
-
-using Clock = std::chrono::steady_clock;
 
 struct ServiceLimits {
   imageio::Limits image;         // checked on the header, before decoding
@@ -28,8 +27,12 @@ struct ServiceLimits {
 
 class UpscalerService final : public scales::v1::Upscaler::CallbackService {
  public:
-  UpscalerService(Registry& registry, Workers& io, Scheduler& scheduler, Metrics& metrics, ServiceLimits limits)
-      : registry_(registry), io_(io), scheduler_(scheduler), metrics_(metrics), limits_(limits) {}
+  UpscalerService(Registry& registry, IoPool& io, Scheduler& scheduler, Metrics& metrics, ServiceLimits limits)
+      : registry_(registry),
+        io_(io),
+        metrics_(metrics),
+        limits_(limits),
+        calls_{registry, io, scheduler, &metrics, limits.image} {}
 
   // New calls get UNAVAILABLE once draining (SIGTERM) starts.
   void start_draining() { draining_ = true; }
@@ -45,34 +48,24 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* ctx, const scales::v1::ListModelsRequest* req,
                                        scales::v1::ListModelsResponse* resp) override;
 
-  // What one call's image came to, for its response, log line and metrics.
-  struct Outcome {
-    grpc::Status status;
-    std::string model;
-    int in_w = 0, in_h = 0, out_w = 0, out_h = 0;
-    std::string image;  // encoded result
-    scales::v1::ResultInfo info;
-  };
-  // The shared path of Upscale and UpscaleStream, started on the I/O pool: deadline and
-  // cancellation checks, options, model lookup, decode (limits), then the tile scheduler, then
-  // encoding back on the I/O pool. `reply` is called exactly once, on some worker thread.
-  void process(const std::string& bytes, const scales::v1::UpscaleOptions& options, Clock::time_point t0,
-               std::chrono::system_clock::time_point deadline, std::function<bool()> cancelled,
-               std::function<void(Outcome)> reply);
+  // Runs one image request (an I/O pool job): `reply` is called exactly once (call.h).
+  void start(CallRequest req, std::function<void(CallResult)> reply) {
+    start_call(calls_, std::move(req), std::move(reply));
+  }
   // Accepting a call: UNAVAILABLE while draining, else counts it in flight.
   grpc::Status admit(const std::string& model);
-  bool submit(Workers::Job job) { return io_.submit(std::move(job)); }
+  bool submit(IoPool::Job job) { return io_.submit(std::move(job)); }
   // The RESOURCE_EXHAUSTED answer when the queue is full (logged and counted).
   grpc::Status queue_full(const char* rpc, const std::string& model, Clock::time_point t0);
   // The log line and metrics of a finished, admitted call.
-  void record(const char* rpc, const Outcome& o, Clock::time_point t0);
+  void record(const char* rpc, const CallResult& r, Clock::time_point t0);
 
  private:
   Registry& registry_;
-  Workers& io_;
-  Scheduler& scheduler_;
+  IoPool& io_;
   Metrics& metrics_;
   const ServiceLimits limits_;
+  CallContext calls_;
   std::atomic<bool> draining_{false};
   std::vector<std::string> tokens_;
 };

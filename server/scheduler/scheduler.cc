@@ -29,7 +29,7 @@ Scheduler::Scheduler(const Options& o) : opt_(o) {
     eo.backend = o.backend;
     eo.device = o.device;
     engines_.push_back(std::make_unique<Engine>(eo));  // throws Error: no such backend or device
-    threads_.emplace_back([this, e = engines_.back().get()] { loop(*e); });
+    workers_.spawn([this, e = engines_.back().get()] { loop(*e); });
   }
 }
 
@@ -182,15 +182,6 @@ void Scheduler::loop(Engine& engine) {
   }
 }
 
-void Scheduler::stop() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
-  threads_.clear();
-}
+void Scheduler::stop() { workers_.stop(mu_, cv_, stopping_); }
 
 }  // namespace scales::server

@@ -5,7 +5,8 @@
 //
 // Threads and locks:
 //   - submit() runs on the caller's thread (the server's I/O pool); each engine worker runs
-//     loop() on its own thread with its own Engine, so engines are never shared.
+//     loop() on its own thread (the ThreadGroup "scales-engine", thread_group.h) with its own
+//     Engine, so engines are never shared.
 //   - mu_ guards waiting_, live_, next_id_ and stopping_, and nothing else. It is held to form a
 //     batch (next_batch) and to add or drop tiles, never while a tile runs or a callback is called.
 //   - A Live request is shared (shared_ptr) by live_ and the workers running its tiles; its
@@ -22,11 +23,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "scales/engine.h"
 #include "scheduler/batcher.h"
+#include "thread_group.h"
 
 namespace scales::server {
 
@@ -85,7 +86,7 @@ class Scheduler {
   uint64_t next_id_ = 1;
   bool stopping_ = false;
   std::vector<std::unique_ptr<Engine>> engines_;
-  std::vector<std::thread> threads_;
+  ThreadGroup workers_{"scales-engine"};  // one per engine, each running loop()
 };
 
 }  // namespace scales::server

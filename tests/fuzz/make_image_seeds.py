@@ -28,8 +28,8 @@ def main(out: str) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
     ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
     (o / "huge-header.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
-    for p in list(o.iterdir()):  # the fuzzer's layout: 2 option bytes, then the image
-        p.write_bytes(bytes([0x15, 80]) + p.read_bytes())
+    for p in list(o.iterdir()):  # the fuzzer's layout: 2 option bytes (PNG, 9-pixel tiles), then the image
+        p.write_bytes(bytes([0x09, 80]) + p.read_bytes())
 
 
 if __name__ == "__main__":

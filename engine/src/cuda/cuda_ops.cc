@@ -147,8 +147,8 @@ void binary_residual(const net::op::BinaryResidual& p, const DeviceOp& w, int st
     for (int i = 0; i < n; ++i)
       if (p.stats_slot >= 0 && b.plans[i].use) {  // image-wide statistics: the factors come from the host
         const auto& use = *b.plans[i].use;
-        const std::vector<float> host_cfac = bconv::channel_factors(*p.layer->p, use.layer_sums.at(p.stats_slot),
-                                                                    use.pixels);
+        const std::vector<float> host_cfac =
+            bconv::channel_factors(*p.layer->p, use.layer_sums.at(p.stats_slot), use.pixels);
         SCALES_CUDA_CHECK(cudaMemcpyAsync(cfac.as<float>() + static_cast<int64_t>(i) * c, host_cfac.data(),
                                           c * sizeof(float), cudaMemcpyHostToDevice, cx.st));
         SCALES_CUDA_CHECK(cudaStreamSynchronize(cx.st));  // host_cfac goes at the end of this scope

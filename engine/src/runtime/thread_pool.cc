@@ -1,11 +1,16 @@
 #include "runtime/thread_pool.h"
 
+#include <pthread.h>
+
 namespace scales::runtime {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 1; i < threads; ++i) {
+    workers_.emplace_back([this] { worker_loop(); });
+    pthread_setname_np(workers_.back().native_handle(), "scales-pool");  // as top and gdb show it
+  }
 }
 
 ThreadPool::~ThreadPool() {

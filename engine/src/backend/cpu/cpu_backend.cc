@@ -9,6 +9,8 @@ template <class... F>
 struct Overload : F... {
   using F::operator()...;
 };
+template <class... F>
+Overload(F...) -> Overload<F...>;  // clang 14 has no aggregate deduction
 }  // namespace
 
 size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {

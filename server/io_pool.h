@@ -7,16 +7,16 @@
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <thread>
-#include <vector>
+
+#include "thread_group.h"
 
 namespace scales::server {
 
-class Workers {
+class IoPool {
  public:
   using Job = std::function<void()>;
-  Workers(int threads, size_t max_queue);
-  ~Workers();
+  IoPool(int threads, size_t max_queue);
+  ~IoPool();
   // A new request's job; false when max_queue jobs already wait (RESOURCE_EXHAUSTED).
   bool submit(Job job);
   // Work for an accepted request (encoding its result): never refused.
@@ -32,7 +32,7 @@ class Workers {
   std::condition_variable cv_;
   std::deque<Job> queue_;
   bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  ThreadGroup threads_{"scales-io"};
 };
 
 }  // namespace scales::server

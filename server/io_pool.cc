@@ -1,14 +1,14 @@
-#include "workers.h"
+#include "io_pool.h"
 
 namespace scales::server {
 
-Workers::Workers(int threads, size_t max_queue) : max_queue_(max_queue) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+IoPool::IoPool(int threads, size_t max_queue) : max_queue_(max_queue) {
+  for (int i = 0; i < threads; ++i) threads_.spawn([this] { loop(); });
 }
 
-Workers::~Workers() { stop(); }
+IoPool::~IoPool() { stop(); }
 
-bool Workers::submit(Job job) {
+bool IoPool::submit(Job job) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (stopping_ || queue_.size() >= max_queue_) return false;
@@ -18,7 +18,7 @@ bool Workers::submit(Job job) {
   return true;
 }
 
-void Workers::post(Job job) {
+void IoPool::post(Job job) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     queue_.push_back(std::move(job));
@@ -26,12 +26,12 @@ void Workers::post(Job job) {
   cv_.notify_one();
 }
 
-size_t Workers::queued() const {
+size_t IoPool::queued() const {
   std::lock_guard<std::mutex> lk(mu_);
   return queue_.size();
 }
 
-void Workers::loop() {
+void IoPool::loop() {
   for (;;) {
     Job job;
     {
@@ -45,15 +45,6 @@ void Workers::loop() {
   }
 }
 
-void Workers::stop() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
-  threads_.clear();
-}
+void IoPool::stop() { threads_.stop(mu_, cv_, stopping_); }
 
 }  // namespace scales::server

@@ -1,0 +1,161 @@
+#include "call.h"
+
+#include <optional>
+
+#include "metrics.h"
+#include "scales/v1/format.h"
+
+namespace scales::server {
+
+namespace {
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+class Call : public std::enable_shared_from_this<Call> {
+ public:
+  Call(CallContext& cx, CallRequest req, std::function<void(CallResult)> reply)
+      : cx_(cx), req_(std::move(req)), reply_(std::move(reply)) {
+    result_.model = req_.options.model();
+  }
+
+  // Checks, options, decode, then the scheduler (or the reply, on the first failure).
+  void start() {
+    const double wait_ms = ms_since(req_.t0);
+    // A passed deadline also marks the call cancelled, so it is checked first.
+    if (req_.deadline < std::chrono::system_clock::now())
+      return fail(Code::deadline_exceeded, "deadline passed while queued");
+    if (req_.cancelled()) return fail(Code::cancelled, "cancelled while queued");
+    try {
+      opt_ = parse_options(req_.options, cx_.registry);
+    } catch (const CallError& e) {
+      return fail(e.code, e.message);
+    }
+    result_.model = opt_.model->name;
+    imageio::Decoded d;
+    const auto td = Clock::now();
+    try {
+      d = imageio::decode_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits);
+    } catch (const imageio::LimitError& e) {
+      return fail(Code::resource_exhausted, e.what());
+    } catch (const Error& e) {
+      return fail(Code::invalid_argument, e.what());
+    } catch (const std::bad_alloc&) {
+      return fail(Code::resource_exhausted, "out of memory decoding this image");
+    }
+    req_.bytes = {};  // decoded: the caller may free the upload
+    result_.in_w = d.rgb.width;
+    result_.in_h = d.rgb.height;
+    result_.info.mutable_timings()->set_decode_ms(ms_since(td));
+    result_.info.mutable_timings()->set_queue_ms(wait_ms);
+    alpha_ = std::move(d.alpha);
+
+    Scheduler::Request r;
+    r.model = opt_.model->model;
+    r.model_name = opt_.model->name;
+    r.image = std::move(d.rgb);
+    r.cancelled = req_.cancelled;
+    r.deadline = req_.deadline;
+    r.done = [self = shared_from_this()](Scheduler::Result res, Image img, const std::string& err, double queue_s,
+                                         double infer_s, int tiles) {
+      // On an engine worker: the encoding goes back to the I/O pool.
+      self->cx_.io.post([self, res, img = std::move(img), err, queue_s, infer_s, tiles]() mutable {
+        self->finish(res, std::move(img), err, queue_s, infer_s, tiles);
+      });
+    };
+    try {
+      if (!cx_.scheduler.submit(std::move(r)))
+        return fail(Code::resource_exhausted,
+                    "too many images in flight (" + std::to_string(cx_.scheduler.in_flight()) + "); retry later");
+    } catch (const Error& e) {
+      return fail(Code::invalid_argument, e.what());
+    }
+    if (cx_.metrics) cx_.metrics->set_queue_depth(static_cast<double>(cx_.scheduler.waiting_tiles() + cx_.io.queued()));
+  }
+
+ private:
+  // The scheduler's answer, on the I/O pool: encode and reply.
+  void finish(Scheduler::Result res, Image img, const std::string& err, double queue_s, double infer_s, int tiles) {
+    if (res == Scheduler::Result::deadline_exceeded) return fail(Code::deadline_exceeded, err);
+    if (res == Scheduler::Result::cancelled) return fail(Code::cancelled, err);
+    if (res == Scheduler::Result::failed) return fail(Code::internal, "engine: " + err);
+    auto* tm = result_.info.mutable_timings();
+    const double wait_ms = tm->queue_ms();
+    if (cx_.metrics)
+      cx_.metrics->image_done(opt_.model->name, wait_ms / 1000 + queue_s, infer_s, tiles,
+                              static_cast<double>(result_.in_w) * result_.in_h);
+    result_.out_w = img.width;
+    result_.out_h = img.height;
+    try {
+      const auto t = Clock::now();
+      const auto encoded = imageio::encode_buffer(img, alpha_, result_.in_w, result_.in_h, opt_.encode);
+      result_.image.assign(encoded.begin(), encoded.end());
+      auto& info = result_.info;
+      info.set_model(opt_.model->name);
+      info.set_scale(opt_.model->model->info().scale);
+      info.set_width(img.width);
+      info.set_height(img.height);
+      info.set_format(scales::v1::to_proto(opt_.encode.format));
+      info.set_size_bytes(static_cast<int64_t>(result_.image.size()));
+      tm->set_queue_ms(wait_ms + 1000 * queue_s);
+      tm->set_inference_ms(1000 * infer_s);
+      tm->set_encode_ms(ms_since(t));
+      tm->set_total_ms(ms_since(req_.t0));
+    } catch (const std::exception& e) {
+      return fail(Code::internal, std::string("cannot encode the result: ") + e.what());
+    }
+    reply_(std::move(result_));
+  }
+
+  void fail(Code c, std::string msg) {
+    result_.code = c;
+    result_.message = std::move(msg);
+    result_.image.clear();
+    reply_(std::move(result_));
+  }
+
+  CallContext& cx_;
+  CallRequest req_;
+  std::function<void(CallResult)> reply_;
+  CallResult result_;
+  CallOptions opt_;
+  std::vector<uint8_t> alpha_;  // the input's alpha channel, upscaled into the result on encode
+};
+
+}  // namespace
+
+const char* code_name(Code c) {
+  switch (c) {
+    case Code::ok: return "OK";
+    case Code::cancelled: return "CANCELLED";
+    case Code::invalid_argument: return "INVALID_ARGUMENT";
+    case Code::deadline_exceeded: return "DEADLINE_EXCEEDED";
+    case Code::not_found: return "NOT_FOUND";
+    case Code::resource_exhausted: return "RESOURCE_EXHAUSTED";
+    case Code::internal: return "INTERNAL";
+  }
+  return "INTERNAL";
+}
+
+CallOptions parse_options(const scales::v1::UpscaleOptions& o, const Registry& registry) {
+  CallOptions p;
+  const std::optional<imageio::Format> format = scales::v1::from_proto(o.format());
+  if (!format) throw CallError{Code::invalid_argument, "unknown output format " + std::to_string(o.format())};
+  try {
+    p.encode = imageio::encode_options(*format, o.quality() == 0 ? 90 : o.quality());  // 0: unset
+  } catch (const Error& e) {
+    throw CallError{Code::invalid_argument, e.what()};
+  }
+  if (o.scale() < 0) throw CallError{Code::invalid_argument, "scale must be positive"};
+  try {
+    p.model = registry.find(o.model(), o.scale());
+  } catch (const Registry::LookupError& e) {
+    throw CallError{e.not_found ? Code::not_found : Code::invalid_argument, e.message};
+  }
+  return p;
+}
+
+void start_call(CallContext& cx, CallRequest req, std::function<void(CallResult)> reply) {
+  std::make_shared<Call>(cx, std::move(req), std::move(reply))->start();
+}
+
+}  // namespace scales::server

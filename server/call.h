@@ -1,0 +1,76 @@
+// One image request, from its uploaded bytes to its encoded result: the pipeline Upscale,
+// UpscaleStream and the request fuzzer (tests/fuzz/fuzz_request.cc) all run.
+//
+//   I/O pool:   deadline / cancellation checks -> options parsed once into typed values
+//               (CallOptions: the model, imageio::EncodeOptions) -> decode with limits
+//   scheduler:  the image's tiles on the engine workers (scheduler/)
+//   I/O pool:   encode -> the reply, called exactly once
+//
+// A Call knows no gRPC: it ends in a CallResult whose Code the RPC adapters (service.cc) map to a
+// grpc::StatusCode. Ownership: the Call keeps itself alive (shared_ptr) until it has replied.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "io_pool.h"
+#include "registry.h"
+#include "scales/imageio.h"
+#include "scales/v1/upscaler.pb.h"
+#include "scheduler/scheduler.h"
+
+namespace scales::server {
+
+class Metrics;
+using Clock = std::chrono::steady_clock;
+
+// The status codes a call can end with (their meanings: proto/scales/v1/upscaler.proto).
+enum class Code { ok, cancelled, invalid_argument, deadline_exceeded, not_found, resource_exhausted, internal };
+const char* code_name(Code c);  // "OK", "CANCELLED", ... as gRPC spells them
+
+// A request's options, parsed and checked once.
+struct CallOptions {
+  std::shared_ptr<const ServedModel> model;
+  imageio::EncodeOptions encode;
+};
+struct CallError {
+  Code code;
+  std::string message;
+};
+// Throws CallError: an unknown format, a bad quality or scale, an unknown model.
+CallOptions parse_options(const scales::v1::UpscaleOptions& o, const Registry& registry);
+
+struct CallResult {
+  Code code = Code::ok;
+  std::string message;  // empty when ok
+  std::string model;    // as requested, or as resolved once found
+  int in_w = 0, in_h = 0, out_w = 0, out_h = 0;
+  std::string image;  // the encoded result
+  scales::v1::ResultInfo info;
+};
+
+// What every call of a server shares.
+struct CallContext {
+  const Registry& registry;
+  IoPool& io;
+  Scheduler& scheduler;
+  Metrics* metrics = nullptr;  // null: not recorded (the fuzzer)
+  imageio::Limits limits;
+};
+
+struct CallRequest {
+  std::string_view bytes;  // the uploaded image: the caller keeps it alive until start_call returns
+  scales::v1::UpscaleOptions options;
+  Clock::time_point t0 = Clock::now();  // when the RPC arrived
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+  std::function<bool()> cancelled = [] { return false; };
+};
+
+// Runs the call's first stage on the calling thread (an I/O pool job): `reply` is called exactly
+// once, on some I/O pool thread, or on this one when the call ends before the scheduler.
+void start_call(CallContext& cx, CallRequest req, std::function<void(CallResult)> reply);
+
+}  // namespace scales::server
