@@ -125,8 +125,8 @@ TEST(Backends, OpsADeviceLacksRunOnTheCpuWithTheSameResult) {
   };
   // EDSR: the body and the convs on the "device", input, upsampler and output on the CPU.
   const auto m = edsr(32);
-  PartialDevice dev(cpu, {kind<net::op::Conv>(), kind<net::op::BinaryResidual>(), kind<net::op::Add>(),
-                          kind<net::op::Copy>()});
+  PartialDevice dev(
+      cpu, {kind<net::op::Conv>(), kind<net::op::BinaryResidual>(), kind<net::op::Add>(), kind<net::op::Copy>()});
   const auto want = run(m->network(), {&a, &b}, nullptr), got = run(m->network(), {&a, &b}, &dev);
   ASSERT_EQ(got.size(), 2u);
   for (int i = 0; i < 2; ++i) EXPECT_EQ(got[i].rgb, want[i].rgb) << "item " << i;
