@@ -51,6 +51,16 @@ struct Batch {
   const net::LayerTap* tap = nullptr;
 
   int size() const { return static_cast<int>(in.size()); }
+  // Item i's output image, sized `scale` times its input (uninitialised values), or null for an
+  // item that only collects statistics: what every backend's op::Output fills.
+  Image* output_image(int i, int scale) {
+    if (plans[i].collect) return nullptr;
+    Image& o = out[i];
+    o.height = scale * in[i]->height;
+    o.width = scale * in[i]->width;
+    o.rgb.resize(static_cast<size_t>(o.height) * o.width * 3);
+    return &o;
+  }
 };
 
 }  // namespace scales::backend

@@ -195,13 +195,11 @@ void output(const net::op::Output& p, backend::Batch& b, const backend::Tensor& 
   if (x.c != 3) throw Error("output: the last tensor has " + std::to_string(x.c) + " channels, not 3");
   add_rgb_mean(device_data(x), pixels(b, x), p.mean[0], p.mean[1], p.mean[2], 1.0f, cx.st);
   for (int i = 0; i < b.size(); ++i) {
-    if (b.plans[i].collect) continue;
-    Image& out = b.out[i];
-    out.height = p.scale * b.in[i]->height;
-    out.width = p.scale * b.in[i]->width;
-    out.rgb.resize(static_cast<size_t>(out.height) * out.width * 3);
+    Image* img = b.output_image(i, p.scale);
+    if (!img) continue;
+    const Image& out = *img;
     // The top-left out.width x out.height of the (possibly padded) map.
-    SCALES_CUDA_CHECK(cudaMemcpy2DAsync(out.rgb.data(), out.width * 3 * sizeof(float),
+    SCALES_CUDA_CHECK(cudaMemcpy2DAsync(img->rgb.data(), out.width * 3 * sizeof(float),
                                         device_data(x) + i * x.item_floats(), x.w * 3 * sizeof(float),
                                         out.width * 3 * sizeof(float), out.height, cudaMemcpyDeviceToHost, cx.st));
   }

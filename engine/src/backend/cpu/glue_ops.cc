@@ -88,11 +88,9 @@ void copy(Batch& b, const Tensor& x, Tensor& y, net::Runtime&) {
 void output(const net::op::Output& p, Batch& b, const Tensor& x) {
   if (x.c != 3) throw Error("output: the last tensor has " + std::to_string(x.c) + " channels, not 3");
   for (int i = 0; i < b.size(); ++i) {
-    if (b.plans[i].collect) continue;
-    Image& out = b.out[i];
-    out.height = p.scale * b.in[i]->height;
-    out.width = p.scale * b.in[i]->width;
-    out.rgb.resize(static_cast<size_t>(out.height) * out.width * 3);
+    Image* img = b.output_image(i, p.scale);
+    if (!img) continue;
+    Image& out = *img;
     const float* src = x.item(i);
     for (int yy = 0; yy < out.height; ++yy)
       for (int xx = 0; xx < out.width; ++xx)
