@@ -153,6 +153,16 @@ def test_bad_inputs_get_their_status_and_the_server_keeps_serving(server):
         assert c.upscale(good, scale=2).info.width == 2 * Image.open(io.BytesIO(good)).size[0], f"after {name}"
 
 
+def wait_until_a_batch_runs(srv, timeout: float = 120.0) -> None:
+    """Waits until an engine worker has taken its first batch (scales_batch_size_count), so the
+    requests sent next queue behind a running tile: a fixed sleep raced the big image's upload
+    and decode on a loaded machine under the sanitizers."""
+    end = time.monotonic() + timeout
+    while srv.metrics().get("scales_batch_size_count", 0.0) < 1:
+        assert time.monotonic() < end, "no batch started"
+        time.sleep(0.05)
+
+
 @needs_server
 def test_deadline_drops_queued_work(tmp_path):
     """One engine worker busy with a big single-tile image for over a second: small requests with
@@ -161,7 +171,7 @@ def test_deadline_drops_queued_work(tmp_path):
         big = png_bytes(np.random.default_rng(1).integers(0, 256, (1000, 1000, 3), dtype=np.uint8))
         small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
         slow = [srv.client.upscale_future(big, scale=2, timeout=300)]
-        time.sleep(0.4)
+        wait_until_a_batch_runs(srv)
         quick = [srv.client.upscale_future(small, scale=2, timeout=0.3) for _ in range(3)]
         for f in quick:
             with pytest.raises(grpc.RpcError) as e:
@@ -181,7 +191,7 @@ def test_cancel_drops_queued_work(tmp_path):
         big = png_bytes(np.random.default_rng(5).integers(0, 256, (1000, 1000, 3), dtype=np.uint8))
         small = (BENCH / "Set5" / "LR_bicubic" / "X2" / "birdx2.png").read_bytes()
         slow = srv.client.upscale_future(big, scale=2, timeout=300)
-        time.sleep(0.4)
+        wait_until_a_batch_runs(srv)
         quick = [srv.client.upscale_future(small, scale=2, timeout=60) for _ in range(3)]
         time.sleep(0.2)
         assert all(f.cancel() for f in quick)
