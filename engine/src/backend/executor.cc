@@ -43,21 +43,18 @@ std::vector<Image> execute(const net::Network& net, Batch& b, Backend& cpu, cons
   while (i < prog.ops.size()) {
     const net::Op& op = prog.ops[i];
     const bool on_device = device && device->supports(op);
-    for (int t : op.inputs()) {
+    const std::vector<int> in = op.inputs();
+    for (int t : in) {
       Tensor& tensor = b.tensors[t];
-      if (on_device && !tensor.on_device) {
-        if (!tensor.on_host)
-          throw Error(std::string("execute: op ") + std::to_string(i) + " (" + net::op_name(op) +
-                      ") reads a tensor no op has written");
-        device->to_device(b, t);
-      }
-      if (!on_device && !tensor.on_host) {
-        if (!device || !tensor.on_device)
-          throw Error(std::string("execute: op ") + std::to_string(i) + " (" + net::op_name(op) +
-                      ") reads a tensor no op has written");
-        device->to_host(b, t);
-      }
+      if (!tensor.on_host && !tensor.on_device)
+        throw Error(std::string("execute: op ") + std::to_string(i) + " (" + net::op_name(op) +
+                    ") reads a tensor no op has written");
+      if (on_device && !tensor.on_device) device->to_device(b, t);
+      if (!on_device && !tensor.on_host) device->to_host(b, t);
     }
+    // An output the op does not read: its old contents (a tensor number reused across layers)
+    // go before the op allocates the new ones, not after.
+    if (op.y >= 0 && std::find(in.begin(), in.end(), op.y) == in.end()) b.tensors[op.y].release();
     size_t next;
     if (on_device) {
       next = device->run(net, i, b);
