@@ -145,9 +145,12 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "draining (signal %d): %zu images in flight, grace %d s\n", sig, scheduler.in_flight(),
                  c.grace_seconds);
+    const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(c.grace_seconds);
     service.start_draining();
     server->GetHealthCheckService()->SetServingStatus(false);
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(c.grace_seconds));
+    // Every admitted call answered and written first: Shutdown closes the connections at once.
+    if (!service.wait_idle(deadline)) std::fprintf(stderr, "grace period over: cancelling the calls left\n");
+    server->Shutdown(deadline);
     server->Wait();
     scheduler.stop();  // its last results are encoded on the I/O pool
     io.stop();

@@ -70,13 +70,44 @@ void UpscalerService::record(const char* rpc, const CallResult& r, Clock::time_p
 }
 
 grpc::Status UpscalerService::admit(const std::string& model) {
-  if (draining_) {
-    metrics_.request_done(model, "UNAVAILABLE", 0);
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; retry on another instance");
+  {
+    std::lock_guard<std::mutex> lk(open_mu_);
+    if (!draining_) {
+      ++open_;
+      metrics_.in_flight_add(1);
+      return grpc::Status::OK;
+    }
   }
-  metrics_.in_flight_add(1);
-  return grpc::Status::OK;
+  metrics_.request_done(model, "UNAVAILABLE", 0);
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; retry on another instance");
 }
+
+void UpscalerService::call_done() {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  if (--open_ == 0) open_cv_.notify_all();
+}
+
+bool UpscalerService::wait_idle(std::chrono::system_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lk(open_mu_);
+  return open_cv_.wait_until(lk, deadline, [&] { return open_ == 0; });
+}
+
+namespace {
+
+// Upscale's reactor: tells the service when an admitted call is done (draining waits for it).
+class UnaryReactor final : public grpc::ServerUnaryReactor {
+ public:
+  void count_in(UpscalerService& svc) { svc_ = &svc; }
+  void OnDone() override {
+    if (svc_) svc_->call_done();
+    delete this;
+  }
+
+ private:
+  UpscalerService* svc_ = nullptr;
+};
+
+}  // namespace
 
 grpc::Status UpscalerService::queue_full(const char* rpc, const std::string& model, Clock::time_point t0) {
   CallResult r;
@@ -90,7 +121,7 @@ grpc::Status UpscalerService::queue_full(const char* rpc, const std::string& mod
 grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* ctx,
                                                    const scales::v1::UpscaleRequest* req,
                                                    scales::v1::UpscaleResponse* resp) {
-  auto* reactor = ctx->DefaultReactor();
+  auto* reactor = new UnaryReactor;  // deletes itself in OnDone
   const auto t0 = Clock::now();
   if (auto st = authorize(ctx); !st.ok()) {
     reactor->Finish(st);
@@ -100,6 +131,7 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
     reactor->Finish(st);
     return reactor;
   }
+  reactor->count_in(*this);
   auto reply = [this, resp, reactor, t0](CallResult r) {
     if (r.code == Code::ok && r.image.size() + 4096 > limits_.max_message_bytes) {
       r.code = Code::resource_exhausted;
@@ -139,7 +171,7 @@ class StreamReactor final
       Finish(st);
       return;
     }
-    admitted_ = true;
+    admitted_ = counted_ = true;
     StartRead(&in_);
   }
 
@@ -184,7 +216,10 @@ class StreamReactor final
   }
 
   void OnCancel() override { cancelled_ = true; }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (counted_) svc_.call_done();
+    delete this;
+  }
 
  private:
   void send_next() {
@@ -213,6 +248,7 @@ class StreamReactor final
   const size_t max_upload_;
   const Clock::time_point t0_;
   bool admitted_ = false, first_ = true;
+  bool counted_ = false;  // admitted: call_done() in OnDone (admitted_ drops once recorded)
   std::atomic<bool> cancelled_{false};
   scales::v1::UpscaleStreamRequest in_;
   scales::v1::UpscaleStreamResponse out_;

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,7 +37,16 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
         calls_{registry, io, scheduler, &metrics, limits.image} {}
 
   // New calls get UNAVAILABLE once draining (SIGTERM) starts.
-  void start_draining() { draining_ = true; }
+  void start_draining() {
+    std::lock_guard<std::mutex> lk(open_mu_);
+    draining_ = true;
+  }
+  // Waits until every admitted call is done (gRPC's OnDone: its reply written), or `deadline`;
+  // false on timeout. Draining waits here before grpc::Server::Shutdown, which closes the
+  // connections at once (grpc/grpc#30695: no graceful transport shutdown in C++), so a reply
+  // still being written when it ran reached the client as a connection reset.
+  bool wait_idle(std::chrono::system_clock::time_point deadline);
+  void call_done();  // a reactor's OnDone, for an admitted call
   // Bearer tokens accepted in the "authorization" metadata ("Bearer <token>"); empty: no auth.
   void set_tokens(std::vector<std::string> tokens) { tokens_ = std::move(tokens); }
   // OK, UNAUTHENTICATED (no bearer token) or PERMISSION_DENIED (an unknown one).
@@ -52,7 +63,8 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
   void start(CallRequest req, std::function<void(CallResult)> reply) {
     start_call(calls_, std::move(req), std::move(reply));
   }
-  // Accepting a call: UNAVAILABLE while draining, else counts it in flight.
+  // Accepting a call: UNAVAILABLE while draining, else counts it in flight and open (until the
+  // reactor's OnDone calls call_done()).
   grpc::Status admit(const std::string& model);
   bool submit(IoPool::Job job) { return io_.submit(std::move(job)); }
   // The RESOURCE_EXHAUSTED answer when the queue is full (logged and counted).
@@ -66,7 +78,10 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
   Metrics& metrics_;
   const ServiceLimits limits_;
   CallContext calls_;
-  std::atomic<bool> draining_{false};
+  std::mutex open_mu_;  // guards draining_ and open_
+  std::condition_variable open_cv_;
+  bool draining_ = false;
+  int open_ = 0;  // admitted calls not yet done
   std::vector<std::string> tokens_;
 };
 
