@@ -8,7 +8,7 @@
 //
 // With --onnx-dir, every FP network is also timed in ONNX Runtime (ort_runner.h), right after the
 // engine on the same input in the same repeat, from DIR/fp-x<S>-b<B>c<C>.onnx as
-// `scales_sr.onnx_export --front-dir DIR` writes them: what a user of FP models would run.
+// `scales_train.onnx_export --front-dir DIR` writes them: what a user of FP models would run.
 //
 //   scales-latency --nets scales:4x32,scales:8x64,fp:4x32 --scales 2,4 \
 //       --inputs 256x256,1280x720 --threads 2 --repeats 5 [--kernel avx2] [--onnx-dir DIR] [--json]

@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(8, 4096));
   app.add_option("--onnx-dir", onnx_dir,
                  "time the EDSR FP twin in ONNX Runtime too, from DIR/fp-x<S>-b<B>c<C>.onnx "
-                 "(scripts/py -m scales_sr.onnx_export --front-dir DIR --shapes BxC --scales S,...)");
+                 "(scripts/py -m scales_train.onnx_export --front-dir DIR --shapes BxC --scales S,...)");
   app.add_option("--ort-worker", ort_worker, "the ONNX Runtime worker script (bench/ort)");
   CLI11_PARSE(app, argc, argv);
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());

@@ -16,8 +16,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models"))
 
-from scales_sr.export import export  # noqa: E402
-from scales_sr.swinir import ScalesSwinIR, SwinConfig  # noqa: E402
+from scales_train.export import export  # noqa: E402
+from scales_train.swinir import ScalesSwinIR, SwinConfig  # noqa: E402
 
 PAPER = dict(channels=60, groups=4, depth=6, heads=6, window=8, mlp_ratio=2)
 

@@ -18,7 +18,7 @@ namespace scales::bench {
 std::string fp_edsr_onnx(const std::string& dir, int scale, int blocks, int channels) {
   const std::string f =
       dir + "/fp-x" + std::to_string(scale) + "-b" + std::to_string(blocks) + "c" + std::to_string(channels) + ".onnx";
-  if (!std::ifstream(f)) throw std::invalid_argument("no " + f + " (scales_sr.onnx_export --front-dir " + dir + ")");
+  if (!std::ifstream(f)) throw std::invalid_argument("no " + f + " (scales_train.onnx_export --front-dir " + dir + ")");
   return f;
 }
 

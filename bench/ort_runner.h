@@ -14,7 +14,7 @@
 
 namespace scales::bench {
 
-// DIR/fp-x<S>-b<B>c<C>.onnx, as `scales_sr.onnx_export --front-dir DIR` names an FP EDSR of that
+// DIR/fp-x<S>-b<B>c<C>.onnx, as `scales_train.onnx_export --front-dir DIR` names an FP EDSR of that
 // shape; throws std::invalid_argument naming the file (and the command that writes it) if absent.
 std::string fp_edsr_onnx(const std::string& dir, int scale, int blocks, int channels);
 

@@ -1,5 +1,5 @@
 """The baseline of the CUDA benchmark: the FP twin of paper-size SCALES-EDSR (B16 C64, the same
-layers with FP convs: models/scales_sr/edsr.py, variant fp) in FP16 through PyTorch/cuDNN on the
+layers with FP convs: models/scales_train/edsr.py, variant fp) in FP16 through PyTorch/cuDNN on the
 same GPU, channels-last, cudnn.benchmark, batches of 256x256 tiles. Median of CUDA-event timings.
 
     python3 bench/cuda/torch_fp16_twin.py --json OUT.json [--batches 1,8,16] [--repeats 20]
@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models"))
-from scales_sr.edsr import ModelConfig, ScalesEDSR  # noqa: E402
+from scales_train.edsr import ModelConfig, ScalesEDSR  # noqa: E402
 
 
 def time_ms(fn, repeats: int) -> float:

@@ -9,7 +9,7 @@
 // Optional "input_file" (raw float32 NCHW pixels instead of the fixed pseudo-random ones) and
 // "output_file" (the output, raw float32) let a test check that ONNX Runtime computes what PyTorch
 // does (models/tests/test_onnx_export.py): a baseline that computed something else would time nothing.
-// The model takes float32 NCHW RGB in [0, 1] (input 0) as models/scales_sr/onnx_export.py writes it.
+// The model takes float32 NCHW RGB in [0, 1] (input 0) as models/scales_train/onnx_export.py writes it.
 // Sessions use the CPU provider, every graph optimisation, `threads` intra-op threads and one
 // inter-op thread, as a user tuning ONNX Runtime for one request at a time would.
 import {readFileSync, writeFileSync} from "node:fs";

@@ -28,9 +28,9 @@ variants=(plain plain+shift plain+layer_scale plain+spatial plain+channel scales
 mkdir -p "$runs"
 printf '%s\n' "${variants[@]}" | xargs -P "$JOBS" -I{} sh -c \
   "resume=; [ -f '$runs/{}/checkpoint.pt' ] && resume=--resume; \
-   '$root/scripts/py' -m scales_sr.train --variant {} --scale 2 $size --patch $PATCH --batch $BATCH \
+   '$root/scripts/py' -m scales_train.train --variant {} --scale 2 $size --patch $PATCH --batch $BATCH \
      --iters $ITERS --val-every $ITERS --seed 0 --threads 1 --out '$runs/{}' \$resume >> '$runs/{}.log' 2>&1"
 for v in "${variants[@]}"; do
-  "$root/scripts/py" -m scales_sr.eval --model "$runs/$v/checkpoint.pt" --scale 2 --json "$runs/$v.eval.json" --threads 2
+  "$root/scripts/py" -m scales_train.eval --model "$runs/$v/checkpoint.pt" --scale 2 --json "$runs/$v.eval.json" --threads 2
 done
-"$root/scripts/py" -m scales_sr.report ablation "$runs" "${variants[@]}"
+"$root/scripts/py" -m scales_train.report ablation "$runs" "${variants[@]}"

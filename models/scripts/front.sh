@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The quality-speed front (docs/quality-speed.md): creates its training runs, one recipe and one
 # budget for every network, as committed runs under models/checkpoints/front-x<S>-<variant>-b<B>c<C>
-# that scales_sr.cumulative then continues session after session; `report` measures the engine's
+# that scales_train.cumulative then continues session after session; `report` measures the engine's
 # latency for every shape and writes the table and plots.
 #   models/scripts/front.sh create      runs at iteration 0 (existing ones are left alone)
-#   models/scripts/front.sh report      the FP shapes as ONNX (scales_sr.onnx_export), build/bench/scales-latency
-#                                       (engine, and ONNX Runtime for FP), then scales_sr.front
+#   models/scripts/front.sh report      the FP shapes as ONNX (scales_train.onnx_export), build/bench/scales-latency
+#                                       (engine, and ONNX Runtime for FP), then scales_train.front
 # SCALES (default "2 4"), BINARY and FP (BLOCKSxCHANNELS lists), ITERS (default 6000) and LR from
 # the environment. LR defaults to 4e-3, where the short-budget learning rates level off (docs/
 # ablation.md, "Recipe, short budgets": 8e-3 adds only 0.06-0.07 dB at 2000 iterations, near the
@@ -29,7 +29,7 @@ create() {  # VARIANT SCALE BxC
   local out="$runs/front-x$2-$1-b${b}c${c}"
   [ -f "$out/checkpoint.pt" ] && return 0
   echo "create $out"
-  "$root/scripts/py" -m scales_sr.train --variant "$1" --scale "$2" --blocks "$b" --channels "$c" --patch 48 \
+  "$root/scripts/py" -m scales_train.train --variant "$1" --scale "$2" --blocks "$b" --channels "$c" --patch 48 \
     --batch 16 --iters "$ITERS" --lr "$LR" --bf16 auto --seed 0 --val-every 1000 --time-budget 0.001 --out "$out" >/dev/null
 }
 
@@ -45,10 +45,10 @@ case "${1:-}" in
     for n in $FP; do nets="$nets,fp:$n"; done
     mkdir -p "$root/runs"
     fp_shapes="${FP// /,}"
-    "$root/scripts/py" -m scales_sr.onnx_export --front-dir "$root/runs/front-onnx" --shapes "$fp_shapes" \
+    "$root/scripts/py" -m scales_train.onnx_export --front-dir "$root/runs/front-onnx" --shapes "$fp_shapes" \
       --scales "${SCALES// /,}" >/dev/null
     (cd "$root" && build/bench/scales-latency --nets "${nets#,}" --scales "${SCALES// /,}" --inputs 256x256,1280x720 \
       --threads 2 --repeats "${REPEATS:-3}" --onnx-dir runs/front-onnx --json) > "$root/runs/front-latency.json"
-    "$root/scripts/py" -m scales_sr.front --latency "$root/runs/front-latency.json" ;;
+    "$root/scripts/py" -m scales_train.front --latency "$root/runs/front-latency.json" ;;
   *) echo "usage: $0 create|report" >&2; exit 2 ;;
 esac

@@ -13,8 +13,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "models"))
 
-from scales_sr.export import export  # noqa: E402
-from scales_sr.swinir import ScalesSwinIR, SwinConfig  # noqa: E402
+from scales_train.export import export  # noqa: E402
+from scales_train.swinir import ScalesSwinIR, SwinConfig  # noqa: E402
 
 
 def main() -> None:

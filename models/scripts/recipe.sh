@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The recipe ablation of docs/ablation.md ("Recipe"): binary SCALES-EDSR x2 at one size and one
 # iteration budget, each part of the training recipe alone against plain L1 from scratch; one run
-# at a time on both cores (scales_sr.train_speed: faster than two one-thread runs), then evaluated
-# on Set5/Set14/B100 and written into docs/ablation.md by `scales_sr.report recipe`.
+# at a time on both cores (scales_train.train_speed: faster than two one-thread runs), then evaluated
+# on Set5/Set14/B100 and written into docs/ablation.md by `scales_train.report recipe`.
 #   models/scripts/recipe.sh [RUNS_DIR]          (default runs/recipe; a finished run is kept)
 # BLOCKS, CHANNELS, ITERS, PATCH, BATCH, THREADS from the environment (defaults below).
 set -euo pipefail
@@ -24,4 +24,4 @@ train fp-half --variant fp --iters "$half" --bf16 off
 train fp-first --variant scales --iters "$half" --bf16 off --init-from "$runs/fp-half/checkpoint.pt"
 train distill --variant scales --iters "$ITERS" --bf16 off --teacher "$teacher"
 train fp-ref-start --variant scales --iters "$ITERS" --bf16 off --init-from "$teacher"
-"$root/scripts/py" -m scales_sr.report recipe "$runs"
+"$root/scripts/py" -m scales_train.report recipe "$runs"

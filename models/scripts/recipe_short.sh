@@ -3,7 +3,7 @@
 # size for the short budgets the CPU affords. Binary SCALES-EDSR x2 B4 C32 with the recipe (L1,
 # bf16 autocast where the CPU has it); each run changes one setting of `base` and keeps its pixels
 # per run (iterations x batch x patch area), so all compare at one compute budget. Then
-# scales_sr.eval on Set5/Set14/B100 and `scales_sr.report short` into docs/ablation.md.
+# scales_train.eval on Set5/Set14/B100 and `scales_train.report short` into docs/ablation.md.
 #   models/scripts/recipe_short.sh [RUNS_DIR]     (default runs/recipe-short; finished runs are kept)
 # ITERS (base iterations, default 2000) and THREADS (default 1) from the environment.
 set -euo pipefail
@@ -22,4 +22,4 @@ train lr4e-3 --lr 4e-3 --batch 16 --patch 48 --iters "$ITERS"
 train lr8e-3 --lr 8e-3 --batch 16 --patch 48 --iters "$ITERS"
 train batch32 --lr 5e-4 --batch 32 --patch 48 --iters $((ITERS / 2))
 train patch64 --lr 5e-4 --batch 16 --patch 64 --iters $((ITERS * 9 / 16))   # (48/64)^2 of the iterations
-"$root/scripts/py" -m scales_sr.report short "$runs"
+"$root/scripts/py" -m scales_train.report short "$runs"

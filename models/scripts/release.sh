@@ -2,12 +2,12 @@
 # Releases a trained run as models/weights/NAME.safetensors with its scores, golden files and card:
 #   [FP_MODEL=models/reference/fp-edsr-x2.safetensors] models/scripts/release.sh NAME RUN_DIR ["TRAIN COMMAND"]
 # 1. exports the checkpoint to a candidate file (and the TorchScript oracle + golden tensors),
-# 2. scores it on Set5/Set14/B100 (scales_sr.eval),
+# 2. scores it on Set5/Set14/B100 (scales_train.eval),
 # 3. if NAME is already released, keeps the old model unless the candidate is better on all three
 #    sets (issue 17: a released file is replaced only when Set5, Set14 and B100 all improve),
 # 4. installs the file, eval JSON and golden files, measures the engine latency
 #    (build/bench/scales-latency: 2 threads, 256x256 and 1280x720, median of 5) and writes the card
-#    (scales_sr.report card), with the training command given or the run's own, and with FP_MODEL
+#    (scales_train.report card), with the training command given or the run's own, and with FP_MODEL
 #    (an FP twin's model file) scored beside it.
 # Pause background training while it runs: the card's latency is measured here.
 set -euo pipefail
@@ -21,10 +21,10 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 py() { "$root/scripts/py" "$@"; }
 
-py -m scales_sr.export --checkpoint "$run/checkpoint.pt" --out "$tmp/$name.safetensors" --oracle-dir "$tmp/golden" >/dev/null
-scale="$(py -c 'import sys; from scales_sr.modelfile import read_model; print(read_model(sys.argv[1])[0].scale)' \
+py -m scales_train.export --checkpoint "$run/checkpoint.pt" --out "$tmp/$name.safetensors" --oracle-dir "$tmp/golden" >/dev/null
+scale="$(py -c 'import sys; from scales_train.modelfile import read_model; print(read_model(sys.argv[1])[0].scale)' \
   "$tmp/$name.safetensors")"
-py -m scales_sr.eval --model "$tmp/$name.safetensors" --scale "$scale" --json "$tmp/$name.eval.json" >/dev/null
+py -m scales_train.eval --model "$tmp/$name.safetensors" --scale "$scale" --json "$tmp/$name.eval.json" >/dev/null
 if [ -f "$weights/$name.eval.json" ]; then
   py - "$weights/$name.eval.json" "$tmp/$name.eval.json" <<'PY'
 import json, sys
@@ -41,16 +41,16 @@ cp "$tmp/$name.safetensors" "$tmp/$name.eval.json" "$weights/"
 for f in "$tmp/golden/$name".*; do cp "$f" "$golden/"; done
 (cd "$root" && build/bench/scales-latency --nets '' --model "models/weights/$name.safetensors" \
   --inputs 256x256,1280x720 --threads 2 --repeats 5 --json) > "$tmp/latency.json"
-py -m scales_sr.eval --model bicubic --scale "$scale" --json "$tmp/bicubic.json" >/dev/null
-[ -n "$cmd" ] || cmd="$(py -c 'import sys; from scales_sr.checkpoint import read_checkpoint; from scales_sr.train import resume_argv
+py -m scales_train.eval --model bicubic --scale "$scale" --json "$tmp/bicubic.json" >/dev/null
+[ -n "$cmd" ] || cmd="$(py -c 'import sys; from scales_train.checkpoint import read_checkpoint; from scales_train.train import resume_argv
 a = read_checkpoint(sys.argv[1])["args"]
-print("scripts/py -m scales_sr.train " + " ".join(v for v in resume_argv(a, out="RUN", time_budget=0, threads=0)[:-1]))' \
+print("scripts/py -m scales_train.train " + " ".join(v for v in resume_argv(a, out="RUN", time_budget=0, threads=0)[:-1]))' \
   "$run/checkpoint.pt")"
 fp=()
 if [ -n "${FP_MODEL:-}" ]; then
-  py -m scales_sr.eval --model "$FP_MODEL" --scale "$scale" --json "$tmp/fp.json" >/dev/null
+  py -m scales_train.eval --model "$FP_MODEL" --scale "$scale" --json "$tmp/fp.json" >/dev/null
   fp=(--fp "$tmp/fp.json" --fp-model "${FP_MODEL#"$root/"}")
 fi
-py -m scales_sr.report card --model "$weights/$name.safetensors" --eval "$weights/$name.eval.json" \
+py -m scales_train.report card --model "$weights/$name.safetensors" --eval "$weights/$name.eval.json" \
   --bicubic "$tmp/bicubic.json" --latency "$tmp/latency.json" --train-command "$cmd" "${fp[@]}" --out "$weights/$name.md"
-echo "released $weights/$name.safetensors; now update the README table (scripts/py -m scales_sr.report table)"
+echo "released $weights/$name.safetensors; now update the README table (scripts/py -m scales_train.report table)"

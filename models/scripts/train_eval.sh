@@ -8,8 +8,8 @@ train() {
   for ((i = 0; i < ${#common[@]}; i++)); do [ "${common[i]}" = --scale ] && scale="${common[i + 1]}"; done
   local resume=(); [ -f "$runs/$name/checkpoint.pt" ] && resume=(--resume)
   if ! grep -qs '"done": true' "$runs/$name/log.jsonl"; then
-    "$root/scripts/py" -m scales_sr.train "${common[@]}" "$@" --out "$runs/$name" "${resume[@]}" >>"$runs/$name.log" 2>&1
+    "$root/scripts/py" -m scales_train.train "${common[@]}" "$@" --out "$runs/$name" "${resume[@]}" >>"$runs/$name.log" 2>&1
   fi
-  [ -f "$runs/$name.eval.json" ] || "$root/scripts/py" -m scales_sr.eval --model "$runs/$name/checkpoint.pt" \
+  [ -f "$runs/$name.eval.json" ] || "$root/scripts/py" -m scales_train.eval --model "$runs/$name/checkpoint.pt" \
     --scale "$scale" --json "$runs/$name.eval.json" --threads "$THREADS" >/dev/null
 }

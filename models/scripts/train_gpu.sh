@@ -13,7 +13,7 @@
 # A run is ARCH[-plain]-xSCALE: `swinir-plain-x2` trains the plain binary baseline of the same
 # size, the comparison docs/ablation.md lacks at paper size. SwinIR uses the same_width residual
 # layout (docs/ablation.md: the one where the SCALES components help).
-# Export and evaluate a finished run as usual (scales_sr.export, scales_sr.eval, report card).
+# Export and evaluate a finished run as usual (scales_train.export, scales_train.eval, report card).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 data="$root/.device-data"
@@ -42,7 +42,7 @@ case "${1:-}" in
       fi
       out="$root/runs/paper/$variant-${r/-plain/}"
       resume=; [ -f "$out/checkpoint.pt" ] && resume=--resume
-      PYTHONPATH="$root/models" "$py" -m scales_sr.train $size --variant "$variant" --scale "$scale" --batch 16 \
+      PYTHONPATH="$root/models" "$py" -m scales_train.train $size --variant "$variant" --scale "$scale" --batch 16 \
         --iters 300000 --lr 2e-4 --val-every 5000 --device cuda --time-budget "$share" \
         --train-data "$data/train" --val-data "$data/benchmark" --out "$out" $resume
     done

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scales_sr.bicubic import downscale_lr, imresize, resize_matrix
+from scales_train.bicubic import downscale_lr, imresize, resize_matrix
 
 
 def test_resize_matrix_rows_sum_to_one_and_mirror():

@@ -1,8 +1,8 @@
 import torch
 import torch.nn.functional as F
 
-from scales_sr.binarize import hard_sign, sign_activation, sign_weight, weight_scale
-from scales_sr.layers import Components, ScalesBinaryConv
+from scales_train.binarize import hard_sign, sign_activation, sign_weight, weight_scale
+from scales_train.layers import Components, ScalesBinaryConv
 
 
 def test_sign_of_zero_is_plus_one():

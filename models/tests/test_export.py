@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from scales_sr import safetensors
-from scales_sr.edsr import ModelConfig, ScalesEDSR
-from scales_sr.export import export, golden_input
-from scales_sr.inference import load_inference
-from scales_sr.modelfile import pack_sign_bits, read_model, save_model, unpack_sign_bits
+from scales_train import safetensors
+from scales_train.edsr import ModelConfig, ScalesEDSR
+from scales_train.export import export, golden_input
+from scales_train.inference import load_inference
+from scales_train.modelfile import pack_sign_bits, read_model, save_model, unpack_sign_bits
 
 
 @pytest.mark.parametrize("cin", [1, 31, 63, 64, 65, 130])
@@ -55,7 +55,7 @@ def test_model_file_round_trip_is_exact(tmp_path, variant, scale):
 
 
 def _train_tiny_checkpoint(tmp_path, bench, small_train):
-    from scales_sr.train import main as train_main
+    from scales_train.train import main as train_main
     run = tmp_path / "run"
     assert train_main(["--scale", "2", "--blocks", "1", "--channels", "16", "--patch", "16", "--batch", "2",
                        "--iters", "3", "--warmup", "1", "--threads", "1", "--train-data", str(small_train),

@@ -1,10 +1,10 @@
-"""scales_sr.front: the quality-speed table and plots from front runs and a latency file."""
+"""scales_train.front: the quality-speed table and plots from front runs and a latency file."""
 import json
 
 from PIL import Image
 
-from scales_sr.front import main as front_main, verdict
-from scales_sr.train import main as train_main
+from scales_train.front import main as front_main, verdict
+from scales_train.train import main as train_main
 
 
 def test_front_table_and_plot_from_runs(tmp_path, bench, small_train):

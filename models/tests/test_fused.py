@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from scales_sr import layers
-from scales_sr.layers import Components, ScalesBinaryConv
+from scales_train import layers
+from scales_train.layers import Components, ScalesBinaryConv
 
 
 def _grads(layer, x, fused: bool):
@@ -46,7 +46,7 @@ def test_fused_step_equals_autograd_over_the_reference(comps, channels_last):
 
 @pytest.mark.parametrize("r", [2, 3])
 def test_pixel_shuffle_channels_last_equals_pytorchs(r):
-    from scales_sr.layers import pixel_shuffle
+    from scales_train.layers import pixel_shuffle
     t = torch.randn(2, 4 * r * r, 5, 6)
     cl = t.contiguous(memory_format=torch.channels_last).requires_grad_()
     out = pixel_shuffle(cl, r)

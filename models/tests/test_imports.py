@@ -3,7 +3,7 @@ functions (a lazy import that hides a cycle still ties the two modules together)
 import re
 from pathlib import Path
 
-PKG = Path(__file__).resolve().parents[1] / "scales_sr"
+PKG = Path(__file__).resolve().parents[1] / "scales_train"
 
 
 def _graph() -> dict:

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from scales_sr import metrics
-from scales_sr.eval import evaluate
-from scales_sr.imageio import read_image, write_png
+from scales_train import metrics
+from scales_train.eval import evaluate
+from scales_train.imageio import read_image, write_png
 
 
 @pytest.mark.parametrize("scale,expect", [

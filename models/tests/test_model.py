@@ -3,9 +3,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from scales_sr.data import PatchSampler
-from scales_sr.edsr import ModelConfig, ScalesEDSR, count_params_ops
-from scales_sr.layers import Components
+from scales_train.data import PatchSampler
+from scales_train.edsr import ModelConfig, ScalesEDSR, count_params_ops
+from scales_train.layers import Components
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -56,7 +56,7 @@ def test_training_steps_reduce_loss_on_real_patches(small_train):
 
 
 def test_patch_sampler_aligns_lr_and_hr(small_train):
-    from scales_sr.bicubic import imresize
+    from scales_train.bicubic import imresize
     s = PatchSampler(small_train, 3, 10, seed=1)
     lr, hr = s.batch(4)
     assert lr.shape == (4, 3, 10, 10) and hr.shape == (4, 3, 30, 30)

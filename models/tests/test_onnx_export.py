@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from scales_sr.onnx_export import export_onnx, main as onnx_main, shape_model
-from scales_sr.fp_start import load_fp_edsr
+from scales_train.onnx_export import export_onnx, main as onnx_main, shape_model
+from scales_train.fp_start import load_fp_edsr
 from conftest import ROOT
 
 WORKER = ROOT / "bench" / "ort" / "worker.mjs"

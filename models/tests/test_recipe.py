@@ -6,15 +6,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from scales_sr.distill import Distiller
-from scales_sr.edsr import ModelConfig, ScalesEDSR
-from scales_sr.fp_start import init_binary_from_fp, load_fp_edsr
-from scales_sr.export import main as export_main
-from scales_sr.inference import load_inference
-from scales_sr.modelfile import read_model
-from scales_sr.scale_start import init_from_other_scale
-from scales_sr.swinir import ScalesSwinIR, SwinConfig
-from scales_sr.train import main as train_main
+from scales_train.distill import Distiller
+from scales_train.edsr import ModelConfig, ScalesEDSR
+from scales_train.fp_start import init_binary_from_fp, load_fp_edsr
+from scales_train.export import main as export_main
+from scales_train.inference import load_inference
+from scales_train.modelfile import read_model
+from scales_train.scale_start import init_from_other_scale
+from scales_train.swinir import ScalesSwinIR, SwinConfig
+from scales_train.train import main as train_main
 from conftest import ROOT
 
 FP_FILE = ROOT / "models" / "reference" / "fp-edsr-x2.safetensors"

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from conftest import GOLDEN, WEIGHTS
-from scales_sr import safetensors
-from scales_sr.eval import evaluate
+from scales_train import safetensors
+from scales_train.eval import evaluate
 
 MODELS = sorted(WEIGHTS.glob("*.safetensors")) if WEIGHTS.is_dir() else []
 

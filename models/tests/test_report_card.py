@@ -1,9 +1,9 @@
-"""scales_sr.report card: a model card from the model file, eval JSONs and engine latency."""
+"""scales_train.report card: a model card from the model file, eval JSONs and engine latency."""
 import json
 
 import pytest
 
-from scales_sr.report import card
+from scales_train.report import card
 from conftest import WEIGHTS
 
 MODEL = WEIGHTS / "scales-edsr-x2.safetensors"
@@ -28,8 +28,8 @@ def test_card_states_scores_and_engine_latency(tmp_path):
 
 
 def test_short_budget_section_lists_each_run_with_its_settings(tmp_path, bench, small_train):
-    from scales_sr.report import short_section
-    from scales_sr.train import main as train_main
+    from scales_train.report import short_section
+    from scales_train.train import main as train_main
 
     ev = json.loads(MODEL.with_suffix(".eval.json").read_text())
     for name, extra in (("base", ["--iters", "2"]), ("patch64", ["--iters", "1", "--patch", "16"])):
@@ -48,7 +48,7 @@ def test_short_budget_section_lists_each_run_with_its_settings(tmp_path, bench, 
 
 
 def test_latency_section_is_added_then_replaced_in_place(tmp_path):
-    from scales_sr.report import set_card_latency
+    from scales_train.report import set_card_latency
 
     card_path = tmp_path / "card.md"
     card_path.write_text("# m\n\n## Quality\n\nrows\n")

@@ -5,11 +5,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from scales_sr.inference import load_inference
-from scales_sr.layers import Components
-from scales_sr.modelfile import read_model, save_model
-from scales_sr import safetensors
-from scales_sr.swinir import (ScalesBinaryLinear, ScalesSwinIR, SwinConfig, match_channels, pad_to_window,
+from scales_train.inference import load_inference
+from scales_train.layers import Components
+from scales_train.modelfile import read_model, save_model
+from scales_train import safetensors
+from scales_train.swinir import (ScalesBinaryLinear, ScalesSwinIR, SwinConfig, match_channels, pad_to_window,
                               shift_mask, window_attention, window_partition, window_reverse)
 
 

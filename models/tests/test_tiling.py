@@ -1,7 +1,7 @@
 import torch
 
-from scales_sr.edsr import ModelConfig, ScalesEDSR
-from scales_sr.tiling import tiled_forward
+from scales_train.edsr import ModelConfig, ScalesEDSR
+from scales_train.tiling import tiled_forward
 
 
 def _net(variant):

@@ -2,7 +2,7 @@ import json
 
 import torch
 
-from scales_sr.train import main as train_main
+from scales_train.train import main as train_main
 
 
 def _args(small_train, bench, out, iters, *extra):
@@ -53,10 +53,10 @@ def test_resume_refuses_another_configuration(tmp_path, bench, small_train, caps
 def test_branch_lr_scales_only_the_scales_parameters(tmp_path, bench, small_train):
     """--branch-lr sets the learning rate of shift, alpha and the re-scaling branches and nothing
     else; SwinIR's MLP layers (named fc1/fc2 like the channel branch inside them) stay in the rest."""
-    from scales_sr.arch import build
-    from scales_sr.edsr import ModelConfig
-    from scales_sr.swinir import SwinConfig
-    from scales_sr.train import param_groups, scales_parameters
+    from scales_train.arch import build
+    from scales_train.edsr import ModelConfig
+    from scales_train.swinir import SwinConfig
+    from scales_train.train import param_groups, scales_parameters
 
     swin = build(SwinConfig(channels=8, groups=1, depth=1, heads=2, window=4))
     ids = {id(p) for p in scales_parameters(swin)}
@@ -83,10 +83,10 @@ def test_branch_lr_scales_only_the_scales_parameters(tmp_path, bench, small_trai
 
 
 def test_cumulative_continues_a_stopped_run_with_its_own_arguments(tmp_path, bench, small_train):
-    """scales_sr.cumulative resumes a committed run from the arguments its checkpoint recorded and
+    """scales_train.cumulative resumes a committed run from the arguments its checkpoint recorded and
     ends where one uninterrupted run ends."""
-    from scales_sr.cumulative import main as cumulative_main
-    from scales_sr.train import build_parser, resume_argv
+    from scales_train.cumulative import main as cumulative_main
+    from scales_train.train import build_parser, resume_argv
 
     full, part = tmp_path / "full", tmp_path / "part"
     assert train_main(_args(small_train, bench, full, 6, "--lr", "0.001")) == 0
@@ -116,7 +116,7 @@ def test_a_run_folder_trains_in_one_process_at_a_time(tmp_path, bench, small_tra
 
 
 def test_cumulative_takes_the_least_advanced_runs_that_fit_one_commit(tmp_path):
-    from scales_sr.cumulative import unfinished
+    from scales_train.cumulative import unfinished
 
     def run(name, iteration, iters, mb):
         d = tmp_path / name
@@ -144,7 +144,7 @@ def test_sigterm_ends_a_run_with_a_checkpoint_it_resumes_from(tmp_path, bench, s
     from conftest import ROOT
 
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "scales_sr.train", *_args(small_train, bench, out, 100000)[:-2], "--out", str(out)]
+    cmd = [sys.executable, "-m", "scales_train.train", *_args(small_train, bench, out, 100000)[:-2], "--out", str(out)]
     cmd[cmd.index("--val-every") + 1] = "100000"
     proc = subprocess.Popen(cmd, cwd=ROOT / "models", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 120

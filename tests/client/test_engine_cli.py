@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scales_sr import imgdiff, metrics
+from scales_train import imgdiff, metrics
 
 from conftest import WEIGHTS
 
@@ -127,8 +127,8 @@ def test_engine_runs_a_same_width_swinir_like_pytorch(tmp_path):
     """A SwinIR file with linear_residual = same_width (qkv, fc1, fc2 without FP residual): the
     engine reads the key and matches the PyTorch network to within one 8-bit level."""
     import torch
-    from scales_sr.modelfile import save_model
-    from scales_sr.swinir import ScalesSwinIR, SwinConfig
+    from scales_train.modelfile import save_model
+    from scales_train.swinir import ScalesSwinIR, SwinConfig
 
     torch.manual_seed(1)
     m = ScalesSwinIR(SwinConfig.from_variant("scales", 2, 16, 2, 2, 2, 8, linear_residual="same_width")).eval()

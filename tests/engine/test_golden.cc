@@ -1,4 +1,4 @@
-// Whole-model parity: every released model's golden tensors (written by scales_sr.export from the
+// Whole-model parity: every released model's golden tensors (written by scales_train.export from the
 // TorchScript oracle) reproduced by the engine.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -106,7 +106,7 @@ TEST(Golden, ForwardLeavesTheCallersOpenMpThreadCount) {
 
 // Layer-level parity: the feature maps the golden file holds (EDSR: head, every block, body end;
 // SwinIR: conv_first, every group), tapped from the engine and compared with the oracle's (written by
-// scales_sr.export), for every kernel variant this CPU runs.
+// scales_train.export), for every kernel variant this CPU runs.
 TEST(Golden, EveryLayerMatchesTheOracle) {
   const auto files = golden_files();
   ASSERT_FALSE(files.empty());

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from scales_sr.edsr import ModelConfig, ScalesEDSR
-from scales_sr.modelfile import save_model
+from scales_train.edsr import ModelConfig, ScalesEDSR
+from scales_train.modelfile import save_model
 
 
 def main(out: str) -> None:

@@ -8,7 +8,7 @@
 //
 // and, for the next binary layer (its x is this z): the sign bits of z + shift, its s[p], and the
 // per-channel sums of z that give its mean. The float products are formed in the order above,
-// the order of the PyTorch model (models/scales_sr/layers.py), so a layer matches it to the last
+// the order of the PyTorch model (models/scales_train/layers.py), so a layer matches it to the last
 // bit given the same integer sums.
 #pragma once
 

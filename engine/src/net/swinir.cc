@@ -1,5 +1,5 @@
 // SCALES-SwinIR as a program of ops (net/op.h), read top to bottom (docs/model-format.md,
-// "SCALES-SwinIR"; models/scales_sr/swinir.py is the same in PyTorch):
+// "SCALES-SwinIR"; models/scales_train/swinir.py is the same in PyTorch):
 //
 //   x0 = pad(in) - rgb_mean                      input, bottom/right to multiples of the window
 //   f0 = conv_first(x0)                          conv 3 -> C

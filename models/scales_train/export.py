@@ -1,7 +1,7 @@
 """Export a trained network (either architecture): the model file, its TorchScript oracle and
 golden tensors.
 
-    scripts/py -m scales_sr.export --checkpoint runs/x2/checkpoint.pt \
+    scripts/py -m scales_train.export --checkpoint runs/x2/checkpoint.pt \
         --out models/weights/scales-edsr-x2.safetensors [--oracle-dir tests/golden]
 
 Writes
@@ -133,7 +133,7 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.export", description="Export a trained SCALES network.")
+    ap = argparse.ArgumentParser(prog="scales_train.export", description="Export a trained SCALES network.")
     ap.add_argument("--checkpoint", required=True, help="training checkpoint (.pt)")
     ap.add_argument("--out", required=True, help="model file to write (.safetensors)")
     ap.add_argument("--oracle-dir", default="tests/golden",

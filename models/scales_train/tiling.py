@@ -1,6 +1,6 @@
 """Tiled inference in PyTorch, and a measure of what tiling changes (a reference for the engine).
 
-    scripts/py -m scales_sr.tiling --model FILE --scale S [--tile 96] [--context 16] [--sets Set5,Set14]
+    scripts/py -m scales_train.tiling --model FILE --scale S [--tile 96] [--context 16] [--sets Set5,Set14]
 
 Each tile of T x T LR pixels is run with `context` extra pixels on every side (cut at the image
 border, where the network's own zero/+1 padding applies, exactly as in whole-image inference); only
@@ -39,7 +39,7 @@ def tiled_forward(net, x: torch.Tensor, scale: int, tile: int, context: int) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.tiling", description="Whole-image vs tiled inference.")
+    ap = argparse.ArgumentParser(prog="scales_train.tiling", description="Whole-image vs tiled inference.")
     ap.add_argument("--model", required=True)
     ap.add_argument("--tile", type=int, default=96)
     ap.add_argument("--context", type=int, default=16)

@@ -1,14 +1,14 @@
 """Markdown from measured results: the ablation table and the model cards.
 
-    scripts/py -m scales_sr.report ablation RUNS VARIANT...      -> docs/ablation.md
-    scripts/py -m scales_sr.report recipe RUNS                   -> docs/ablation.md (models/scripts/recipe.sh)
-    scripts/py -m scales_sr.report short RUNS                    -> docs/ablation.md (models/scripts/recipe_short.sh)
-    scripts/py -m scales_sr.report table [models/weights]         -> README's model table (stdout)
-    scripts/py -m scales_sr.report latency --model M.safetensors --latency L.json   -> M.md's engine latency
-    scripts/py -m scales_sr.report card --model M.safetensors --eval M.eval.json \
+    scripts/py -m scales_train.report ablation RUNS VARIANT...      -> docs/ablation.md
+    scripts/py -m scales_train.report recipe RUNS                   -> docs/ablation.md (models/scripts/recipe.sh)
+    scripts/py -m scales_train.report short RUNS                    -> docs/ablation.md (models/scripts/recipe_short.sh)
+    scripts/py -m scales_train.report table [models/weights]         -> README's model table (stdout)
+    scripts/py -m scales_train.report latency --model M.safetensors --latency L.json   -> M.md's engine latency
+    scripts/py -m scales_train.report card --model M.safetensors --eval M.eval.json \
         --bicubic B.json --fp FP.eval.json --fp-checkpoint FP/checkpoint.pt --out M.md
 
-Every number comes from an eval JSON (scales_sr.eval --json) or a checkpoint/model file; nothing is
+Every number comes from an eval JSON (scales_train.eval --json) or a checkpoint/model file; nothing is
 typed in by hand.
 """
 from __future__ import annotations
@@ -87,8 +87,8 @@ def ablation_section(runs: Path, variants: list[str]) -> tuple[str, str]:
     env = ("ARCH=swinir LINEAR_RESIDUAL=same_width " if same_width else "ARCH=swinir ") if swin else ""
     lines += [
         "",
-        f"Produced by `{env}models/scripts/ablation.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
-        "section with `scales_sr.report ablation`).",
+        f"Produced by `{env}models/scripts/ablation.sh` (trains, evaluates with `scales_train.eval`, then writes this",
+        "section with `scales_train.report ablation`).",
     ]
     return ("swinir-same_width" if same_width else "swinir" if swin else "edsr"), "\n".join(lines)
 
@@ -144,8 +144,8 @@ def recipe_section(runs: Path) -> str:
             its = f"{fp['iteration']} FP + {ck['iteration']} binary"
             hours += core_hours(fp.get("segments", []))
         lines.append(_row(label, ev) + f" {its} | {hours:.2f} |")
-    lines += ["", "Produced by `models/scripts/recipe.sh` (trains, evaluates with `scales_sr.eval`, then writes this",
-              "section with `scales_sr.report recipe`)."]
+    lines += ["", "Produced by `models/scripts/recipe.sh` (trains, evaluates with `scales_train.eval`, then writes this",
+              "section with `scales_train.report recipe`)."]
     return "\n".join(lines)
 
 
@@ -181,8 +181,8 @@ def short_section(runs: Path) -> str:
         cells = " | ".join(f"{ev['sets'][s]['psnr']:.2f} / {ev['sets'][s]['ssim']:.4f}" for s in SETS)
         lines.append(f"| {name} | {a['lr']} | {a['batch']} | {a['patch']} | {ck['iteration']} | {cells} | "
                      f"{core_hours(ck.get('segments', [])):.2f} |")
-    lines += ["", "Produced by `models/scripts/recipe_short.sh` (trains, evaluates with `scales_sr.eval`, then "
-              "writes this section with `scales_sr.report short`)."]
+    lines += ["", "Produced by `models/scripts/recipe_short.sh` (trains, evaluates with `scales_train.eval`, then "
+              "writes this section with `scales_train.report short`)."]
     return "\n".join(lines)
 
 
@@ -291,7 +291,7 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
          f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
          "thread of the 2-core CPU development machine, which ran other trainings at the same time"),
         f"- L1 loss, Adam (0.9, 0.99), learning rate {meta.get('lr', '5e-4')} with cosine decay, 100 warm-up iterations",
-        *([f"- command: `{train_cmd}`, then `scripts/py -m scales_sr.export --checkpoint RUN/checkpoint.pt "
+        *([f"- command: `{train_cmd}`, then `scripts/py -m scales_train.export --checkpoint RUN/checkpoint.pt "
            f"--out models/weights/{model.stem}.safetensors`"] if train_cmd else []),
         f"- size chosen so that it trains within one CPU session; {paper}",
         "",
@@ -316,9 +316,9 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         "Reproduce:",
         "",
         "```",
-        f"scripts/py -m scales_sr.eval --model models/weights/{name}.safetensors --sets Set5,Set14,B100 --scale {cfg.scale}",
-        f"scripts/py -m scales_sr.eval --model bicubic --sets Set5,Set14,B100 --scale {cfg.scale}",
-        *([f"scripts/py -m scales_sr.eval --model {fp_model} --sets Set5,Set14,B100 --scale {cfg.scale}"]
+        f"scripts/py -m scales_train.eval --model models/weights/{name}.safetensors --sets Set5,Set14,B100 --scale {cfg.scale}",
+        f"scripts/py -m scales_train.eval --model bicubic --sets Set5,Set14,B100 --scale {cfg.scale}",
+        *([f"scripts/py -m scales_train.eval --model {fp_model} --sets Set5,Set14,B100 --scale {cfg.scale}"]
           if fp_model else []),
         "```",
         "",
@@ -345,7 +345,7 @@ def table(weights: Path, data: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.report")
+    ap = argparse.ArgumentParser(prog="scales_train.report")
     sub = ap.add_subparsers(dest="cmd", required=True)
     ab = sub.add_parser("ablation")
     ab.add_argument("runs")

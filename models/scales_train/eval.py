@@ -1,6 +1,6 @@
 """Run a model on benchmark sets and score it to the standard protocol.
 
-    scripts/py -m scales_sr.eval --model FILE|bicubic --sets Set5,Set14,B100 --scale S
+    scripts/py -m scales_train.eval --model FILE|bicubic --sets Set5,Set14,B100 --scale S
         [--data ../shared/data/benchmark] [--json FILE] [--save DIR] [--threads N]
 
 FILE is a model file (.safetensors, docs/model-format.md) or a training checkpoint (.pt). Inputs are
@@ -78,7 +78,7 @@ def evaluate(model: str, sets: list[str], scale: int, data: Path, save: Path | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.eval", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="scales_train.eval", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="model file (.safetensors), checkpoint (.pt) or 'bicubic'")
     ap.add_argument("--data", default=str(DEFAULT_DATA), help="benchmark folder (default: %(default)s)")
     ap.add_argument("--sets", default="Set5,Set14,B100", help="comma-separated set names")

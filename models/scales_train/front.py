@@ -2,12 +2,12 @@
 
     build/bench/scales-latency --nets scales:4x32,scales:8x64,...,fp:4x32,... --scales 2,4 \
         --inputs 256x256,1280x720 --threads 2 --repeats 5 --json > runs/latency.json
-    scripts/py -m scales_sr.front --latency runs/latency.json [--runs models/checkpoints] \
+    scripts/py -m scales_train.front --latency runs/latency.json [--runs models/checkpoints] \
         [--out docs/quality-speed.md]
 
 The front's networks are the training runs named front-x<S>-<variant>-b<B>c<C> under --runs (one
 recipe, one budget per size; models/checkpoints/ so they accumulate across sessions). Each run's
-checkpoint is scored on Set5/Set14/B100 with scales_sr.eval (cached beside it as front.eval.json,
+checkpoint is scored on Set5/Set14/B100 with scales_train.eval (cached beside it as front.eval.json,
 keyed by its iteration); its latency is the engine's median for its shape from scales-latency
 (latency depends on the shape, not the weights); FP networks also carry ONNX Runtime's median
 where scales-latency ran with --onnx-dir. Writes the markdown table, the verdict the issue asks
@@ -137,7 +137,7 @@ def plot(runs: list[dict], lat: dict, inputs: list[str], scale: int, out: Path) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.front", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="scales_train.front", description=__doc__.split("\n\n")[0])
     ap.add_argument("--latency", required=True, help="scales-latency --json output")
     ap.add_argument("--runs", default=str(ROOT / "models" / "checkpoints"))
     ap.add_argument("--data", default=str(DEFAULT_DATA))
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     section = ["<!-- front:table -->",
                f"Engine latency: `scales-latency`, {lat['threads']} threads, median of {lat['repeats']}, "
                f"{lat['machine']['cpu']}, binary kernel `{lat['kernel']}`. PSNR (dB) on Y, shave = scale, official "
-               "bicubic LR inputs, from each run's checkpoint (`scales_sr.eval`).", "",
+               "bicubic LR inputs, from each run's checkpoint (`scales_train.eval`).", "",
                table(runs, lat, inputs), "",
                "Does a binary network beat, on Set14, every FP network that runs as fast or faster in the engine?", "",
                *[f"- {verdict(runs, lat, s, i)}" for s in sorted({r['scale'] for r in runs}) for i in inputs], ""]

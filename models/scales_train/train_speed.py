@@ -1,6 +1,6 @@
 """Training speed on this CPU: iterations per second and per core-hour, before and after each change.
 
-    scripts/py -m scales_sr.train_speed --models scales:4x32,scales:8x64,fp:8x64 --rounds 3 \
+    scripts/py -m scales_train.train_speed --models scales:4x32,scales:8x64,fp:8x64 --rounds 3 \
         --seconds 15 [--json OUT.json]
 
 Each configuration runs in its own process (a fresh thread pool each time) on real training
@@ -75,7 +75,7 @@ def worker(a) -> int:
 def run_config(a, model: str, cfg) -> float:
     """Total iterations per second of the config's processes, run side by side."""
     _, threads, cl, fused, bf16, procs = cfg
-    cmd = [sys.executable, "-m", "scales_sr.train_speed", "--worker", "--model", model, "--scale", str(a.scale),
+    cmd = [sys.executable, "-m", "scales_train.train_speed", "--worker", "--model", model, "--scale", str(a.scale),
            "--patch", str(a.patch), "--batch", str(a.batch), "--seconds", str(a.seconds),
            "--threads", str(threads), "--channels-last", cl, "--fused", fused, "--bf16", bf16]
     if a.train_data:
@@ -91,7 +91,7 @@ def run_config(a, model: str, cfg) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.train_speed", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="scales_train.train_speed", description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="scales:4x32,scales:8x64,fp:8x64",
                     help="comma list of VARIANT:BLOCKSxCHANNELS (EDSR)")
     ap.add_argument("--scale", type=int, default=2)

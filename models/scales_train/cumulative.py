@@ -1,12 +1,12 @@
 """Continue the committed training runs for a time budget: what a session starts first.
 
-    nohup setsid scripts/py -m scales_sr.cumulative --hours 2.5 [--jobs 2] [RUN ...] &
+    nohup setsid scripts/py -m scales_train.cumulative --hours 2.5 [--jobs 2] [RUN ...] &
 
 RUN is a folder under models/checkpoints/ (default: the folders there whose checkpoint has not
 reached its --iters, least advanced first, as many as fit in --max-mb: each run a session advances
 adds its checkpoint's size to the history when the session commits it, and a session's commit
 should stay near 10 MB, docs/training.md). Each run continues with the arguments its checkpoint recorded (train.resume_argv),
-on cores/jobs threads, `jobs` runs side by side (scales_sr.train_speed: as many iterations per
+on cores/jobs threads, `jobs` runs side by side (scales_train.train_speed: as many iterations per
 core-hour as one run on all cores); with more runs than jobs the wall time is shared out equally.
 Each run stops cleanly with a checkpoint at its share (--time-budget), which the session then
 commits. Logs go to runs/cumulative/RUN.log.
@@ -48,7 +48,7 @@ def unfinished(runs: Path, max_mb: float = 0.0) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.cumulative", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="scales_train.cumulative", description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="*", help="run folders (default: the unfinished ones under models/checkpoints)")
     ap.add_argument("--hours", type=float, required=True, help="wall time for all runs together")
     ap.add_argument("--jobs", type=int, default=2, help="runs side by side")
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         while queue and len(active) < jobs:
             run = queue.pop(0)
             args = read_checkpoint(run / "checkpoint.pt")["args"]
-            cmd = [sys.executable, "-m", "scales_sr.train",
+            cmd = [sys.executable, "-m", "scales_train.train",
                    *resume_argv(args, threads=threads, time_budget=share, stop_at=0, out=str(run))]
             log = open(logs / f"{run.name}.log", "a")
             print(f"start {run.name}: {' '.join(cmd[3:])}", flush=True)

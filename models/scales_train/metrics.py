@@ -3,7 +3,7 @@
 Y = BT.601 luma of RGB. SSIM is Wang et al.'s (11x11 Gaussian window, sigma 1.5, K1 = 0.01,
 K2 = 0.03, L = 255, 'valid' filtering), as in the reference MATLAB code and common SR toolkits.
 
-CLI:  scripts/py -m scales_sr.metrics --pred DIR --hr DIR --scale S [--json FILE]
+CLI:  scripts/py -m scales_train.metrics --pred DIR --hr DIR --scale S [--json FILE]
 A single-channel HR image (Set14's bridge) is scored on its gray values against the prediction's
 full-range luma, as the reference MATLAB scripts do for gray images.
 Predictions are matched to HR files by name: `<stem>.png`, `<stem>x<S>.png` or `<stem>_x<S>.png`
@@ -103,7 +103,7 @@ def _match(pred_dir: Path, stem: str, scale: int) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.metrics", description="Score a folder of SR predictions (PSNR/SSIM on Y).")
+    ap = argparse.ArgumentParser(prog="scales_train.metrics", description="Score a folder of SR predictions (PSNR/SSIM on Y).")
     ap.add_argument("--pred", required=True, help="folder of predicted HR images")
     ap.add_argument("--hr", required=True, help="folder of ground-truth HR images")
     ap.add_argument("--scale", type=int, required=True, help="upscaling factor (also the border shave)")

@@ -2,7 +2,7 @@
 values that differ, the largest difference in levels, and the PSNR between them. Used to measure
 what tiling changes in the engine's output (docs/engine.md).
 
-    scripts/py -m scales_sr.imgdiff A_DIR B_DIR
+    scripts/py -m scales_train.imgdiff A_DIR B_DIR
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def compare(a_dir: Path, b_dir: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.imgdiff", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="scales_train.imgdiff", description=__doc__.split("\n")[0])
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
     r = compare(ap.parse_args(argv).a, ap.parse_args(argv).b)

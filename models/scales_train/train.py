@@ -1,8 +1,8 @@
 """Train a SCALES network (SCALES-EDSR or SCALES-SwinIR, or their FP twin / plain-BNN baseline).
 
-    scripts/py -m scales_sr.train --variant scales --scale 2 --blocks 4 --channels 32 \
+    scripts/py -m scales_train.train --variant scales --scale 2 --blocks 4 --channels 32 \
         --iters 20000 --out runs/x2 [--time-budget SECONDS] [--resume]
-    scripts/py -m scales_sr.train --arch swinir --variant scales --scale 2 --channels 32 \
+    scripts/py -m scales_train.train --arch swinir --variant scales --scale 2 --channels 32 \
         --groups 2 --depth 4 --heads 4 --window 8 --iters 20000 --out runs/swin-x2
 
 L1 loss, Adam, cosine (default) or step schedule over --iters, random crops with flips/rotations
@@ -15,7 +15,7 @@ been spent in this process. OUT/log.jsonl records every log line; one process tr
 On the CPU the step runs channels_last with the binary conv's fused step (fused.py), and with
 --bf16 auto in bf16 autocast where the CPU has AVX512-BF16 (docs/ablation.md, "Training speed").
 --init-from starts a binary EDSR from its FP twin (fp_start.py), --teacher distils from an FP EDSR
-(distill.py); scales_sr.cumulative continues committed runs (docs/training.md).
+(distill.py); scales_train.cumulative continues committed runs (docs/training.md).
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def validate(model, device, data: Path, scale: int) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="scales_sr.train", description="Train a SCALES network.")
+    ap = argparse.ArgumentParser(prog="scales_train.train", description="Train a SCALES network.")
     ap.add_argument("--arch", default="edsr", choices=ARCHITECTURES)
     ap.add_argument("--variant", default="scales", help="scales | fp | plain | plain+<component>[+...]")
     ap.add_argument("--scale", type=int, default=2)
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     window_t, window_it, loss_sum = time.time(), it, 0.0
     stop_reason = "iterations"
     # SIGTERM/SIGINT end the run at the next iteration with a checkpoint, as a time budget does
-    # (scales_sr.cumulative passes its own SIGTERM on), so a stretch can be cut short without loss.
+    # (scales_train.cumulative passes its own SIGTERM on), so a stretch can be cut short without loss.
     signalled, handlers = [], {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):

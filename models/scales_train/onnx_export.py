@@ -1,10 +1,10 @@
 """FP EDSR networks as ONNX files: the model a user of FP super-resolution would run in ONNX Runtime,
 which is the speed baseline beside the engine (bench/ort/worker.mjs, scales-latency --onnx-dir).
 
-    scripts/py -m scales_sr.onnx_export --model models/reference/fp-edsr-x2.safetensors --out fp-x2.onnx
-    scripts/py -m scales_sr.onnx_export --checkpoint RUN/checkpoint.pt --out fp.onnx
-    scripts/py -m scales_sr.onnx_export --shape fp:4x32 --scale 2 --out fp-x2-b4c32.onnx   # random weights
-    scripts/py -m scales_sr.onnx_export --front-dir DIR --shapes 3x16,4x32 --scales 2,4  # DIR/fp-x<S>-b<B>c<C>.onnx
+    scripts/py -m scales_train.onnx_export --model models/reference/fp-edsr-x2.safetensors --out fp-x2.onnx
+    scripts/py -m scales_train.onnx_export --checkpoint RUN/checkpoint.pt --out fp.onnx
+    scripts/py -m scales_train.onnx_export --shape fp:4x32 --scale 2 --out fp-x2-b4c32.onnx   # random weights
+    scripts/py -m scales_train.onnx_export --front-dir DIR --shapes 3x16,4x32 --scales 2,4  # DIR/fp-x<S>-b<B>c<C>.onnx
 
 Input "lr": float32 (1, 3, H, W) RGB in [0, 1]; output "sr": (1, 3, sH, sW), unclipped, as the
 PyTorch network computes it. H and W are dynamic. Only FP networks: binary SCALES layers have no
@@ -52,7 +52,7 @@ def shape_model(text: str, scale: int, seed: int = 0) -> ScalesEDSR:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scales_sr.onnx_export", description="Export FP EDSR networks to ONNX.")
+    ap = argparse.ArgumentParser(prog="scales_train.onnx_export", description="Export FP EDSR networks to ONNX.")
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="FP model file (.safetensors)")
     src.add_argument("--checkpoint", help="FP training checkpoint (.pt)")
