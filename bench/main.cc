@@ -108,42 +108,63 @@ scales::Image random_image(int size, uint32_t seed) {
   return img;
 }
 
-// Median ms of the engine, the LibTorch twin and (with an ONNX file) ONNX Runtime on `img`, timed
-// in turn within each repeat so all see the same machine state, after the warm-ups (the twin's:
-// `twin_warmups` calls).
+// Median ms of the engine (one figure per model: the same network with its FP layers in different
+// precisions), the LibTorch twin and (with an ONNX file) ONNX Runtime on `img`, timed in turn within
+// each repeat so all see the same machine state, after the warm-ups (the twin's: `twin_warmups`).
 struct E2eTimes {
-  double engine = 0, torch = 0, ort = 0;  // ort: 0 without an ONNX file
+  std::vector<double> engines;
+  double torch = 0, ort = 0;  // ort: 0 without an ONNX file
 };
 
 template <typename Twin>
-E2eTimes time_e2e(scales::Engine& engine, const scales::Model& model, const scales::Image& img, Twin& twin,
-                  int twin_warmups, int repeats, sb::OrtRunner* ort, const std::string& onnx, int threads) {
+E2eTimes time_e2e(scales::Engine& engine, const std::vector<const scales::Model*>& models, const scales::Image& img,
+                  Twin& twin, int twin_warmups, int repeats, sb::OrtRunner* ort, const std::string& onnx, int threads) {
   const bool with_ort = ort != nullptr && !onnx.empty();
-  engine.upscale(model, img);
+  for (const auto* m : models) engine.upscale(*m, img);
   for (int i = 0; i < twin_warmups; ++i) twin.time_forward_ms(img.height, img.width);
   if (with_ort) ort->time_ms(onnx, img.width, img.height, threads);
-  std::vector<double> te, tt, to;
+  std::vector<std::vector<double>> te(models.size());
+  std::vector<double> tt, to;
   for (int i = 0; i < repeats; ++i) {
-    const double t0 = now_ms();
-    engine.upscale(model, img);
-    te.push_back(now_ms() - t0);
+    for (size_t k = 0; k < models.size(); ++k) {
+      const double t0 = now_ms();
+      engine.upscale(*models[k], img);
+      te[k].push_back(now_ms() - t0);
+    }
     tt.push_back(twin.time_forward_ms(img.height, img.width));
     if (with_ort) to.push_back(ort->time_ms(onnx, img.width, img.height, threads));
   }
-  return {median(te), median(tt), with_ort ? median(to) : 0.0};
+  E2eTimes r{{}, median(tt), with_ort ? median(to) : 0.0};
+  for (auto& v : te) r.engines.push_back(median(v));
+  return r;
 }
 
 // The speedups of one e2e row: against LibTorch always, against ONNX Runtime and the faster of
 // the two FP engines when it ran.
-void add_speedups(json& row, const E2eTimes& t) {
+void add_speedups(json& row, const E2eTimes& t, double engine_ms) {
+  row["engine_ms"] = engine_ms;
   row["torch_fp_ms"] = t.torch;
-  row["speedup"] = t.torch / t.engine;  // kept for older readers: the same as speedup_vs_torch
-  row["speedup_vs_torch"] = t.torch / t.engine;
+  row["speedup"] = t.torch / engine_ms;  // kept for older readers: the same as speedup_vs_torch
+  row["speedup_vs_torch"] = t.torch / engine_ms;
   if (t.ort > 0) {
     row["ort_fp_ms"] = t.ort;
-    row["speedup_vs_ort"] = t.ort / t.engine;
-    row["speedup_vs_best_fp"] = std::min(t.ort, t.torch) / t.engine;
+    row["speedup_vs_ort"] = t.ort / engine_ms;
+    row["speedup_vs_best_fp"] = std::min(t.ort, t.torch) / engine_ms;
   }
+}
+
+// The e2e rows' FP-layer settings (--fp-layers): the upsampler's and the tail's precision.
+struct FpLayers {
+  std::string name;
+  scales::fp::Precision up, tail;
+};
+const std::vector<FpLayers>& fp_layer_settings() {
+  using P = scales::fp::Precision;
+  static const std::vector<FpLayers> all = {{"fp32", P::fp32, P::fp32},
+                                            {"int8", P::int8, P::int8},
+                                            {"up-int8-tail-bf16", P::int8, P::bf16},
+                                            {"bf16", P::bf16, P::bf16}};
+  return all;
 }
 
 }  // namespace
@@ -156,6 +177,7 @@ int main(int argc, char** argv) {
   std::vector<int> scales_list = {2, 4};
   std::string swinir_dir, onnx_dir, ort_worker = "bench/ort/worker.mjs";
   int swinir_size = 128;
+  std::vector<std::string> fp_layers = {"fp32", "int8", "up-int8-tail-bf16"};
   app.add_flag("--json", as_json, "print one JSON object");
   app.add_option("--threads", threads, "threads for the engine and LibTorch (0 = all cores)");
   app.add_option("--kernel", kernel, "binary kernel variant (default: best for this CPU)");
@@ -171,6 +193,13 @@ int main(int argc, char** argv) {
   app.add_option("--onnx-dir", onnx_dir,
                  "time the EDSR FP twin in ONNX Runtime too, from DIR/fp-x<S>-b<B>c<C>.onnx "
                  "(scripts/py -m scales_train.onnx_export --front-dir DIR --shapes BxC --scales S,...)");
+  std::vector<std::string> fp_names;
+  for (const auto& f : fp_layer_settings()) fp_names.push_back(f.name);
+  app.add_option("--fp-layers", fp_layers,
+                 "e2e rows per FP-layer setting of the random EDSR (upsampler and tail precision; where this "
+                 "CPU has no native kernel for one, it runs fp32, and the row's fp_layers_native says so)")
+      ->check(CLI::IsMember(fp_names))
+      ->capture_default_str();
   app.add_option("--ort-worker", ort_worker, "the ONNX Runtime worker script (bench/ort)");
   CLI11_PARSE(app, argc, argv);
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
@@ -221,11 +250,23 @@ int main(int argc, char** argv) {
       spec.scale = s;
       spec.blocks = blocks;
       spec.channels = channels;
-      const scales::Model model(scales::net::make_edsr(scales::model::synthetic_edsr(spec)));
+      std::vector<std::unique_ptr<scales::Model>> models;
+      std::vector<const scales::Model*> timed;
+      std::vector<std::string> native;  // what each setting really runs here
+      for (const auto& name : fp_layers) {
+        const auto& f = *std::find_if(fp_layer_settings().begin(), fp_layer_settings().end(),
+                                      [&](const FpLayers& x) { return x.name == name; });
+        spec.up_precision = f.up;
+        spec.tail_precision = f.tail;
+        auto w = scales::model::synthetic_edsr(spec);
+        native.push_back("up " + scales::fp::to_string(scales::fp::Conv3x3(w.up[0]).precision()) + ", tail " +
+                         scales::fp::to_string(scales::fp::Conv3x3(w.tail).precision()));
+        models.push_back(std::make_unique<scales::Model>(scales::net::make_edsr(std::move(w))));
+        timed.push_back(models.back().get());
+      }
       sb::TorchFpTwin twin(s, blocks, channels);
       const E2eTimes t =
-          time_e2e(engine, model, random_image(size, 2), twin, 1, repeats, ort.get(), onnx_file(s), threads);
-      const double e = t.engine;
+          time_e2e(engine, timed, random_image(size, 2), twin, 1, repeats, ort.get(), onnx_file(s), threads);
       const double px = double(size) * size, c = channels;
       const double bin_macs = (2.0 * blocks + 1) * px * c * c * 9;
       double fp_total = px * 3 * c * 9, res2 = 1;
@@ -235,18 +276,21 @@ int main(int argc, char** argv) {
       }
       fp_total += px * res2 * c * 3 * 9;
       const double roof = out["kernel"]["roofline_gmacs"].get<double>();
-      const double floor_ms = bin_macs / (roof * 1e6) + fp_total / (fp_rate * 1e6);
-      json row = {{"model", "scales-edsr-b" + std::to_string(blocks) + "c" + std::to_string(channels)},
-                  {"scale", s},
-                  {"size", size},
-                  {"threads", threads},
-                  {"engine_ms", e},
-                  {"binary_gmac", bin_macs / 1e9},
-                  {"fp_gmac", fp_total / 1e9},
-                  {"floor_ms", floor_ms},
-                  {"ceiling_speedup", t.torch / floor_ms}};
-      add_speedups(row, t);
-      out["e2e"].push_back(row);
+      const double floor_ms = bin_macs / (roof * 1e6) + fp_total / (fp_rate * 1e6);  // fp32 FP layers
+      for (size_t k = 0; k < timed.size(); ++k) {
+        json row = {{"model", "scales-edsr-b" + std::to_string(blocks) + "c" + std::to_string(channels)},
+                    {"scale", s},
+                    {"size", size},
+                    {"threads", threads},
+                    {"fp_layers", fp_layers[k]},
+                    {"fp_layers_native", native[k]},
+                    {"binary_gmac", bin_macs / 1e9},
+                    {"fp_gmac", fp_total / 1e9},
+                    {"floor_ms_fp32_layers", floor_ms},
+                    {"ceiling_speedup_fp32_layers", t.torch / floor_ms}};
+        add_speedups(row, t, t.engines[k]);
+        out["e2e"].push_back(row);
+      }
     }
     for (int s : scales_list) {
       if (swinir_dir.empty()) break;
@@ -255,7 +299,8 @@ int main(int argc, char** argv) {
       sb::TorchScriptTwin twin(stem + "-fp-" + std::to_string(swinir_size) + ".torchscript.pt");
       // TorchScript's profiling executor optimises on its second call: three warm-ups.
       // No ONNX twin for SwinIR yet (onnx_export writes EDSR): LibTorch only.
-      const E2eTimes t = time_e2e(engine, *model, random_image(swinir_size, 3), twin, 3, repeats, nullptr, "", threads);
+      const E2eTimes t =
+          time_e2e(engine, {model.get()}, random_image(swinir_size, 3), twin, 3, repeats, nullptr, "", threads);
       const double px = double(swinir_size) * swinir_size;
       const auto& info = model->info();
       json row = {
@@ -263,10 +308,9 @@ int main(int argc, char** argv) {
           {"scale", s},
           {"size", swinir_size},
           {"threads", threads},
-          {"engine_ms", t.engine},
           {"binary_gmac", info.binary_macs_per_pixel * px / 1e9},
           {"fp_gmac", info.fp_macs_per_pixel * px / 1e9}};
-      add_speedups(row, t);
+      add_speedups(row, t, t.engines[0]);
       out["e2e"].push_back(row);
     }
     if (as_json) {

@@ -20,6 +20,7 @@ int run_local(const Options& opt) {
   try {
     EngineOptions eo{opt.threads, opt.kernel, opt.tile};
     eo.backend = opt.backend;
+    eo.fp_precision = opt.fp_precision;
     engine = std::make_unique<Engine>(eo);
     model = Model::load(opt.model_file);
     jobs = plan_jobs(opt.input, opt.output, opt.format);

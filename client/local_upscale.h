@@ -16,10 +16,11 @@ struct Options {
   bool skip_existing = false;
   // local mode
   std::string model_file;
-  int threads = 0;              // engine threads, 0 = all cores
-  std::string kernel;           // binary kernel variant, "" = best (or SCALES_KERNEL)
-  std::string backend = "cpu";  // --local: cpu, cuda or auto (EngineOptions::backend)
-  int tile = 0;                 // LR tile side, 0 = automatic
+  int threads = 0;                     // engine threads, 0 = all cores
+  std::string kernel;                  // binary kernel variant, "" = best (or SCALES_KERNEL)
+  std::string backend = "cpu";         // --local: cpu, cuda or auto (EngineOptions::backend)
+  int tile = 0;                        // LR tile side, 0 = automatic
+  std::string fp_precision = "model";  // EngineOptions::fp_precision
   // remote mode
   std::string server;  // host:port
   std::string model;   // model name, or

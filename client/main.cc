@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
   app.add_option("--backend", opt.backend, "--local: where the model runs: cpu, cuda, auto (cuda if a GPU is found)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
+  app.add_option("--fp-precision", opt.fp_precision,
+                 "--local: FP layers: model (each in the precision its model file records, bf16 or int8, where this "
+                 "CPU runs it natively) or fp32 (all in fp32)")
+      ->check(CLI::IsMember({"model", "fp32"}))
+      ->capture_default_str();
   app.add_option("--tile", opt.tile, "--local: LR tile side in pixels (0 = automatic, bounded memory)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-j,--jobs", opt.jobs, "--server: files in flight")->check(CLI::Range(1, 256));

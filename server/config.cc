@@ -40,6 +40,12 @@ int parse_config(int argc, char** argv, Config& c) {
       ->envname("SCALES_BACKEND")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
+  app.add_option("--fp-precision", c.fp_precision,
+                 "FP layers: model (each in the precision its model file records, bf16 or int8, where this CPU runs it "
+                 "natively) or fp32 (all in fp32)")
+      ->envname("SCALES_FP_PRECISION")
+      ->check(CLI::IsMember({"model", "fp32"}))
+      ->capture_default_str();
   app.add_option("--device", c.device, "CUDA device index (with --backend cuda/auto)")
       ->envname("SCALES_DEVICE")
       ->check(CLI::NonNegativeNumber)

@@ -27,6 +27,7 @@ struct Config {
   int max_upload_mb = 512;
   int grace_seconds = 30;
   std::string backend = "auto";
+  std::string fp_precision = "model";  // EngineOptions::fp_precision
   int device = 0;
   std::string tls_cert, tls_key, tls_client_ca;  // PEM file paths; empty: no TLS
   std::string tokens_file;

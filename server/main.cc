@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   so.max_requests = static_cast<size_t>(c.max_in_flight);
   so.backend = c.backend;
   so.device = c.device;
+  so.fp_precision = c.fp_precision;
   std::unique_ptr<scales::server::Scheduler> scheduler_owner;
   try {
     scheduler_owner = std::make_unique<scales::server::Scheduler>(so);

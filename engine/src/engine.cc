@@ -53,7 +53,10 @@ Engine::Engine(const EngineOptions& options) {
   if (options.tile_memory_mb == 0) throw Error("tile_memory_mb must be > 0");
   if (options.backend != "cpu" && options.backend != "cuda" && options.backend != "auto")
     throw Error("backend must be cpu, cuda or auto, got '" + options.backend + "'");
+  if (options.fp_precision != "model" && options.fp_precision != "fp32")
+    throw Error("fp_precision must be model or fp32, got '" + options.fp_precision + "'");
   impl_ = std::make_unique<Impl>(options, pick_kernel(options));
+  impl_->cpu.allow_low_precision(options.fp_precision == "model");
   if (options.backend == "cuda") {
     impl_->device = backend::make_cuda_backend(options.device);  // throws, saying why not
   } else if (options.backend == "auto" && backend::cuda_built()) {

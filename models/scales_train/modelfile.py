@@ -184,6 +184,11 @@ def read_model(path: str | Path) -> tuple[ModelConfig, dict[str, np.ndarray], di
     except (KeyError, ValueError) as e:
         raise ValueError(f"{path}: bad metadata: {e}") from None
     want = expected_shapes(cfg)
+    # Optional: an FP conv's int8 calibration (scales_train.calibrate), C_in floats.
+    for name, shape in list(want.items()):
+        p = name[: -len(".weight")]
+        if name.endswith(".weight") and len(shape) == 4 and p + ".input_absmax" in tensors:
+            want[p + ".input_absmax"] = (shape[1],)
     missing = sorted(set(want) - set(tensors))
     extra = sorted(set(tensors) - set(want))
     if missing or extra:

@@ -5,7 +5,10 @@
 # 2. scores it on Set5/Set14/B100 (scales_train.eval),
 # 3. if NAME is already released, keeps the old model unless the candidate is better on all three
 #    sets (issue 17: a released file is replaced only when Set5, Set14 and B100 all improve),
-# 4. installs the file, eval JSON and golden files, measures the engine latency
+# 4. calibrates its FP convs for int8 on training images (scales_train.calibrate) and records the
+#    cheapest FP-layer precision that loses at most 0.02 dB on every set through the C++ engine
+#    (scales_train.precision_gate --write; needs build/client/scales-upscale),
+# 5. installs the file, eval JSON and golden files, measures the engine latency
 #    (build/bench/scales-latency: 2 threads, 256x256 and 1280x720, median of 5) and writes the card
 #    (scales_train.report card), with the training command given or the run's own, and with FP_MODEL
 #    (an FP twin's model file) scored beside it.
@@ -17,6 +20,7 @@ name="$1" run="$2" cmd="${3:-}"
 weights="$root/models/weights" golden="$root/tests/golden"
 [ -f "$run/checkpoint.pt" ] || { echo "error: no checkpoint in $run" >&2; exit 2; }
 [ -x "$root/build/bench/scales-latency" ] || { echo "error: build/bench/scales-latency is not built" >&2; exit 2; }
+[ -x "$root/build/client/scales-upscale" ] || { echo "error: build/client/scales-upscale is not built" >&2; exit 2; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 py() { "$root/scripts/py" "$@"; }
@@ -37,6 +41,8 @@ if not all(n > o for _, o, n in rows):
     sys.exit(3)
 PY
 fi
+py -m scales_train.calibrate --model "$tmp/$name.safetensors" >/dev/null
+py -m scales_train.precision_gate --model "$tmp/$name.safetensors" --cli "$root/build/client/scales-upscale" --write
 cp "$tmp/$name.safetensors" "$tmp/$name.eval.json" "$weights/"
 for f in "$tmp/golden/$name".*; do cp "$f" "$golden/"; done
 (cd "$root" && build/bench/scales-latency --nets '' --model "models/weights/$name.safetensors" \

@@ -27,6 +27,7 @@ Scheduler::Scheduler(const Options& o) : opt_(o) {
   for (int i = 0; i < std::max(1, o.workers); ++i) {
     EngineOptions eo{o.threads_per_worker, "", o.tile};
     eo.backend = o.backend;
+    eo.fp_precision = o.fp_precision;
     eo.device = o.device;
     engines_.push_back(std::make_unique<Engine>(eo));  // throws Error: no such backend or device
     workers_.spawn([this, e = engines_.back().get()] { loop(*e); });

@@ -34,11 +34,12 @@ namespace scales::server {
 class Scheduler {
  public:
   struct Options {
-    int workers = 1;              // engine workers (each owns an Engine)
-    int threads_per_worker = 1;   // engine threads each
-    int tile = 0;                 // LR tile side; 0: the engine's automatic size
-    std::string backend = "cpu";  // EngineOptions::backend: cpu, cuda or auto
-    int device = 0;               // CUDA device (every worker's engine uses it)
+    int workers = 1;                     // engine workers (each owns an Engine)
+    int threads_per_worker = 1;          // engine threads each
+    int tile = 0;                        // LR tile side; 0: the engine's automatic size
+    std::string backend = "cpu";         // EngineOptions::backend: cpu, cuda or auto
+    int device = 0;                      // CUDA device (every worker's engine uses it)
+    std::string fp_precision = "model";  // EngineOptions::fp_precision
     BatchPolicy policy;
     size_t max_requests = 64;  // images accepted and not finished
   };

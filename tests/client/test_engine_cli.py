@@ -26,7 +26,8 @@ def test_engine_set5_psnr_matches_the_model_card(model, bench, tmp_path):
     card = json.loads(model.with_suffix(".eval.json").read_text())
     s = card["scale"]
     out = tmp_path / "sr"
-    r = subprocess.run([CLI, "--local", "-m", str(model), "-o", str(out),
+    # The card's figures are PyTorch's, in fp32: the engine's fp32 path must reproduce them.
+    r = subprocess.run([CLI, "--local", "-m", str(model), "-o", str(out), "--fp-precision", "fp32",
                         str(bench / "Set5" / "LR_bicubic" / f"X{s}")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "[5/5]" in r.stderr

@@ -138,7 +138,7 @@ TEST(Golden, EveryLayerMatchesTheOracle) {
       };
       scales::runtime::ThreadPool pool(2);
       scales::runtime::Workspace ws(1 << 20);
-      scales::net::Runtime rt{pool, k, ws, &tap};
+      scales::net::Runtime rt{pool, k, ws, &tap, /*low_precision=*/false};  // the oracle is fp32
       m->network().forward(in, rt);
       int layers = 0;  // EDSR: head, every block, body end; SwinIR: conv_first, every group
       for (const auto& [name, _] : st.tensors) layers += name.starts_with("layer.");

@@ -122,6 +122,28 @@ TEST(Loader, BadMetadata) {
   expect_rejected(mutate([](Split& s) { s.header["__metadata__"].erase("scale"); }), "scale");
 }
 
+TEST(Loader, BadPrecisionMetadata) {
+  auto set = [](const std::string& v) {
+    return mutate([v](Split& s) { s.header["__metadata__"]["fp_precision"] = v; });
+  };
+  expect_rejected(set("tail=int4"), "is not LAYER=fp32|bf16|int8");
+  expect_rejected(set("tail"), "is not LAYER=fp32|bf16|int8");
+  expect_rejected(set("nope=int8"), "names 'nope', not an FP conv");
+  expect_rejected(set("tail=int8,tail=bf16"), "twice");
+  // int8 needs the calibrated input ranges.
+  expect_rejected(mutate([](Split& s) {
+                    s.header["__metadata__"]["fp_precision"] = "tail=int8";
+                    s.header.erase("tail.input_absmax");
+                  }),
+                  "tail.input_absmax is missing");
+  expect_rejected(mutate([](Split& s) {
+                    s.header["__metadata__"]["fp_precision"] = "tail=int8";
+                    s.header["tail.input_absmax"] = s.header["tail.bias"];
+                  }),
+                  "tail.input_absmax");
+  EXPECT_NO_THROW(scales::Model::load_from_memory(set("tail=fp32"), "model"));
+}
+
 TEST(Loader, PadBitsMustBeClear) {
   // The released models have C = 32 (not a multiple of 64): setting bit 63 of a weight word
   // marks a channel that does not exist.

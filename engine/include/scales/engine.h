@@ -49,7 +49,10 @@ struct EngineOptions {
   // this build has none or no device is found), "auto" (cuda when possible, else cpu). The ops a
   // device backend does not run (SwinIR's attention and linears, for now) run on the CPU.
   std::string backend = "cpu";
-  int device = 0;                        // CUDA device index
+  int device = 0;  // CUDA device index
+  // FP layers (head, upsampler, tail): "model" runs each in the precision its model file records
+  // when this CPU has a native kernel for it (bf16, int8), else fp32; "fp32" runs all in fp32.
+  std::string fp_precision = "model";
   size_t device_batch_memory_mb = 8192;  // a device batch holds at most this much working memory
 };
 

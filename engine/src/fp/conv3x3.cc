@@ -1,68 +1,177 @@
 #include "fp/conv3x3.h"
 
+#include <algorithm>
 #include <dnnl.hpp>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
 
 #include "fp/omp_threads.h"
+#include "fp/quantize.h"
 
 namespace scales::fp {
 
 using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
 
 namespace {
+
 dnnl::engine& cpu_engine() {
   static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   return eng;
 }
+
+dt data_type(Precision p) {
+  switch (p) {
+    case Precision::bf16: return dt::bf16;
+    case Precision::int8: return dt::s8;
+    default: return dt::f32;
+  }
+}
+
+// A low-precision conv converts its input in bands of about this many bytes of float input.
+constexpr size_t kBandBytes = size_t{1} << 20;
+
 }  // namespace
 
 struct Conv3x3::Impl {
-  ConvParams p;   // weight (O, I, 3, 3), bias (O)
-  std::mutex mu;  // guards reordered
-  std::vector<std::pair<memory::desc, memory>> reordered;
+  ConvParams p;  // weight (O, I, 3, 3), bias (O), as given
+  Int8Conv q;    // int8 only (bf16 weights are reordered from the f32 ones by oneDNN)
+
+  // One band shape: the primitive, its weights in oneDNN's layout, and the reorder that converts
+  // the band's input rows (bf16 / int8 only).
+  struct Key {
+    Precision prec;
+    int src_rows, width, pad_top, pad_bottom;
+    auto operator<=>(const Key&) const = default;
+  };
+  struct Entry {
+    dnnl::convolution_forward conv;
+    memory weights;
+    memory::desc src_md;
+    dnnl::reorder to_src;  // f32 -> src_md, with the int8 input scales
+  };
+  // Shared, so a call still using an entry keeps it when another call's insert evicts it. Tile and
+  // image sizes vary, so the cache is bounded (kMaxEntries): an entry costs a primitive and one
+  // copy of the weights.
+  static constexpr size_t kMaxEntries = 32;
+  std::mutex mu;  // guards entries
+  std::map<Key, std::shared_ptr<const Entry>> entries;
+
+  std::shared_ptr<const Entry> entry(const Key& k, dnnl::stream& strm);
 };
 
-Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_unique<Impl>()) { impl_->p = c; }
+std::shared_ptr<const Conv3x3::Impl::Entry> Conv3x3::Impl::entry(const Key& k, dnnl::stream& strm) {
+  auto it = entries.find(k);
+  if (it != entries.end()) return it->second;
+  if (entries.size() >= kMaxEntries) entries.clear();
+  auto& eng = cpu_engine();
+  const memory::dim ci = p.in, co = p.out, w = k.width, sh = k.src_rows;
+  const memory::dim oh = sh + k.pad_top + k.pad_bottom - 2;
+  const dt sdt = data_type(k.prec);
+  memory::desc src_md({1, ci, sh, w}, sdt, tag::nhwc);
+  memory::desc dst_md({1, co, oh, w}, dt::f32, tag::nhwc);
+  memory::desc wei_any({co, ci, 3, 3}, sdt, tag::any);
+  memory::desc bias_md({co}, dt::f32, tag::x);
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                    wei_any, bias_md, dst_md, {1, 1}, {k.pad_top, 1}, {k.pad_bottom, 1});
+  dnnl::primitive_attr attr;
+  if (k.prec == Precision::int8) attr.set_output_scales(1 << 1, q.weight_scale);
+  dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+
+  auto made = std::make_shared<Entry>();
+  Entry& e = *made;
+  e.src_md = src_md;
+  e.conv = dnnl::convolution_forward(pd);
+  // Weights: from the model's layout (oihw) into the primitive's, once per band shape (int8
+  // weights carry oneDNN's signed-input compensation in their layout).
+  memory::desc wei_user_md({co, ci, 3, 3}, k.prec == Precision::int8 ? dt::s8 : dt::f32, tag::oihw);
+  void* user = k.prec == Precision::int8 ? static_cast<void*>(q.weight.data()) : static_cast<void*>(p.weight.data());
+  memory wei_user(wei_user_md, eng, user);
+  e.weights = memory(pd.weights_desc(), eng);
+  dnnl::reorder(wei_user, e.weights).execute(strm, wei_user, e.weights);
+  if (k.prec != Precision::fp32) {
+    memory::desc f32_md({1, ci, sh, w}, dt::f32, tag::nhwc);
+    dnnl::primitive_attr ra;
+    if (k.prec == Precision::int8) ra.set_output_scales(1 << 1, q.input_scale);
+    e.to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, f32_md, eng, src_md, ra));
+  }
+  strm.wait();
+  entries.emplace(k, made);
+  return made;
+}
+
+namespace {
+// Whether oneDNN runs this precision natively here: a reference implementation ("ref" in its name)
+// would be far slower than fp32.
+bool native(Precision prec, int in, int out) {
+  if (prec == Precision::fp32) return true;
+  try {
+    const dt sdt = data_type(prec);
+    memory::desc src({1, in, 16, 16}, sdt, tag::nhwc), dst({1, out, 16, 16}, dt::f32, tag::nhwc);
+    memory::desc wei({out, in, 3, 3}, sdt, tag::any), bias({out}, dt::f32, tag::x);
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei,
+                                      bias, dst, {1, 1}, {1, 1}, {1, 1});
+    dnnl::primitive_attr attr;
+    if (prec == Precision::int8) attr.set_output_scales(1 << 1, std::vector<float>(out, 1.f));
+    dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
+    return std::string(pd.impl_info_str()).find("ref") == std::string::npos;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+}  // namespace
+
+Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_unique<Impl>()) {
+  impl_->p = c;
+  Precision want = c.precision;
+  if (want == Precision::int8 && c.input_absmax.size() != static_cast<size_t>(c.in)) want = Precision::fp32;
+  if (want != Precision::fp32 && native(want, c.in, c.out)) native_ = want;
+  if (native_ == Precision::int8) impl_->q = quantize_conv(c);
+}
 
 const ConvParams& Conv3x3::params() const { return impl_->p; }
 
 Conv3x3::~Conv3x3() = default;
 
-void Conv3x3::run(const float* src, int height, int width, float* dst, int threads) const {
+void Conv3x3::run(const float* src, int height, int width, float* dst, int threads, bool low_precision) const {
+  if (!low_precision || native_ == Precision::fp32) return run_rows(src, height, width, 0, height, dst, threads, false);
+  // Bands, so each converted input band is small and still in cache when the conv reads it.
+  const int band = std::max<int>(1, static_cast<int>(kBandBytes / (sizeof(float) * in_ * std::max(width, 1))));
+  for (int r0 = 0; r0 < height; r0 += band) {
+    const int r1 = std::min(height, r0 + band);
+    run_rows(src, height, width, r0, r1, dst + static_cast<size_t>(r0) * width * out_, threads, true);
+  }
+}
+
+void Conv3x3::run_rows(const float* src, int height, int width, int row0, int row1, float* dst, int threads,
+                       bool low_precision) const {
   OmpThreads scoped(threads);
+  const Precision prec = low_precision ? native_ : Precision::fp32;
+  const int s0 = std::max(0, row0 - 1), s1 = std::min(height, row1 + 1);
+  const Impl::Key key{prec, s1 - s0, width, row0 == 0 ? 1 : 0, row1 == height ? 1 : 0};
   auto& eng = cpu_engine();
   dnnl::stream strm(eng);
-  const memory::dim h = height, w = width, ci = in_, co = out_;
-  const auto f32 = memory::data_type::f32;
-  memory::desc src_md({1, ci, h, w}, f32, memory::format_tag::nhwc);
-  memory::desc dst_md({1, co, h, w}, f32, memory::format_tag::nhwc);
-  memory::desc wei_user_md({co, ci, 3, 3}, f32, memory::format_tag::oihw);
-  memory::desc wei_any_md({co, ci, 3, 3}, f32, memory::format_tag::any);
-  memory::desc bias_md({co}, f32, memory::format_tag::x);
-  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-                                    wei_any_md, bias_md, dst_md, {1, 1}, {1, 1}, {1, 1});
-  dnnl::convolution_forward::primitive_desc pd(d, eng);
-
-  memory wei_mem;
+  std::shared_ptr<const Impl::Entry> e;
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
-    for (auto& [md, mem] : impl_->reordered)
-      if (md == pd.weights_desc()) wei_mem = mem;
-    if (!wei_mem) {
-      memory wei_user(wei_user_md, eng, impl_->p.weight.data());
-      wei_mem = wei_user;
-      if (pd.weights_desc() != wei_user_md) {
-        wei_mem = memory(pd.weights_desc(), eng);
-        dnnl::reorder(wei_user, wei_mem).execute(strm, wei_user, wei_mem);
-        strm.wait();
-      }
-      impl_->reordered.emplace_back(pd.weights_desc(), wei_mem);
-    }
+    e = impl_->entry(key, strm);
   }
-  memory src_mem(src_md, eng, const_cast<float*>(src));
-  memory dst_mem(dst_md, eng, dst);
-  memory bias_mem(bias_md, eng, impl_->p.bias.data());
-  dnnl::convolution_forward(pd).execute(
-      strm, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, wei_mem}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}});
+  const float* band = src + static_cast<size_t>(s0) * width * in_;
+  memory f32_src(memory::desc({1, in_, s1 - s0, width}, dt::f32, tag::nhwc), eng, const_cast<float*>(band));
+  memory src_mem = f32_src;
+  if (prec != Precision::fp32) {
+    src_mem = memory(e->src_md, eng);
+    e->to_src.execute(strm, f32_src, src_mem);
+  }
+  memory dst_mem(memory::desc({1, out_, row1 - row0, width}, dt::f32, tag::nhwc), eng, dst);
+  float* bias = prec == Precision::int8 ? impl_->q.bias_in_acc_units.data() : impl_->p.bias.data();
+  memory bias_mem(memory::desc({out_}, dt::f32, tag::x), eng, bias);
+  e->conv.execute(
+      strm,
+      {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, e->weights}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}});
   strm.wait();
 }
 

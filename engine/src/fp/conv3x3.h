@@ -1,15 +1,17 @@
 // FP 3x3 convolution (stride 1, zero padding 1, bias) through oneDNN on NHWC float maps: the
 // head, upsampler and tail of SCALES-EDSR and the residual convs of its FP twin.
 //
-// A Conv3x3 owns its weights; the weights reordered into oneDNN's preferred blocked layout are
-// cached per layout (the layout depends on the map size oneDNN was asked about), under a mutex,
-// so concurrent calls are safe. oneDNN's own primitive cache makes repeated shapes cheap.
+// A conv runs in fp32, or in the cheaper precision its model file records (bf16 or int8,
+// fp/conv_params.h) when this CPU has a native kernel for it (oneDNN's dispatcher decides:
+// AVX512-BF16 for bf16; VNNI, AVX2 or NEON dot products for int8); else in fp32. Inputs and outputs
+// are float either way: a low-precision conv converts its input one band of rows at a time, so the
+// converted copy stays in cache and small.
+//
+// Primitives and the weights reordered into oneDNN's preferred layout are cached per shape, under
+// a mutex, so concurrent calls are safe.
 #pragma once
 
-#include <map>
 #include <memory>
-#include <mutex>
-#include <vector>
 
 #include "fp/conv_params.h"
 
@@ -22,12 +24,23 @@ class Conv3x3 {
   int in() const { return in_; }
   int out() const { return out_; }
   const ConvParams& params() const;  // the weights as given (a device backend uploads them)
+  // What run() computes in when low precision is allowed: the recorded precision if this CPU runs
+  // it natively, else fp32.
+  Precision precision() const { return native_; }
+
   // src: height x width x in, dst: height x width x out; `threads` OpenMP threads for oneDNN.
-  void run(const float* src, int height, int width, float* dst, int threads) const;
+  // low_precision = false runs fp32 whatever the model file says (the engine's reference path).
+  void run(const float* src, int height, int width, float* dst, int threads, bool low_precision = true) const;
+  // Output rows [row0, row1) of the same conv over the whole map, into dst ((row1 - row0) x width
+  // x out): a caller that consumes the output band by band (the upsampler's pixel shuffle) never
+  // holds the whole output.
+  void run_rows(const float* src, int height, int width, int row0, int row1, float* dst, int threads,
+                bool low_precision = true) const;
 
  private:
   struct Impl;
   int in_, out_;
+  Precision native_ = Precision::fp32;
   std::unique_ptr<Impl> impl_;
 };
 

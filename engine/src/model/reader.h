@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,7 +18,20 @@ namespace scales::model::detail {
 
 class Reader {
  public:
-  Reader(const SafeTensors& st, std::string what) : st_(st), what_(std::move(what)) {}
+  Reader(const SafeTensors& st, std::string what) : st_(st), what_(std::move(what)) { parse_precisions(); }
+
+  // The precision metadata `fp_precision` records for FP conv `layer` ("layer=prec,..."; a layer
+  // not named is fp32).
+  fp::Precision precision(const std::string& layer) {
+    auto it = precisions_.find(layer);
+    if (it == precisions_.end()) return fp::Precision::fp32;
+    precision_used_.insert(layer);
+    return it->second;
+  }
+
+  [[noreturn]] void fail_tensor(const std::string& name, const std::string& msg) const {
+    fail(what_, "tensor " + name + " " + msg);
+  }
 
   bool has(const std::string& name) const { return st_.tensors.count(name) != 0; }
 
@@ -54,12 +68,34 @@ class Reader {
   void check_all_used() const {
     for (auto& [name, _] : st_.tensors)
       if (!used_.count(name)) fail(what_, "unexpected tensor " + name + " for this model's metadata");
+    for (auto& [layer, _] : precisions_)
+      if (!precision_used_.count(layer)) fail(what_, "metadata fp_precision names '" + layer + "', not an FP conv");
   }
 
  private:
+  void parse_precisions() {
+    auto it = st_.metadata.find("fp_precision");
+    if (it == st_.metadata.end() || it->second.empty()) return;
+    size_t at = 0;
+    const std::string& v = it->second;
+    while (at <= v.size()) {
+      const size_t end = std::min(v.find(',', at), v.size());
+      const std::string item = v.substr(at, end - at);
+      const size_t eq = item.find('=');
+      fp::Precision prec;
+      if (eq == std::string::npos || eq == 0 || !fp::parse_precision(item.substr(eq + 1), prec))
+        fail(what_, "metadata fp_precision item '" + item + "' is not LAYER=fp32|bf16|int8");
+      if (!precisions_.emplace(item.substr(0, eq), prec).second)
+        fail(what_, "metadata fp_precision names '" + item.substr(0, eq) + "' twice");
+      at = end + 1;
+    }
+  }
+
   const SafeTensors& st_;
   std::string what_;
   std::set<std::string> used_;
+  std::map<std::string, fp::Precision> precisions_;
+  std::set<std::string> precision_used_;
 };
 
 inline int meta_int(const SafeTensors& st, const std::string& key, const std::string& what, int lo, int hi) {
@@ -82,6 +118,13 @@ inline FpConv fp_conv(Reader& r, const std::string& p, int out, int in) {
   c.in = in;
   c.weight = r.f32(p + ".weight", {out, in, 3, 3});
   c.bias = r.f32(p + ".bias", {out});
+  c.precision = r.precision(p);
+  // The int8 calibration may be present on a layer the gate kept in bf16 or fp32.
+  if (c.precision == fp::Precision::int8 || r.has(p + ".input_absmax")) {
+    c.input_absmax = r.f32(p + ".input_absmax", {in});
+    for (float a : c.input_absmax)
+      if (!(a >= 0 && a < 1e30f)) r.fail_tensor(p + ".input_absmax", "holds a value that is not a finite range >= 0");
+  }
   return c;
 }
 

@@ -86,6 +86,12 @@ EdsrWeights synthetic_edsr(const SyntheticSpec& s) {
   w.up_factor = s.scale == 4 ? std::vector<int>{2, 2} : std::vector<int>{s.scale};
   for (int f : w.up_factor) w.up.push_back(g.conv(f * f * s.channels, s.channels));
   w.tail = g.conv(3, s.channels);
+  auto record = [&](FpConv& c, fp::Precision p) {
+    c.precision = p;
+    if (p == fp::Precision::int8) c.input_absmax.assign(c.in, 4.0f);
+  };
+  for (auto& u : w.up) record(u, s.up_precision);
+  record(w.tail, s.tail_precision);
   return w;
 }
 

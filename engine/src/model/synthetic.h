@@ -15,6 +15,10 @@ struct SyntheticSpec {
   bool binary = true;
   std::set<std::string> components = {"shift", "layer_scale", "spatial", "channel"};
   uint32_t seed = 0;
+  // The precision recorded for the upsampler convs and the tail (scales-bench times the FP layers'
+  // cheaper forms with them). The int8 input ranges are a fixed 4.0 per channel: right for speed,
+  // meaningless for quality (random weights have no quality to keep).
+  fp::Precision up_precision = fp::Precision::fp32, tail_precision = fp::Precision::fp32;
 };
 
 EdsrWeights synthetic_edsr(const SyntheticSpec& spec);

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "bconv/epilogue.h"
+#include "fp/subpixel.h"
 
 namespace scales::net {
 
@@ -99,24 +100,8 @@ class Edsr final : public Network {
     return convs_.emplace_back(std::make_unique<fp::Conv3x3>(c)).get();
   }
 
-  // Conv C -> r*r*C and pixel shuffle, with the conv also split per sub-pixel for the CPU: sub-pixel
-  // s = dy * r + dx takes output channels ch * r * r + s.
-  op::ConvShuffle upsampler(const fp::ConvParams& u, int r) {
-    op::ConvShuffle s{conv(u), r, {}};
-    const int r2 = r * r, c = u.in;
-    for (int sp = 0; sp < r2; ++sp) {
-      fp::ConvParams sub;
-      sub.in = c;
-      sub.out = c;
-      for (int ch = 0; ch < c; ++ch) {
-        const size_t o = static_cast<size_t>(ch) * r2 + sp;
-        sub.weight.insert(sub.weight.end(), u.weight.begin() + o * c * 9, u.weight.begin() + (o + 1) * c * 9);
-        sub.bias.push_back(u.bias[o]);
-      }
-      s.subpixels.push_back(conv(sub));
-    }
-    return s;
-  }
+  // Conv C -> r*r*C and pixel shuffle; the CPU runs the sub-pixel-major copy of the conv.
+  op::ConvShuffle upsampler(const fp::ConvParams& u, int r) { return {conv(u), r, conv(fp::subpixel_major(u, r))}; }
 
   model::EdsrWeights w_;
   std::vector<std::unique_ptr<fp::Conv3x3>> convs_;

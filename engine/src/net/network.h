@@ -28,6 +28,8 @@ struct Runtime {
   const kernels::KernelVariant& kernel;
   runtime::Workspace& ws;         // feature-map memory, reused across calls
   const LayerTap* tap = nullptr;  // null in production
+  // FP convs may run in the precision their model file records (fp/conv3x3.h); false: all fp32.
+  bool low_precision = true;
 };
 
 // Image-wide statistics: for every layer that uses them (SCALES channel re-scaling), the sum of

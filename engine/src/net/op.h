@@ -47,13 +47,13 @@ struct Conv {
   const fp::Conv3x3* conv = nullptr;
 };
 // y = pixel_shuffle_r(conv3x3(x)): y[r*Y + dy, r*X + dx, ch] = conv[Y, X, ch*r*r + dy*r + dx].
-// `subpixels`, when given, are the same conv split into r*r convs (sub-pixel s takes output
-// channels ch*r*r + s), which the CPU runs instead so that no r*r*C map exists (EDSR's feature
-// upsampler; SwinIR's small RGB one runs whole).
+// `subpixel_major` is the same conv with its output channels reordered to s*C + ch (sub-pixel s =
+// dy*r + dx; fp/subpixel.h): the CPU runs it a band of rows at a time and copies each sub-pixel's
+// C channels into place as one run, so no r*r*C map of the whole input exists.
 struct ConvShuffle {
   const fp::Conv3x3* conv = nullptr;
   int r = 2;
-  std::vector<const fp::Conv3x3*> subpixels;
+  const fp::Conv3x3* subpixel_major = nullptr;
 };
 // x = prelu(x + ybin * g), in place: a binary 3x3 residual conv with the SCALES output transform
 // (bconv/epilogue.h), PReLU when `prelu` is given. Channel factors come from the item's own

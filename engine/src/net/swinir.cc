@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "bconv/epilogue.h"
+#include "fp/subpixel.h"
 
 namespace scales::net {
 
@@ -67,7 +68,7 @@ class Swinir final : public Network {
     const int f = p.tensor(), up = p.tensor();
     p.add(op::Conv{conv(w_.conv_after_body)}, cur, f);
     p.add(op::Add{}, f0, f);
-    p.add(op::ConvShuffle{conv(w_.up), w_.info.scale, {}}, f, up);
+    p.add(op::ConvShuffle{conv(w_.up), w_.info.scale, conv(fp::subpixel_major(w_.up, w_.info.scale))}, f, up);
     op::Output out;
     std::copy(w_.rgb_mean, w_.rgb_mean + 3, out.mean);
     out.scale = w_.info.scale;

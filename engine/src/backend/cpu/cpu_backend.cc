@@ -16,7 +16,7 @@ Overload(F...) -> Overload<F...>;  // clang 14 has no aggregate deduction
 size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {
   const net::Program& prog = net.program();
   const net::Op& op = prog.ops[i];
-  net::Runtime rt{pool_, kernel_, ws_, b.tap};
+  net::Runtime rt{pool_, kernel_, ws_, b.tap, low_precision_};
   Tensor* x = op.x >= 0 ? &b.tensors[op.x] : nullptr;
   Tensor* out = op.y >= 0 ? &b.tensors[op.y] : nullptr;  // null for op::Output
   Tensor& y = out ? *out : *x;

@@ -16,6 +16,8 @@ class CpuBackend final : public Backend {
   // reference of the backend tests. The results are the same bit for bit.
   CpuBackend(runtime::ThreadPool& pool, const kernels::KernelVariant& kernel, runtime::Workspace& ws, bool fuse = true)
       : pool_(pool), kernel_(kernel), ws_(ws), fuse_(fuse) {}
+  // false: every FP conv in fp32, whatever its model file records (EngineOptions::fp_precision).
+  void allow_low_precision(bool on) { low_precision_ = on; }
   std::string name() const override { return "cpu"; }
   bool supports(const net::Op&) const override { return true; }
   size_t run(const net::Network& net, size_t i, Batch& b) override;
@@ -25,6 +27,7 @@ class CpuBackend final : public Backend {
   const kernels::KernelVariant& kernel_;
   runtime::Workspace& ws_;
   const bool fuse_;
+  bool low_precision_ = true;
 };
 
 }  // namespace scales::backend

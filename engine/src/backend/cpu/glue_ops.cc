@@ -40,7 +40,7 @@ void input(const net::op::Input& p, Batch& b, Tensor& y, net::Runtime&) {
 void conv(const net::op::Conv& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt) {
   Tensor out;
   out.make_host(*b.host_memory, b.size(), x.h, x.w, p.conv->out());
-  for (int i = 0; i < b.size(); ++i) p.conv->run(x.item(i), x.h, x.w, out.item(i), rt.pool.size());
+  for (int i = 0; i < b.size(); ++i) p.conv->run(x.item(i), x.h, x.w, out.item(i), rt.pool.size(), rt.low_precision);
   y = std::move(out);  // y may be x
 }
 
@@ -48,7 +48,7 @@ void conv_residual(const net::op::ConvResidual& p, Batch& b, Tensor& x, net::Run
   auto y = rt.ws.acquire(x.item_floats());
   for (int i = 0; i < b.size(); ++i) {
     float* xi = x.item(i);
-    p.conv->run(xi, x.h, x.w, y.data(), rt.pool.size());
+    p.conv->run(xi, x.h, x.w, y.data(), rt.pool.size(), rt.low_precision);
     for (size_t k = 0; k < x.item_floats(); ++k) {
       float z = xi[k] + y.data()[k];
       if (p.prelu && z < 0.0f) z = (*p.prelu)[k % x.c] * z;
