@@ -133,15 +133,22 @@ int main(int argc, char** argv) {
       nets.push_back({f, m->info().scale, m});
     }
     scales::Engine engine(scales::EngineOptions{threads, kernel, 0});
+    // Model files may record int8/bf16 FP layers: they are also timed all-fp32 (engine_fp32_ms).
+    scales::EngineOptions o32{threads, kernel, 0};
+    o32.fp_precision = "fp32";
+    scales::Engine engine32(o32);
+    auto is_file = [&](size_t n) { return n >= nets.size() - model_files.size(); };
     std::vector<scales::Image> images;
     for (size_t i = 0; i < inputs.size(); ++i) images.push_back(random_image(inputs[i], static_cast<uint32_t>(i + 1)));
 
     std::unique_ptr<scales::bench::OrtRunner> ort;
     if (!onnx_dir.empty()) ort = std::make_unique<scales::bench::OrtRunner>(ort_worker);
-    std::vector<std::vector<double>> times(nets.size() * inputs.size()), ort_times(times.size());
+    std::vector<std::vector<double>> times(nets.size() * inputs.size()), ort_times(times.size()),
+        fp32_times(times.size());
     for (size_t n = 0; n < nets.size(); ++n)
       for (size_t i = 0; i < inputs.size(); ++i) {  // warm-up
         engine.upscale(*nets[n].model, images[i]);
+        if (is_file(n)) engine32.upscale(*nets[n].model, images[i]);
         if (!nets[n].onnx.empty()) ort->time_ms(nets[n].onnx, inputs[i].width, inputs[i].height, threads);
       }
     for (int r = 0; r < repeats; ++r)
@@ -150,6 +157,11 @@ int main(int argc, char** argv) {
           const double t0 = now_ms();
           engine.upscale(*nets[n].model, images[i]);
           times[n * inputs.size() + i].push_back(now_ms() - t0);
+          if (is_file(n)) {
+            const double t1 = now_ms();
+            engine32.upscale(*nets[n].model, images[i]);
+            fp32_times[n * inputs.size() + i].push_back(now_ms() - t1);
+          }
           if (!nets[n].onnx.empty())
             ort_times[n * inputs.size() + i].push_back(
                 ort->time_ms(nets[n].onnx, inputs[i].width, inputs[i].height, threads));
@@ -168,6 +180,10 @@ int main(int argc, char** argv) {
                     {"input", std::to_string(inputs[i].width) + "x" + std::to_string(inputs[i].height)},
                     {"engine_ms", median(times[n * inputs.size() + i])}};
         if (!nets[n].onnx.empty()) row["ort_ms"] = median(ort_times[n * inputs.size() + i]);
+        if (is_file(n)) {
+          row["engine_fp32_ms"] = median(fp32_times[n * inputs.size() + i]);
+          row["fp_precision"] = nets[n].model->info().fp_precision;
+        }
         out["rows"].push_back(row);
       }
     std::cout << (as_json ? out.dump() : out.dump(2)) << "\n";

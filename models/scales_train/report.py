@@ -209,9 +209,7 @@ def latency_lines(model: Path, lat: dict) -> list[str]:
         f"`scales-latency`, {lat['threads']} threads, median of {lat['repeats']} after a warm-up, "
         f"{lat['machine']['cpu']}, binary kernel `{lat['kernel']}`:",
         "",
-        "| LR input | ms |",
-        "|---|---|",
-        *[f"| {r['input']} | {r['engine_ms']:.0f} |" for r in rows],
+        *latency_table(model, lat),
         "",
         "```",
         f"build/bench/scales-latency --model models/weights/{model.name} --nets '' --inputs {inputs.replace(' ', ',')} "
@@ -221,11 +219,59 @@ def latency_lines(model: Path, lat: dict) -> list[str]:
     ]
 
 
-def set_card_latency(model: Path, lat: dict, card_path: Path) -> None:
-    """Writes (or replaces) the "## Engine latency" section of an existing card."""
+def latency_table(model: Path, lat: dict) -> list[str]:
+    rows = [r for r in lat["rows"] if Path(r["net"]).name == model.name]
+    if not rows or "engine_fp32_ms" not in rows[0]:
+        return [
+            "| LR input | ms |",
+            "|---|---|",
+            *[f"| {r['input']} | {r['engine_ms']:.0f} |" for r in rows],
+        ]
+    return [
+        f"| LR input | ms (FP layers as recorded: {rows[0].get('fp_precision') or 'fp32'}) | ms (all fp32) |",
+        "|---|---|---|",
+        *[f"| {r['input']} | {r['engine_ms']:.0f} | {r['engine_fp32_ms']:.0f} |" for r in rows],
+    ]
+
+
+def precision_lines(model: Path) -> list[str]:
+    """The card's FP-layer precision section, from the gate's record in the model file."""
+    _, _, meta = read_model(model)
+    rec = meta.get("fp_precision", "")
+    gate = json.loads(meta["fp_precision_gate"]) if meta.get("fp_precision_gate") else None
+    lines = ["## FP-layer precision", ""]
+    if gate is None:
+        return lines + ["Not gated: every FP conv runs fp32.", ""]
+    lines += [
+        f"Recorded: `{rec or 'fp32 (no candidate passed)'}` (metadata `fp_precision`). The engine runs each layer "
+        "so where this CPU has a native kernel (int8: VNNI, AVX2, NEON; bf16: AVX512-BF16), else fp32. "
+        "Chosen by `scales_train.precision_gate`: the cheapest candidate that loses at most 0.02 dB on "
+        "every set against the same engine in fp32, measured through `scales-upscale --local` on this "
+        "CPU's path and on oneDNN's AVX2 path (ONEDNN_MAX_CPU_ISA=AVX2, whose int8 weights keep 7 bits):",
+        "",
+        "| candidate | path | " + " | ".join(f"{s} loss dB" for s in gate["sets"]) + " | |",
+        "|---|---|" + "---|" * len(gate["sets"]) + "---|",
+    ]
+    for c in gate["candidates"]:
+        for isa, per in c["loss_db"].items():
+            cells = " | ".join(f"{per[s]:+.4f}" for s in gate["sets"])
+            lines.append(f"| `{c['fp_precision']}` | {isa} | {cells} | {'pass' if c['pass'] else 'fail'} |")
+    lines += [
+        "",
+        "```",
+        f"scripts/py -m scales_train.calibrate --model models/weights/{model.name}",
+        f"scripts/py -m scales_train.precision_gate --model models/weights/{model.name} "
+        "--cli build/client/scales-upscale --write",
+        "```",
+        "",
+    ]
+    return lines
+
+
+def set_card_section(card_path: Path, head: str, section_lines: list[str]) -> None:
+    """Writes (or replaces) the section `head` of an existing card."""
     text = card_path.read_text()
-    section = "\n".join(latency_lines(model, lat))
-    head = "## Engine latency"
+    section = "\n".join(section_lines)
     if head in text:
         start = text.index(head)
         nxt = text.find("\n## ", start + len(head))
@@ -233,6 +279,10 @@ def set_card_latency(model: Path, lat: dict, card_path: Path) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     card_path.write_text(text)
+
+
+def set_card_latency(model: Path, lat: dict, card_path: Path) -> None:
+    set_card_section(card_path, "## Engine latency", latency_lines(model, lat))
 
 
 def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path,
@@ -325,6 +375,8 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         f"The same numbers are in `{name}.eval.json` beside this card.",
         "",
     ]
+    if json.loads(meta.get("fp_precision_gate", "null")) is not None:
+        lines += precision_lines(model)
     if lat is not None:
         lines += latency_lines(model, lat)
     out.write_text("\n".join(lines))
@@ -371,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     lt.add_argument("--model", required=True)
     lt.add_argument("--latency", required=True, help="scales-latency --model M --json output")
     lt.add_argument("--card", default="", help="the card to update (default: M.md beside the model)")
+    pr = sub.add_parser("precision", help="write the card's FP-layer precision section from the model file")
+    pr.add_argument("--model", required=True)
+    pr.add_argument("--card", default="", help="the card to update (default: M.md beside the model)")
     tb = sub.add_parser("table")
     tb.add_argument("weights", nargs="?", default=str(ROOT / "models" / "weights"))
     tb.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "benchmark"))
@@ -382,6 +437,11 @@ def main(argv: list[str] | None = None) -> int:
         model = Path(a.model)
         set_card_latency(model, json.loads(Path(a.latency).read_text()),
                          Path(a.card) if a.card else model.with_suffix(".md"))
+        return 0
+    if a.cmd == "precision":
+        model = Path(a.model)
+        set_card_section(Path(a.card) if a.card else model.with_suffix(".md"), "## FP-layer precision",
+                         precision_lines(model))
         return 0
     if a.cmd == "ablation":
         ablation(Path(a.runs), a.variants, Path(a.out))

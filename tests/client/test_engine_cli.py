@@ -91,8 +91,11 @@ def test_tiled_output_stays_close_to_whole_image(bench, tmp_path):
     outs = {}
     for tile in (0, 40):
         out = tmp_path / f"t{tile}"
-        r = subprocess.run([CLI, "--local", "-m", str(model), "--tile", str(tile), "-o", str(out), str(lr)],
-                           capture_output=True, text=True)
+        # fp32: this measures the tiles' statistics alone. With the model's int8 upsampler the same
+        # small differences also cross int8 rounding steps (measured: 24% of values moved, by at most
+        # 3 levels); test_fp_precision.py holds that path to within 0.02 dB of the fp32 one.
+        r = subprocess.run([CLI, "--local", "-m", str(model), "--tile", str(tile), "--fp-precision", "fp32", "-o",
+                            str(out), str(lr)], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         outs[tile] = out
     diff = imgdiff.compare(outs[0], outs[40])

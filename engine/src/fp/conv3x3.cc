@@ -51,6 +51,7 @@ struct Conv3x3::Impl {
     dnnl::convolution_forward conv;
     memory weights;
     memory::desc src_md;
+    memory::desc scratchpad_md;
     dnnl::reorder to_src;  // f32 -> src_md, with the int8 input scales
   };
   // Shared, so a call still using an entry keeps it when another call's insert evicts it. Tile and
@@ -79,11 +80,16 @@ std::shared_ptr<const Conv3x3::Impl::Entry> Conv3x3::Impl::entry(const Key& k, d
                                     wei_any, bias_md, dst_md, {1, 1}, {k.pad_top, 1}, {k.pad_bottom, 1});
   dnnl::primitive_attr attr;
   if (k.prec == Precision::int8) attr.set_output_scales(1 << 1, q.weight_scale);
+  // Each call brings its own scratchpad: the library's is shared, and the engines of a server run
+  // the same (cached) primitive from several threads at once (TileJobTest.TasksRunConcurrently...
+  // saw corrupted tiles with the library's).
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
 
   auto made = std::make_shared<Entry>();
   Entry& e = *made;
   e.src_md = src_md;
+  e.scratchpad_md = pd.scratchpad_desc();
   e.conv = dnnl::convolution_forward(pd);
   // Weights: from the model's layout (oihw) into the primitive's, once per band shape (int8
   // weights carry oneDNN's signed-input compensation in their layout).
@@ -169,9 +175,12 @@ void Conv3x3::run_rows(const float* src, int height, int width, int row0, int ro
   memory dst_mem(memory::desc({1, out_, row1 - row0, width}, dt::f32, tag::nhwc), eng, dst);
   float* bias = prec == Precision::int8 ? impl_->q.bias_in_acc_units.data() : impl_->p.bias.data();
   memory bias_mem(memory::desc({out_}, dt::f32, tag::x), eng, bias);
-  e->conv.execute(
-      strm,
-      {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, e->weights}, {DNNL_ARG_BIAS, bias_mem}, {DNNL_ARG_DST, dst_mem}});
+  memory scratchpad(e->scratchpad_md, eng);
+  e->conv.execute(strm, {{DNNL_ARG_SRC, src_mem},
+                         {DNNL_ARG_WEIGHTS, e->weights},
+                         {DNNL_ARG_BIAS, bias_mem},
+                         {DNNL_ARG_DST, dst_mem},
+                         {DNNL_ARG_SCRATCHPAD, scratchpad}});
   strm.wait();
 }
 

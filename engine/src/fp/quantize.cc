@@ -7,12 +7,9 @@ namespace scales::fp {
 
 std::string to_string(Precision p) {
   switch (p) {
-    case Precision::bf16:
-      return "bf16";
-    case Precision::int8:
-      return "int8";
-    default:
-      return "fp32";
+    case Precision::bf16: return "bf16";
+    case Precision::int8: return "int8";
+    default: return "fp32";
   }
 }
 
@@ -65,7 +62,8 @@ void int8_conv_reference(const Int8Conv& q, const ConvParams& p, const float* sr
             const int yy = y + ky - 1, xx = x + kx - 1;
             if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
             const int8_t* a = xq.data() + (static_cast<size_t>(yy) * w + xx) * p.in;
-            for (int c = 0; c < p.in; ++c) acc += a[c] * q.weight[((static_cast<size_t>(o) * p.in + c) * 3 + ky) * 3 + kx];
+            for (int c = 0; c < p.in; ++c)
+              acc += a[c] * q.weight[((static_cast<size_t>(o) * p.in + c) * 3 + ky) * 3 + kx];
           }
         dst[(static_cast<size_t>(y) * w + x) * p.out + o] = q.weight_scale[o] * static_cast<float>(acc) + p.bias[o];
       }

@@ -20,6 +20,7 @@ EdsrWeights read_model_file(std::span<const uint8_t> bytes, const std::string& w
   EdsrWeights w;
   w.info.architecture = "scales-edsr";
   w.info.variant = meta("variant");
+  w.info.fp_precision = meta("fp_precision");
   w.info.scale = meta_int(st, "scale", what, 2, 4);
   w.info.blocks = meta_int(st, "blocks", what, 0, 1024);
   w.info.channels = meta_int(st, "channels", what, 1, 4096);

@@ -44,6 +44,7 @@ SwinirWeights read_swinir_file(std::span<const uint8_t> bytes, const std::string
   SwinirWeights w;
   w.info.architecture = "scales-swinir";
   w.info.variant = meta_str(st, "variant");
+  w.info.fp_precision = meta_str(st, "fp_precision");
   w.info.scale = meta_int(st, "scale", what, 2, 4);
   w.info.channels = meta_int(st, "channels", what, 1, 4096);
   w.groups = meta_int(st, "groups", what, 1, 256);

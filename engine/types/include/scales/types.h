@@ -28,6 +28,9 @@ struct ModelInfo {
   // multiply-accumulates per input (LR) pixel, binary (XOR + popcount) and FP.
   int64_t binary_params = 0, fp_params = 0;
   double binary_macs_per_pixel = 0, fp_macs_per_pixel = 0;
+  // The FP convs' recorded precisions (metadata fp_precision, "up.0=int8,tail=bf16"); empty: all
+  // fp32. What runs also depends on the CPU (fp/conv3x3.h).
+  std::string fp_precision;
 };
 
 // An RGB image, interleaved (HWC), float in [0, 1]. Output images are not clamped.
