@@ -43,6 +43,15 @@ PY
 fi
 py -m scales_train.calibrate --model "$tmp/$name.safetensors" >/dev/null
 py -m scales_train.precision_gate --model "$tmp/$name.safetensors" --cli "$root/build/client/scales-upscale" --write
+# The golden files name the model file by hash: stamp the calibrated file's (their tensors are the
+# fp32 oracle's, unchanged).
+py - "$tmp/$name.safetensors" "$tmp/golden/$name.golden.safetensors" <<'PY'
+import hashlib, sys
+from scales_train import safetensors
+t, meta = safetensors.load(sys.argv[2])
+meta["model_sha256"] = hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()
+safetensors.save(sys.argv[2], t, meta)
+PY
 cp "$tmp/$name.safetensors" "$tmp/$name.eval.json" "$weights/"
 for f in "$tmp/golden/$name".*; do cp "$f" "$golden/"; done
 (cd "$root" && build/bench/scales-latency --nets '' --model "models/weights/$name.safetensors" \
