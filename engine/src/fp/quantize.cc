@@ -26,7 +26,11 @@ namespace {
 // A channel that never left zero in calibration still gets a finite scale.
 float safe_range(float absmax) { return std::max(absmax, 1e-6f); }
 
-int8_t round_sat(float v) { return static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.f, 127.f)); }
+// NaN (a model file's weights are not checked for it) becomes 0: the cast of NaN is undefined.
+int8_t round_sat(float v) {
+  if (std::isnan(v)) return 0;
+  return static_cast<int8_t>(std::clamp(std::nearbyint(v), -127.f, 127.f));
+}
 }  // namespace
 
 Int8Conv quantize_conv(const ConvParams& p) {
