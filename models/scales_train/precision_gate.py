@@ -85,7 +85,7 @@ def gate(model: Path, cli: str, data: Path, sets: list[str], max_loss: float, lo
     if not convs:
         raise ValueError(f"{model}: not calibrated (no .input_absmax tensors; run scales_train.calibrate)")
     scale = int(meta["scale"])
-    last = "tail" if "tail" in convs else convs[-1] if meta.get("architecture") != "scales-swinir" else "up"
+    last = "up" if meta.get("architecture") == "scales-swinir" else "tail"  # the conv that writes RGB
     flags = cpu_flags()
     isas = [("native", {})]
     if "avx512f" in flags:
