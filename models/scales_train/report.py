@@ -352,14 +352,18 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         _row("bicubic", bic),
     ]
     if fp is not None:
-        fp_note = ""
+        # The FP network beside it is named by its own shape: "twin" only when it has this model's size.
+        fp_label = "FP twin"
         if fp_ck is not None:
             info = _ck_info(fp_ck)
-            fp_note = f" (same size, {info['iterations']} iterations)"
-        elif fp_model and (ROOT / fp_model).is_file():  # an FP model file records its iterations
-            fp_meta = read_model(ROOT / fp_model)[2]
-            fp_note = f" (same size, {fp_meta['iterations']} iterations)" if fp_meta.get("iterations") else ""
-        lines.append(_row(f"FP twin{fp_note}", fp))
+            fp_label = f"FP twin (same size, {info['iterations']} iterations)"
+        elif fp_model and (ROOT / fp_model).is_file():  # an FP model file records its shape and iterations
+            fp_cfg, _, fp_meta = read_model(ROOT / fp_model)
+            its = f", {fp_meta['iterations']} iterations" if fp_meta.get("iterations") else ""
+            same = (getattr(fp_cfg, "blocks", None), fp_cfg.channels) == (getattr(cfg, "blocks", None), cfg.channels)
+            fp_label = (f"FP twin (same size{its})" if same else
+                        f"FP EDSR B{fp_cfg.blocks} C{fp_cfg.channels} (same recipe{its})")
+        lines.append(_row(fp_label, fp))
     lines.append(_row(f"**{name}**", ev))
     lines += [
         "",
@@ -372,7 +376,8 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
           if fp_model else []),
         "```",
         "",
-        f"The same numbers are in `{name}.eval.json` beside this card.",
+        f"The same numbers are in `{name}.eval.json` beside this card. Where it stands against FP networks "
+        "of the same engine latency, trained with the same recipe: `docs/quality-speed.md`.",
         "",
     ]
     if json.loads(meta.get("fp_precision_gate", "null")) is not None:
