@@ -353,16 +353,17 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
     ]
     if fp is not None:
         # The FP network beside it is named by its own shape: "twin" only when it has this model's size.
-        fp_label = "FP twin"
+        fp_label, fp_shape, its = "FP network", None, ""
         if fp_ck is not None:
             info = _ck_info(fp_ck)
-            fp_label = f"FP twin (same size, {info['iterations']} iterations)"
+            fp_shape, its = (info["config"].get("blocks"), info["config"].get("channels")), info["iterations"]
         elif fp_model and (ROOT / fp_model).is_file():  # an FP model file records its shape and iterations
             fp_cfg, _, fp_meta = read_model(ROOT / fp_model)
-            its = f", {fp_meta['iterations']} iterations" if fp_meta.get("iterations") else ""
-            same = (getattr(fp_cfg, "blocks", None), fp_cfg.channels) == (getattr(cfg, "blocks", None), cfg.channels)
-            fp_label = (f"FP twin (same size{its})" if same else
-                        f"FP EDSR B{fp_cfg.blocks} C{fp_cfg.channels} (same recipe{its})")
+            fp_shape, its = (getattr(fp_cfg, "blocks", None), fp_cfg.channels), fp_meta.get("iterations", "")
+        if fp_shape is not None:
+            its = f", {its} iterations" if its else ""
+            fp_label = (f"FP twin (same size{its})" if fp_shape == (getattr(cfg, "blocks", None), cfg.channels)
+                        else f"FP EDSR B{fp_shape[0]} C{fp_shape[1]} ({its[2:] or 'iterations unknown'})")
         lines.append(_row(fp_label, fp))
     lines.append(_row(f"**{name}**", ev))
     lines += [
@@ -376,8 +377,8 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
           if fp_model else []),
         "```",
         "",
-        f"The same numbers are in `{name}.eval.json` beside this card. Where it stands against FP networks "
-        "of the same engine latency, trained with the same recipe: `docs/quality-speed.md`.",
+        f"The same numbers are in `{name}.eval.json` beside this card. Binary against FP networks at matched "
+        "engine latency: `docs/quality-speed.md`.",
         "",
     ]
     if json.loads(meta.get("fp_precision_gate", "null")) is not None:
