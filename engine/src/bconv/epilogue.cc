@@ -78,29 +78,34 @@ SCALES_ROW_CLONES void spatial_factors(const float* w, float b, const float* x, 
   for (int p = 0; p < width; ++p) s[p] = sigmoid(dot16(w, x + static_cast<size_t>(p) * channels, channels) + b);
 }
 
-SCALES_ROW_CLONES void prepare_row(const ScalesParams& next, const float* x_row, int width, int channels,
-                                   uint64_t* packed_row, float* s_row, double* sums) {
-  const int words = (channels + 63) / 64;
-  const float* shift = next.shift.empty() ? nullptr : next.shift.data();
-  const bool spatial = !next.spatial_w.empty(), channel = !next.fc1_w.empty();
+// Adds each channel's values over the row to sums[c], pixels in order. Channels are the outer loop
+// (blocks of 32, then 8, then 1) so a block's running sums stay in vector registers for the whole
+// row; the pixel-outer form loaded and stored all C sums per pixel, and was the largest item of
+// the body's profile. Each channel still adds its pixels in pixel order: the sums are the same
+// to the last bit.
+template <int N>
+inline void add_channel_block(const float* x, int width, int channels, int c0, double* sums) {
+  double acc[N];
+  for (int l = 0; l < N; ++l) acc[l] = sums[c0 + l];
   for (int p = 0; p < width; ++p) {
-    const float* xp = x_row + static_cast<size_t>(p) * channels;
-    uint64_t* dst = packed_row + static_cast<size_t>(p) * words;
-    for (int w = 0; w < words; ++w) {
-      const int c0 = w * 64, c1 = std::min(channels, c0 + 64);
-      uint64_t word = 0;
-      if (shift)
-        for (int c = c0; c < c1; ++c) word |= static_cast<uint64_t>(xp[c] + shift[c] < 0.0f) << (c - c0);
-      else
-        for (int c = c0; c < c1; ++c) word |= static_cast<uint64_t>(xp[c] < 0.0f) << (c - c0);
-      dst[w] = word;
-    }
-    if (spatial) {
-      s_row[p] = sigmoid(dot16(next.spatial_w.data(), xp, channels) + next.spatial_b);
-    }
-    if (channel)
-      for (int ch = 0; ch < channels; ++ch) sums[ch] += xp[ch];
+    const float* xp = x + static_cast<size_t>(p) * channels + c0;
+    for (int l = 0; l < N; ++l) acc[l] += xp[l];
   }
+  for (int l = 0; l < N; ++l) sums[c0 + l] = acc[l];
+}
+
+SCALES_ROW_CLONES void channel_sums_row(const float* x, int width, int channels, double* sums) {
+  int c0 = 0;
+  for (; c0 + 32 <= channels; c0 += 32) add_channel_block<32>(x, width, channels, c0, sums);
+  for (; c0 + 8 <= channels; c0 += 8) add_channel_block<8>(x, width, channels, c0, sums);
+  for (; c0 < channels; ++c0) add_channel_block<1>(x, width, channels, c0, sums);
+}
+
+void prepare_row(const ScalesParams& next, bgemm::PackFn pack, const float* x_row, int width, int channels,
+                 uint64_t* packed_row, float* s_row, double* sums) {
+  pack(x_row, width, channels, next.shift.empty() ? nullptr : next.shift.data(), packed_row);
+  if (!next.spatial_w.empty()) spatial_factors(next.spatial_w.data(), next.spatial_b, x_row, width, channels, s_row);
+  if (!next.fc1_w.empty()) channel_sums_row(x_row, width, channels, sums);
 }
 
 }  // namespace scales::bconv

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bconv/params.h"
+#include "bgemm/bgemm.h"
 
 namespace scales::bconv {
 
@@ -37,9 +38,10 @@ void epilogue_row(const float* gk, const float* s_row, const float* cfac, const 
 void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s);
 
 // Prepares one row of x as the input of binary layer `next`: packed sign words (width x words,
-// no border), s[p] into s_row when next has spatial re-scaling, and adds x's channel sums to
-// `sums` when next has channel re-scaling.
-void prepare_row(const ScalesParams& next, const float* x_row, int width, int channels, uint64_t* packed_row,
-                 float* s_row, double* sums);
+// no border) by `pack` (the kernel variant's sign packer, bgemm/bgemm.h; every variant packs
+// bit for bit alike), s[p] into s_row when next has spatial re-scaling, and adds x's channel sums
+// to `sums` when next has channel re-scaling.
+void prepare_row(const ScalesParams& next, bgemm::PackFn pack, const float* x_row, int width, int channels,
+                 uint64_t* packed_row, float* s_row, double* sums);
 
 }  // namespace scales::bconv

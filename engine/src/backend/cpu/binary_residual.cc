@@ -16,6 +16,12 @@ namespace {
 
 constexpr int kRowsPerChunk = 4;
 
+// Brings n floats into L2 (one request per 64-byte line), marked for writing.
+void prefetch_for_write(const float* p, size_t n) {
+  const char* b = reinterpret_cast<const char*>(p);
+  for (size_t i = 0; i < n * sizeof(float); i += 64) __builtin_prefetch(b + i, 1, 2);
+}
+
 int chunks(int rows) { return (rows + kRowsPerChunk - 1) / kRowsPerChunk; }
 
 struct Map {  // one item's HWC map
@@ -79,8 +85,8 @@ void run_item(std::span<const net::Op> chain, int stats_slots, const Map& x, con
   rt.pool.parallel_for(n_chunks, [&](int ch) {
     std::fill(sums[ch].begin(), sums[ch].end(), 0.0);
     for (int y = ch * kRowsPerChunk; y < std::min(h, (ch + 1) * kRowsPerChunk); ++y)
-      bconv::prepare_row(*layer(0)->layer->p, x.row(y), w, c, packed_row(cur, y), s_cur.data() + size_t(y) * w,
-                         sums[ch].data());
+      bconv::prepare_row(*layer(0)->layer->p, rt.kernel.pack, x.row(y), w, c, packed_row(cur, y),
+                         s_cur.data() + size_t(y) * w, sums[ch].data());
   });
   std::vector<float> cfac = layer_cfac(*layer(0), stats_slots, x, total_sums(), rt, plan);
 
@@ -92,12 +98,17 @@ void run_item(std::span<const net::Op> chain, int stats_slots, const Map& x, con
       std::vector<int32_t> ybin(static_cast<size_t>(w) * c);
       if (next) std::fill(sums[ch].begin(), sums[ch].end(), 0.0);
       for (int y = ch * kRowsPerChunk; y < std::min(h, (ch + 1) * kRowsPerChunk); ++y) {
+        // The epilogue below reads and rewrites this row of the residual map, which is far out of
+        // cache by now (the map is 16 MB at 256x256x64): asking for it before the kernel row, which
+        // touches only packed bits and weights, hides that read behind the popcounts.
+        prefetch_for_write(x.row(y), static_cast<size_t>(w) * c);
         rt.kernel.row(cur, L.layer->weights, y, ybin.data());
         bconv::epilogue_row(L.layer->gk.data(), spatial ? s_cur.data() + size_t(y) * w : nullptr,
                             channel ? cfac.data() : nullptr, ybin.data(), L.prelu ? L.prelu->data() : nullptr, w, c,
                             x.row(y));
         if (next)
-          bconv::prepare_row(*next, x.row(y), w, c, packed_row(nxt, y), s_nxt.data() + size_t(y) * w, sums[ch].data());
+          bconv::prepare_row(*next, rt.kernel.pack, x.row(y), w, c, packed_row(nxt, y), s_nxt.data() + size_t(y) * w,
+                             sums[ch].data());
       }
     });
     if (tap && !chain[li].tap.empty()) (*tap)(chain[li].tap, h, w, c, x.data);
