@@ -1,8 +1,8 @@
 // The server's one thread-pool type: a named group of threads, each running its owner's loop
 // until the owner stops them. The I/O pool ("scales-io": decode and encode jobs) and the
 // scheduler's engine workers ("scales-engine": one Engine each, taking tile batches) are both
-// ThreadGroups; the engine's own data-parallel pool (runtime::ThreadPool, "scales-pool") is a
-// different thing, a fork-join parallel_for inside one forward pass.
+// ThreadGroups; the engine's own data-parallel pool (runtime::ThreadPool, on OpenMP's team,
+// "scales-omp") is a different thing, a fork-join parallel_for inside one forward pass.
 //
 // The loop's wait and its stop flag belong to the owner (they live under the owner's lock);
 // stop() sets the flag under that lock, wakes every waiter, and joins.
