@@ -58,9 +58,18 @@ TEST_P(Bgemm, EqualsTheSignDotProduct) {
     }
 }
 
-const Shape kShapes[] = {{1, 1, 1, 1, 1, 64},     {1, 2, 2, 9, 13, 128},  {1, 3, 3, 17, 8, 192},
-                         {2, 2, 3, 11, 9, 256},   {3, 3, 1, 10, 16, 576}, {3, 6, 2, 9, 33, 1152},
-                         {3, 1, 1, 5, 7, 64 * 3}, {1, 8, 8, 33, 64, 512}};
+const Shape kShapes[] = {{1, 1, 1, 1, 1, 64},
+                         {1, 2, 2, 9, 13, 128},
+                         {1, 3, 3, 17, 8, 192},
+                         {2, 2, 3, 11, 9, 256},
+                         {3, 3, 1, 10, 16, 576},
+                         {3, 6, 2, 9, 33, 1152},
+                         {3, 1, 1, 5, 7, 64 * 3},
+                         {1, 8, 8, 33, 64, 512},
+                         // three-run rows past AVX2's byte-count fold (33 words, one odd) and past its
+                         // gathered-row bound (270 words: the lookup form)
+                         {3, 11, 11, 3, 9, 64 * 33},
+                         {3, 90, 90, 3, 9, 64 * 270}};
 
 INSTANTIATE_TEST_SUITE_P(All, Bgemm, ::testing::Combine(testing::all_isas(), ::testing::ValuesIn(kShapes)),
                          [](const auto& info) {

@@ -25,9 +25,12 @@ inline float dot16(const float* w, const float* x, int n) {
   for (; c + 16 <= n; c += 16)
     for (int l = 0; l < 16; ++l) acc[l] += w[c + l] * x[c + l];
   for (int l = 0; c < n; ++c, ++l) acc[l] += w[c] * x[c];
-  for (int half = 8; half >= 1; half /= 2)
-    for (int l = 0; l < half; ++l) acc[l] += acc[l + half];
-  return acc[0];
+  // The fold written out level by level: as one loop over halves GCC kept it scalar, through
+  // the stack, and it was most of spatial_factors' time.
+  for (int l = 0; l < 8; ++l) acc[l] += acc[l + 8];
+  for (int l = 0; l < 4; ++l) acc[l] += acc[l + 4];
+  for (int l = 0; l < 2; ++l) acc[l] += acc[l + 2];
+  return acc[0] + acc[1];
 }
 }  // namespace
 
