@@ -53,6 +53,57 @@ TEST(Epilogue, PrepareRowPacksLikeTheReferencePacker) {
   }
 }
 
+// Each variant's fused epilogue + preparation equals epilogue_row then prepare_row bit for bit,
+// with every optional part on and off, at channel counts on and off the 16- and 64-lane edges.
+TEST(Epilogue, FusedRowEqualsTheTwoPasses) {
+  int fused_variants = 0;
+  for (const kernels::KernelVariant& kv : kernels::kernel_variants()) {
+    if (!kv.supported || !kv.epilogue_prepare) continue;
+    ++fused_variants;
+    for (int c : {1, 15, 16, 17, 63, 64, 65, 130}) {
+      for (int parts = 0; parts < 64; ++parts) {  // bit i: s_row, cfac, prelu, next, shift, spatial
+        const bool has_s = parts & 1, has_cfac = parts & 2, has_prelu = parts & 4, has_next = parts & 8;
+        SCOPED_TRACE(std::string(kv.name) + " C=" + std::to_string(c) + " parts=" + std::to_string(parts));
+        std::mt19937 rng(c * 131 + parts);
+        std::normal_distribution<float> nd;
+        std::uniform_int_distribution<int32_t> ud(-576, 576);
+        const int width = 23, words = (c + 63) / 64;
+        auto vec = [&](size_t n, float scale) {
+          std::vector<float> v(n);
+          for (auto& e : v) e = scale * nd(rng);
+          return v;
+        };
+        const std::vector<float> gk = vec(c, 0.05f), s = vec(width, 1.0f), cfac = vec(c, 1.0f), prelu = vec(c, 0.3f);
+        std::vector<int32_t> ybin(static_cast<size_t>(width) * c);
+        for (auto& v : ybin) v = ud(rng);
+        std::vector<float> x = vec(static_cast<size_t>(width) * c, 1.0f);
+        x[0] = -0.0f;  // sign(-0) = +1 on both paths
+        ScalesParams next;
+        if (parts & 16) next.shift = vec(c, 0.2f);
+        if (parts & 32) {
+          next.spatial_w = vec(c, 1.0f);
+          next.spatial_b = 0.1f;
+        }
+        next.fc1_w.assign(4 * c, 0.1f);  // sums wanted
+        std::vector<float> x1 = x, x2 = x, s1(width, -1.0f), s2 = s1;
+        std::vector<uint64_t> b1(static_cast<size_t>(width) * words, 7), b2 = b1;
+        std::vector<double> m1(c, 0.5), m2 = m1;
+        epilogue_row(gk.data(), has_s ? s.data() : nullptr, has_cfac ? cfac.data() : nullptr, ybin.data(),
+                     has_prelu ? prelu.data() : nullptr, width, c, x1.data());
+        if (has_next) prepare_row(next, bgemm::pack_signs_ref, x1.data(), width, c, b1.data(), s1.data(), m1.data());
+        kv.epilogue_prepare(gk.data(), has_s ? s.data() : nullptr, has_cfac ? cfac.data() : nullptr, ybin.data(),
+                            has_prelu ? prelu.data() : nullptr, width, c, x2.data(), has_next ? &next : nullptr,
+                            b2.data(), s2.data(), m2.data());
+        ASSERT_EQ(x1, x2);
+        ASSERT_EQ(b1, b2);
+        ASSERT_EQ(s1, s2);
+        ASSERT_EQ(m1, m2);
+      }
+    }
+  }
+  if (fused_variants == 0) GTEST_SKIP() << "no kernel variant with a fused epilogue runs on this CPU";
+}
+
 TEST(Epilogue, RowFollowsTheFormula) {
   const int c = 5, width = 3;
   const std::vector<float> gk = {0.5f, -1.0f, 2.0f, 0.25f, 1.0f}, cfac = {1.0f, 0.5f, 0.25f, 2.0f, 1.0f};

@@ -44,4 +44,16 @@ void spatial_factors(const float* w, float b, const float* x, int width, int cha
 void prepare_row(const ScalesParams& next, bgemm::PackFn pack, const float* x_row, int width, int channels,
                  uint64_t* packed_row, float* s_row, double* sums);
 
+// Adds each channel's values over the row's `width` pixels to sums[c], pixels in order.
+void channel_sums_row(const float* x_row, int width, int channels, double* sums);
+
+// epilogue_row, then prepare_row(*next, ...) on the result when next is not null, in one pass
+// over the row: the kernel variants' fused form (bconv/epilogue_<isa>.cc; equal bit for bit).
+using EpiloguePrepareFn = void (*)(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+                                   const float* prelu_slope, int width, int channels, float* x_row,
+                                   const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums);
+void epilogue_prepare_row_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+                                 const float* prelu_slope, int width, int channels, float* x_row,
+                                 const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums);
+
 }  // namespace scales::bconv

@@ -18,7 +18,8 @@ std::vector<KernelVariant> probe() {
 #if defined(SCALES_KERNEL_AVX512)
   v.push_back({"avx512", bgemm::bgemm_avx512, bgemm::pack_signs_avx512,
                __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq") &&
-                   __builtin_cpu_supports("avx512vl")});
+                   __builtin_cpu_supports("avx512vl"),
+               bconv::epilogue_prepare_row_avx512});
 #endif
 #if defined(SCALES_KERNEL_NEON)
   v.push_back({"neon", bgemm::bgemm_neon, bgemm::pack_signs_ref, true});  // Advanced SIMD is baseline on aarch64

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "bconv/epilogue.h"
 #include "bconv/kernel.h"
 #include "bgemm/bgemm.h"
 #include "blinear/kernel.h"
@@ -21,6 +22,9 @@ struct KernelVariant {
   bgemm::GemmFn gemm;
   bgemm::PackFn pack;  // token sign packing (the reference where an ISA has none of its own)
   bool supported;      // this CPU can run it
+  // The body's epilogue and next-layer preparation in one pass (bconv/epilogue.h); null: the
+  // generic epilogue_row and prepare_row, one after the other.
+  bconv::EpiloguePrepareFn epilogue_prepare = nullptr;
 
   // One output row of a binary 3x3 conv (bconv/kernel.h).
   void row(const bconv::PackedMap& a, const bconv::BconvWeights& w, int y, int32_t* out) const {

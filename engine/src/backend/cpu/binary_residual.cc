@@ -107,8 +107,15 @@ void run_item(std::span<const net::Op> chain, int stats_slots, const Map& x, con
         // touches only packed bits and weights, hides that read behind the popcounts.
         prefetch_for_write(x.row(y), static_cast<size_t>(w) * c);
         rt.kernel.row(cur, L.layer->weights, y, ybin.data());
-        bconv::epilogue_row(L.layer->gk.data(), spatial ? s_cur.data() + size_t(y) * w : nullptr,
-                            channel ? cfac.data() : nullptr, ybin.data(), L.prelu ? L.prelu->data() : nullptr, w, c,
+        const float* s_here = spatial ? s_cur.data() + size_t(y) * w : nullptr;
+        const float* slope = L.prelu ? L.prelu->data() : nullptr;
+        if (rt.kernel.epilogue_prepare) {  // one pass over the row
+          rt.kernel.epilogue_prepare(L.layer->gk.data(), s_here, channel ? cfac.data() : nullptr, ybin.data(), slope, w,
+                                     c, x.row(y), next, next ? packed_row(nxt, y) : nullptr,
+                                     s_nxt.data() + size_t(y) * w, sums[ch].data());
+          continue;
+        }
+        bconv::epilogue_row(L.layer->gk.data(), s_here, channel ? cfac.data() : nullptr, ybin.data(), slope, w, c,
                             x.row(y));
         if (next)
           bconv::prepare_row(*next, rt.kernel.pack, x.row(y), w, c, packed_row(nxt, y), s_nxt.data() + size_t(y) * w,
