@@ -237,6 +237,31 @@ int main(int argc, char** argv) {
     out["kernels"] = json::array({out["kernel"]});
     for (const auto& v : scales::kernels::kernel_variants())
       if (v.supported && v.name != "ref" && v.name != kv.name) out["kernels"].push_back(bench_kernel(v, pool, repeats));
+    // The body's memory traffic alone: 33 in-place passes over a 256x256x64 float map (read and
+    // write each, as the epilogue does per layer), on the same pool. Whether this fits a cache
+    // decides whether the body can be memory-bound (docs/benchmarks.md, the arithmetic).
+    {
+      std::vector<float> map(static_cast<size_t>(256) * 256 * 64, 1.0f);
+      const int rows = 256;
+      auto passes = [&] {
+        for (int l = 0; l < 33; ++l)
+          pool.parallel_for(rows / 4, [&](int ch) {
+            float* p = map.data() + static_cast<size_t>(ch) * 4 * 256 * 64;
+            for (size_t i = 0; i < size_t{4} * 256 * 64; ++i) p[i] = p[i] * 0.999f + 0.001f;
+          });
+      };
+      passes();
+      std::vector<double> t;
+      for (int i = 0; i < repeats; ++i) {
+        const double t0 = now_ms();
+        passes();
+        t.push_back(now_ms() - t0);
+      }
+      const double ms = median(t);
+      out["residual_stream"] = {{"shape", "33 in-place passes over 256x256x64 floats"},
+                                {"ms", ms},
+                                {"gbytes_per_s", 33 * 2 * map.size() * sizeof(float) / (ms * 1e6)}};
+    }
     if (kernel_only) {
       std::cout << (as_json ? out.dump() : out.dump(2)) << "\n";
       return 0;

@@ -20,8 +20,8 @@ namespace scales::bconv {
 namespace {
 // dot16's fold: lanes l += l + 8, then l += l + 4, then l += l + 2, then lane 0 + lane 1.
 float fold16(__m512 acc) {
-  const __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(acc),
-                                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+  const __m256 a8 =
+      _mm256_add_ps(_mm512_castps512_ps256(acc), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
   const __m128 a4 = _mm_add_ps(_mm256_castps256_ps128(a8), _mm256_extractf128_ps(a8, 1));
   const __m128 a2 = _mm_add_ps(a4, _mm_movehl_ps(a4, a4));
   return _mm_cvtss_f32(a2) + _mm_cvtss_f32(_mm_shuffle_ps(a2, a2, 1));
