@@ -1,6 +1,6 @@
-// The backends and the executor: every CPU kernel variant, with its fused binary chains, equals
-// the op-by-op reference bit for bit (backend_harness.h); a device backend that runs only some
-// ops gets the rest done on the CPU, with tensors moved between the two, and the same image.
+// The backends and the executor: every CPU kernel variant, with its fused binary chains and the
+// tail fused into the last upsampler, equals the op-by-op reference bit for bit (backend_harness.h); a device backend
+// that runs only some ops gets the rest done on the CPU, with tensors moved between the two, and the same image.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -52,6 +52,30 @@ TEST(Backends, EveryCpuKernelVariantMatchesTheReferenceOpByOp) {
     const auto m = swinir();
     for (const auto& c : testing::compare_op_by_op(m->network(), {&sw}, cpu))
       EXPECT_EQ(c.max_abs, 0.0) << "SwinIR op " << c.op << " (" << c.name << ")";
+  }
+}
+
+TEST(Backends, TheTailFusedIntoTheUpsamplerMatchesOpByOp) {
+  // Wide and short, so the upsampler runs in several bands (about 2^19 floats of conv output
+  // each) and the tail's halo rows cross band boundaries; the height leaves a partial last band.
+  const Image a = testing::random_image(300, 37, 11);
+  runtime::ThreadPool pool(2);
+  runtime::Workspace ws(size_t{64} << 20);
+  backend::CpuBackend cpu(pool, kernels::select_kernel(""), ws);
+  for (int scale : {2, 4}) {
+    model::SyntheticSpec s;
+    s.scale = scale;
+    s.blocks = 1;
+    s.channels = 16;
+    s.components = {"shift", "spatial", "channel"};
+    s.seed = 40 + scale;
+    const Model m(net::make_edsr(model::synthetic_edsr(s)));
+    bool tail_fused = false;
+    for (const auto& c : testing::compare_op_by_op(m.network(), {&a}, cpu)) {
+      EXPECT_EQ(c.max_abs, 0.0) << "x" << scale << " op " << c.op << " (" << c.name << ")";
+      tail_fused = tail_fused || (c.ops == 2 && c.name == "conv");
+    }
+    EXPECT_TRUE(tail_fused) << "x" << scale << ": the upsampler and the tail ran apart";
   }
 }
 

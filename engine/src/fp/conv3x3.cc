@@ -154,6 +154,12 @@ void Conv3x3::run(const float* src, int height, int width, float* dst, int threa
 
 void Conv3x3::run_rows(const float* src, int height, int width, int row0, int row1, float* dst, int threads,
                        bool low_precision) const {
+  const int s0 = std::max(0, row0 - 1);
+  run_rows_of_band(src + static_cast<size_t>(s0) * width * in_, height, width, row0, row1, dst, threads, low_precision);
+}
+
+void Conv3x3::run_rows_of_band(const float* band, int height, int width, int row0, int row1, float* dst, int threads,
+                               bool low_precision) const {
   OmpThreads scoped(threads);
   const Precision prec = low_precision ? native_ : Precision::fp32;
   const int s0 = std::max(0, row0 - 1), s1 = std::min(height, row1 + 1);
@@ -165,7 +171,6 @@ void Conv3x3::run_rows(const float* src, int height, int width, int row0, int ro
     std::lock_guard<std::mutex> lk(impl_->mu);
     e = impl_->entry(key, strm);
   }
-  const float* band = src + static_cast<size_t>(s0) * width * in_;
   memory f32_src(memory::desc({1, in_, s1 - s0, width}, dt::f32, tag::nhwc), eng, const_cast<float*>(band));
   memory src_mem = f32_src;
   if (prec != Precision::fp32) {

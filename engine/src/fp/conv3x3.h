@@ -37,6 +37,12 @@ class Conv3x3 {
   // holds the whole output.
   void run_rows(const float* src, int height, int width, int row0, int row1, float* dst, int threads,
                 bool low_precision = true) const;
+  // The same, reading only the input rows the band needs, from `band`: input rows
+  // [max(0, row0 - 1), min(height, row1 + 1)) of the height-row map, the rows outside it being
+  // the zero padding. A caller that produces the input band by band (the upsampler followed by
+  // the tail, backend/cpu/conv_shuffle.cc) never holds the whole input either.
+  void run_rows_of_band(const float* band, int height, int width, int row0, int row1, float* dst, int threads,
+                        bool low_precision = true) const;
 
  private:
   struct Impl;

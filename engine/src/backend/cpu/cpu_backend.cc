@@ -24,7 +24,20 @@ size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {
   std::visit(Overload{
                  [&](const net::op::Input& p) { cpu::input(p, b, y, rt); },
                  [&](const net::op::Conv& p) { cpu::conv(p, b, *x, y, rt); },
-                 [&](const net::op::ConvShuffle& p) { cpu::conv_shuffle(p, b, *x, y, rt); },
+                 [&](const net::op::ConvShuffle& p) {
+                   // The tail fused in: a conv right after that alone reads this op's output
+                   // takes it band by band (backend/cpu/conv_shuffle.cc).
+                   const net::Op* t = i + 1 < prog.ops.size() ? &prog.ops[i + 1] : nullptr;
+                   if (fuse_ && t && t->as<net::op::Conv>() && t->x == op.y && t->y >= 0 && op.tap.empty() &&
+                       prog.last_uses()[op.y] == i + 1) {
+                     Tensor& ty = b.tensors[t->y];
+                     cpu::conv_shuffle_conv(p, *t->as<net::op::Conv>(), b, *x, ty, rt);
+                     if (b.tap && !t->tap.empty()) (*b.tap)(t->tap, ty.h, ty.w, ty.c, ty.item(0));
+                     next = i + 2;
+                   } else {
+                     cpu::conv_shuffle(p, b, *x, y, rt);
+                   }
+                 },
                  [&](const net::op::BinaryResidual&) {
                    // The chain: this op and the binary residual convs right after it on the same tensor.
                    while (fuse_ && next < prog.ops.size() && prog.ops[next].as<net::op::BinaryResidual>() &&

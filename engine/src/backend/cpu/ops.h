@@ -22,6 +22,10 @@ void output(const net::op::Output& p, Batch& b, const Tensor& x);
 
 // conv_shuffle.cc
 void conv_shuffle(const net::op::ConvShuffle& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+// conv_shuffle then the conv `t` on its output, band by band: y = t(conv_shuffle(x)) without the
+// shuffled map ever existing whole (the last upsampler and EDSR's tail).
+void conv_shuffle_conv(const net::op::ConvShuffle& p, const net::op::Conv& t, Batch& b, const Tensor& x, Tensor& y,
+                       net::Runtime& rt);
 
 // binary_residual.cc: a chain of binary residual convs on one tensor (ops all BinaryResidual, x
 // == y), fused: each row leaves a layer as the next layer's packed signs. `stats_slots` sizes
