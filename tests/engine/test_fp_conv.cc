@@ -1,4 +1,5 @@
-// The FP conv's precisions (fp/conv3x3.h): fp32 bands equal the whole map, int8 equals its plain
+// The FP conv's precisions (fp/conv3x3.h): fp32 bands equal the whole map, the narrow conv (out
+// <= 4) equals the definition, int8 equals its plain
 // reference (fp/quantize.h), bf16 stays within bf16's rounding of fp32, and the sub-pixel-major
 // reordering (fp/subpixel.h) only moves channels.
 #include <gtest/gtest.h>
@@ -71,6 +72,49 @@ TEST(FpConv, Fp32BandsEqualTheWholeMap) {
   }
   const float scale = rms(whole);
   for (size_t i = 0; i < whole.size(); ++i) ASSERT_NEAR(whole[i], banded[i], 1e-5f * scale) << "at " << i;
+}
+
+// The narrow conv (out <= 4: the engine's own kernel, fp/conv3x3_narrow.h) against the plain
+// definition in double, border pixels included, on channel counts with and without its 4-pixel
+// x 16-channel blocks, widths too narrow for a block, and bands; it ignores a recorded precision.
+TEST(FpConv, NarrowEqualsTheDefinition) {
+  for (int in : {64, 48, 20, 1})
+    for (int out : {1, 3, 4})
+      for (int w : {1, 5, 6, 29}) {
+        SCOPED_TRACE("in=" + std::to_string(in) + " out=" + std::to_string(out) + " w=" + std::to_string(w));
+        const int h = 7;
+        const auto x = feature_map(h, w, in, 3 + in + w);
+        ConvParams p = random_conv(out, in, 4 + out);
+        p.precision = Precision::bf16;  // recorded, but a narrow conv computes in fp32
+        Conv3x3 conv(p);
+        EXPECT_EQ(conv.precision(), Precision::fp32);
+        std::vector<float> got(static_cast<size_t>(h) * w * out), banded(got.size());
+        conv.run(x.data(), h, w, got.data(), 2);
+        for (int r0 = 0; r0 < h; r0 += 3) {
+          const int r1 = std::min(h, r0 + 3), s0 = std::max(0, r0 - 1);
+          conv.run_rows_of_band(x.data() + static_cast<size_t>(s0) * w * in, h, w, r0, r1,
+                                banded.data() + static_cast<size_t>(r0) * w * out, 2);
+        }
+        EXPECT_EQ(got, banded) << "bands must equal the whole map exactly";
+        for (int y = 0; y < h; ++y)
+          for (int xx = 0; xx < w; ++xx)
+            for (int o = 0; o < out; ++o) {
+              double want = p.bias[o], mag = 0;
+              for (int ky = 0; ky < 3; ++ky)
+                for (int kx = 0; kx < 3; ++kx) {
+                  const int yy = y + ky - 1, xs = xx + kx - 1;
+                  if (yy < 0 || yy >= h || xs < 0 || xs >= w) continue;
+                  for (int c = 0; c < in; ++c) {
+                    const double t = double(p.weight[(static_cast<size_t>(o) * in + c) * 9 + ky * 3 + kx]) *
+                                     x[(static_cast<size_t>(yy) * w + xs) * in + c];
+                    want += t;
+                    mag += std::fabs(t);
+                  }
+                }
+              ASSERT_NEAR(got[(static_cast<size_t>(y) * w + xx) * out + o], want, 1e-5 * (mag + 1e-3))
+                  << "y=" << y << " x=" << xx << " o=" << o;
+            }
+      }
 }
 
 TEST(FpConv, Int8MatchesItsReferenceAndStaysNearFp32) {

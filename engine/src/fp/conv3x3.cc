@@ -134,6 +134,10 @@ Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_
   impl_->p = c;
   Precision want = c.precision;
   if (want == Precision::int8 && c.input_absmax.size() != static_cast<size_t>(c.in)) want = Precision::fp32;
+  if (c.out <= kNarrowOut) {  // oneDNN's kernels are slow for it in every precision
+    narrow_ = std::make_unique<NarrowConv3x3>(c);
+    return;
+  }
   if (want != Precision::fp32 && native(want, c.in, c.out)) native_ = want;
   if (native_ == Precision::int8) impl_->q = quantize_conv(c);
 }
@@ -143,6 +147,7 @@ const ConvParams& Conv3x3::params() const { return impl_->p; }
 Conv3x3::~Conv3x3() = default;
 
 void Conv3x3::run(const float* src, int height, int width, float* dst, int threads, bool low_precision) const {
+  if (narrow_) return narrow_->run_rows_of_band(src, height, width, 0, height, dst, threads);
   if (!low_precision || native_ == Precision::fp32) return run_rows(src, height, width, 0, height, dst, threads, false);
   // Bands, so each converted input band is small and still in cache when the conv reads it.
   const int band = std::max<int>(1, static_cast<int>(kBandBytes / (sizeof(float) * in_ * std::max(width, 1))));
@@ -160,6 +165,7 @@ void Conv3x3::run_rows(const float* src, int height, int width, int row0, int ro
 
 void Conv3x3::run_rows_of_band(const float* band, int height, int width, int row0, int row1, float* dst, int threads,
                                bool low_precision) const {
+  if (narrow_) return narrow_->run_rows_of_band(band, height, width, row0, row1, dst, threads);
   OmpThreads scoped(threads);
   const Precision prec = low_precision ? native_ : Precision::fp32;
   const int s0 = std::max(0, row0 - 1), s1 = std::min(height, row1 + 1);

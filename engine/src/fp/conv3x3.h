@@ -14,6 +14,7 @@
 
 #include <memory>
 
+#include "fp/conv3x3_narrow.h"
 #include "fp/conv_params.h"
 
 namespace scales::fp {
@@ -26,7 +27,7 @@ class Conv3x3 {
   int out() const { return out_; }
   const ConvParams& params() const;  // the weights as given (a device backend uploads them)
   // What run() computes in when low precision is allowed: the recorded precision if this CPU runs
-  // it natively, else fp32.
+  // it natively, else fp32; always fp32 for a narrow conv (out <= kNarrowOut, fp/conv3x3_narrow.h).
   Precision precision() const { return native_; }
 
   // src: height x width x in, dst: height x width x out; `threads` OpenMP threads for oneDNN.
@@ -49,6 +50,7 @@ class Conv3x3 {
   int in_, out_;
   Precision native_ = Precision::fp32;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<NarrowConv3x3> narrow_;  // out <= kNarrowOut: the engine's own kernel, in fp32
 };
 
 }  // namespace scales::fp
