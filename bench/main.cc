@@ -343,10 +343,13 @@ int main(int argc, char** argv) {
       const std::string stem = swinir_dir + "/swinir-paper-x" + std::to_string(s);
       const auto model = scales::Model::load(stem + ".safetensors");
       sb::TorchScriptTwin twin(stem + "-fp-" + std::to_string(swinir_size) + ".torchscript.pt");
-      // TorchScript's profiling executor optimises on its second call: three warm-ups.
-      // No ONNX twin for SwinIR yet (onnx_export writes EDSR): LibTorch only.
-      const E2eTimes t =
-          time_e2e(engine, {model.get()}, random_image(swinir_size, 3), twin, 3, repeats, nullptr, "", threads);
+      // TorchScript's profiling executor optimises on its second call: three warm-ups. The ONNX
+      // twin (make_swinir_bench.py writes it at the same size) is timed when the file is there.
+      const std::string onnx = stem + "-fp-" + std::to_string(swinir_size) + ".onnx";
+      const bool has_onnx = std::ifstream(onnx).good();
+      if (has_onnx && !ort) ort = std::make_unique<sb::OrtRunner>(ort_worker);
+      const E2eTimes t = time_e2e(engine, {model.get()}, random_image(swinir_size, 3), twin, 3, repeats,
+                                  has_onnx ? ort.get() : nullptr, has_onnx ? onnx : "", threads);
       const double px = double(swinir_size) * swinir_size;
       const auto& info = model->info();
       json row = {

@@ -1,8 +1,9 @@
 """Writes the SCALES-SwinIR pair that `scales-bench --swinir-dir DIR` times: the paper's
 lightweight size (embedding 60, 4 groups of 6 layers, 6 heads, window 8, MLP ratio 2) with
 seeded random weights as an engine model file, and its FP twin (SwinIR, nn.Linear / nn.Conv2d)
-as TorchScript traced at the benchmark's input size, for x2 and x4. Random weights: speed does
-not depend on them (no data-dependent work in either network).
+as TorchScript traced at the benchmark's input size and as ONNX at the same size (ONNX Runtime,
+the faster FP engine on these CPUs; scales-bench times it when the file is there), for x2 and x4.
+Random weights: speed does not depend on them (no data-dependent work in either network).
 
     scripts/py bench/make_swinir_bench.py DIR [--size 128]
 """
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models"))
 
 from scales_train.export import export  # noqa: E402
+from scales_train.onnx_export import export_swinir_onnx  # noqa: E402
 from scales_train.swinir import ScalesSwinIR, SwinConfig  # noqa: E402
 
 PAPER = dict(channels=60, groups=4, depth=6, heads=6, window=8, mlp_ratio=2)
@@ -46,6 +48,7 @@ def main() -> None:
         path = a.out / f"swinir-paper-x{s}-fp-{a.size}.torchscript.pt"
         traced.save(str(path))
         print(path)
+        print(export_swinir_onnx(twin, a.out / f"swinir-paper-x{s}-fp-{a.size}.onnx", a.size))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,19 @@ def export_onnx(model: ScalesEDSR, out: str | Path) -> Path:
     return out
 
 
+def export_swinir_onnx(model: torch.nn.Module, out: str | Path, size: int) -> Path:
+    """An FP SwinIR (scales_train.swinir, variant fp) at a fixed size x size input: its window
+    padding depends on the input size, so the graph is traced for one size (the benchmark's)."""
+    if model.cfg.binary:
+        raise ValueError("only FP networks export to ONNX (see the module doc)")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(model.eval(), torch.rand(1, 3, size, size), str(out), input_names=["lr"],
+                          output_names=["sr"], opset_version=OPSET, do_constant_folding=True)
+    return out
+
+
 def shape_model(text: str, scale: int, seed: int = 0) -> ScalesEDSR:
     """'fp:BLOCKSxCHANNELS' with random weights."""
     variant, _, size = text.partition(":")

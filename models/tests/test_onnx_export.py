@@ -55,3 +55,26 @@ def test_worker_reports_bad_requests_and_keeps_going(tmp_path):
 def test_binary_networks_are_refused(tmp_path, capsys):
     assert onnx_main(["--shape", "scales:4x32", "--out", str(tmp_path / "b.onnx")]) == 2
     assert "only FP networks" in capsys.readouterr().err
+
+
+def test_swinir_twin_onnx_matches_pytorch(tmp_path):
+    # The FP SwinIR twin scales-bench times in ONNX Runtime (bench/make_swinir_bench.py), small.
+    from scales_train.onnx_export import export_swinir_onnx
+    from scales_train.swinir import ScalesSwinIR, SwinConfig
+    torch.manual_seed(3)
+    twin = ScalesSwinIR(SwinConfig.from_variant("fp", 2, channels=12, groups=1, depth=2, heads=2, window=4,
+                                                 mlp_ratio=2)).eval()
+    size = 13  # not a multiple of the window: the padding is in the graph
+    onnx = export_swinir_onnx(twin, tmp_path / "swinir.onnx", size)
+    x = torch.rand(1, 3, size, size)
+    x.numpy().astype(np.float32).tofile(tmp_path / "x.bin")
+    [reply] = run_worker([{"model": str(onnx), "width": size, "height": size, "threads": 1,
+                           "input_file": str(tmp_path / "x.bin"), "output_file": str(tmp_path / "y.bin")}])
+    assert reply.get("dims") == [1, 3, 2 * size, 2 * size], reply
+    got = np.fromfile(tmp_path / "y.bin", dtype=np.float32).reshape(1, 3, 2 * size, 2 * size)
+    with torch.no_grad():
+        ref = twin(x).numpy()
+    assert np.abs(got - ref).max() < 1e-4
+    with pytest.raises(ValueError, match="only FP"):
+        export_swinir_onnx(ScalesSwinIR(SwinConfig.from_variant("scales", 2, channels=12, groups=1, depth=2,
+                                                                 heads=2, window=4, mlp_ratio=2)), tmp_path / "b.onnx", 8)
