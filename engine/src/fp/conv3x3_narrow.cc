@@ -41,7 +41,8 @@ SCALES_INLINE void block(const float* const rows[3], int x0, int C, const float*
         for (int j = 0; j < kPixels; ++j)
           for (int o = 0; o < O; ++o)
             for (int l = 0; l < kLanes; ++l)
-              acc[j][o][l] += wt[static_cast<std::size_t>(o) * 9 * C + cb + l] * in[static_cast<std::size_t>(j) * C + cb + l];
+              acc[j][o][l] +=
+                  wt[static_cast<std::size_t>(o) * 9 * C + cb + l] * in[static_cast<std::size_t>(j) * C + cb + l];
     }
   }
   for (int j = 0; j < kPixels; ++j)
@@ -50,7 +51,7 @@ SCALES_INLINE void block(const float* const rows[3], int x0, int C, const float*
 
 // Any one pixel: border pixels, and every pixel when C is not a multiple of 16.
 SCALES_INLINE void pixel(const float* const rows[3], int x, int width, int C, int O, const float* w, const float* bias,
-                  float* out) {
+                         float* out) {
   for (int o = 0; o < O; ++o) {
     float s = 0.0f;
     for (int ky = 0; ky < 3; ++ky) {
@@ -74,7 +75,8 @@ SCALES_NARROW_CLONES void row(const float* const rows[3], int width, int C, cons
   const bool blocks = C % kLanes == 0 && width >= kPixels + 2;
   if (blocks) {
     pixel(rows, 0, width, C, O, w, bias, out);
-    for (x = 1; x + kPixels <= width - 1; x += kPixels) block<O>(rows, x, C, w, bias, out + static_cast<std::size_t>(x) * O);
+    for (x = 1; x + kPixels <= width - 1; x += kPixels)
+      block<O>(rows, x, C, w, bias, out + static_cast<std::size_t>(x) * O);
   }
   for (; x < width; ++x) pixel(rows, x, width, C, O, w, bias, out + static_cast<std::size_t>(x) * O);
 }
