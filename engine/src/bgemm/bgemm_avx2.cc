@@ -6,7 +6,8 @@
 // 4 u64 lanes; each row's activation word is broadcast.
 //
 // Two forms of the count (issue 19 asked which is faster; measured on the 64 -> 64 3x3 conv at
-// 256x256, 2 threads, AMD EPYC Zen 4, side by side in one run):
+// 256x256, 2 threads, AMD EPYC Zen 4, side by side in one run of a throwaway harness that linked
+// both forms; docs/benchmarks.md):
 // - nibble lookup per word, P rows sharing each weight load: 414-441 G/s at P = 2;
 // - Harley-Seal, one row at a time: the row's XORed words pass through a carry-save adder two at a
 //   time (ones, twos = CSA(ones, u, v)), so one lookup popcount ("twos", counted twice) serves two

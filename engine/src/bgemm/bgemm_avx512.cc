@@ -8,7 +8,8 @@
 //   acc[p][q] += popcnt(W[g0 + q][k] ^ broadcast(A_p[k]))      k over the runs' contiguous words
 //
 // Per 8 channels x 64 inputs the inner step is one XOR, one VPOPCNTQ and one add: 512 binary MACs.
-// Measured on the 64 -> 64 3x3 conv at 256x256, 2 threads (AMD EPYC, Zen 4), in one run: P8 G1
+// Measured on the 64 -> 64 3x3 conv at 256x256, 2 threads (AMD EPYC, Zen 4), in one run of a
+// throwaway harness linking each form (docs/benchmarks.md): P8 G1
 // (one group per pass, a broadcast per step) 1640-1744 G/s, P8 G2 1840-1947, P4 G4 1710-1853;
 // P12 G2 and P8 G4 spill accumulators and halve the rate.
 #include <immintrin.h>
