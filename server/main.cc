@@ -16,6 +16,7 @@
 #include <vips/vips8>
 
 #include "config.h"
+#include "grpc/health/v1/health.pb.h"
 #include "io_pool.h"
 #include "metrics.h"
 #include "registry.h"
@@ -92,6 +93,9 @@ int main(int argc, char** argv) {
                                            static_cast<size_t>(c.max_message_mb) << 20});
 
   grpc::EnableDefaultHealthCheckService(true);
+  // The built-in health service has no protobuf descriptor; naming ours (proto/grpc/health/v1)
+  // links it into the pool, so reflection can describe grpc.health.v1.Health to buf curl / grpcurl.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;

@@ -57,6 +57,14 @@ def test_health_reflection_and_models(server):
     assert c.health("scales.v1.Upscaler") == 1
     names = c.reflection_services()
     assert b"scales.v1.Upscaler" in names and b"grpc.health.v1.Health" in names
+    # Listed is not enough: a reflection client must be able to describe (and so call) each.
+    for symbol, methods in [("grpc.health.v1.Health", {"Check", "Watch"}),
+                            ("scales.v1.Upscaler", {"Upscale", "UpscaleStream", "ListModels"})]:
+        files = c.reflection_file_of(symbol)
+        package, name = symbol.rsplit(".", 1)
+        services = {s.name: s for f in files if f.package == package for s in f.service}
+        assert name in services, f"reflection cannot describe {symbol}: {[f.name for f in files]}"
+        assert {m.name for m in services[name].method} == methods
     models = {m.name: m for m in c.list_models().models}
     assert set(models) >= {"scales-edsr-x2", "scales-edsr-x3", "scales-edsr-x4"}
     x2 = models["scales-edsr-x2"]
@@ -69,6 +77,34 @@ def test_health_reflection_and_models(server):
     resp = c.upscale(bird.read_bytes(), scale=3)
     w, h = Image.open(bird).size
     assert resp.info.model == "scales-edsr-x3" and Image.open(io.BytesIO(resp.image)).size == (3 * w, 3 * h)
+
+
+BUF = ROOT / "proto" / "buf" / "node_modules" / ".bin" / "buf"  # scripts/setup installs it (npm @bufbuild/buf)
+
+
+@needs_server
+@pytest.mark.skipif(not BUF.exists(), reason="buf not installed (scripts/setup installs it)")
+def test_buf_curl_as_docs_service_md_shows(server, tmp_path):
+    """The three `buf curl` calls of docs/service.md, through server reflection alone (no .proto)."""
+    url = f"http://127.0.0.1:{server.port}"
+    docs = (ROOT / "docs" / "service.md").read_text()
+    assert "buf curl --protocol grpc --http2-prior-knowledge" in docs
+
+    def curl(path: str, data: str | None = None) -> dict:
+        args = [str(BUF), "curl", "--protocol", "grpc", "--http2-prior-knowledge", f"{url}/{path}"]
+        r = subprocess.run(args + (["-d", "@-"] if data else []), input=(data or "").encode(),
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr.decode()
+        return json.loads(r.stdout)
+
+    assert curl("grpc.health.v1.Health/Check", '{"service": "scales.v1.Upscaler"}') == {"status": "SERVING"}
+    assert "scales-edsr-x2" in {m["name"] for m in curl("scales.v1.Upscaler/ListModels")["models"]}
+    import base64
+    img = np.random.default_rng(3).integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    out = curl("scales.v1.Upscaler/Upscale",
+               json.dumps({"image": base64.b64encode(png_bytes(img)).decode(), "options": {"scale": 2}}))
+    assert out["info"]["model"] == "scales-edsr-x2" and (out["info"]["width"], out["info"]["height"]) == (20, 24)
+    assert Image.open(io.BytesIO(base64.b64decode(out["image"]))).size == (20, 24)
 
 
 @needs_server

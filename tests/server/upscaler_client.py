@@ -103,3 +103,54 @@ class Client:
     def reflection_services(self) -> bytes:
         """ServerReflectionRequest{list_services=7: "*"}; returns the raw response (service names inside)."""
         return b"".join(self._reflect(iter([b"\x3a\x01*"]), timeout=5))
+
+    def reflection_file_of(self, symbol: str) -> list[descriptor_pb2.FileDescriptorProto]:
+        """ServerReflectionRequest{file_containing_symbol=4}: the files the server describes the
+        symbol with (its file and imports); [] when the server answers with an error_response (7)."""
+        req = b"\x22" + _varint(len(symbol)) + symbol.encode()
+        resp = b"".join(self._reflect(iter([req]), timeout=5))
+        files = []
+        for field, value in _fields(resp):
+            if field == 4:  # file_descriptor_response{repeated bytes file_descriptor_proto = 1}
+                files += [descriptor_pb2.FileDescriptorProto.FromString(v) for f, v in _fields(value) if f == 1]
+        return files
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _fields(buf: bytes):
+    """(field number, bytes) of each length-delimited field of a message; other wire types skipped."""
+    i = 0
+
+    def varint() -> int:
+        nonlocal i
+        n = shift = 0
+        while True:
+            b = buf[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+    while i < len(buf):
+        key = varint()
+        wire = key & 7
+        if wire == 2:
+            n = varint()
+            yield key >> 3, buf[i:i + n]
+            i += n
+        elif wire == 0:
+            varint()
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        else:
+            raise ValueError(f"unexpected wire type {wire}")
