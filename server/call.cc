@@ -1,7 +1,9 @@
 #include "call.h"
 
+#include <algorithm>
 #include <optional>
 
+#include "footprint.h"
 #include "metrics.h"
 #include "scales/v1/format.h"
 
@@ -31,6 +33,44 @@ class Call : public std::enable_shared_from_this<Call> {
       return fail(e.code, e.message);
     }
     result_.model = opt_.model->name;
+    imageio::Header header;
+    try {
+      header = imageio::probe_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits);
+    } catch (const imageio::LimitError& e) {
+      return fail(Code::resource_exhausted, e.what());
+    } catch (const Error& e) {
+      return fail(Code::invalid_argument, e.what());
+    }
+    if (!cx_.budget) return decode_and_submit(wait_ms);
+    if (cx_.budget->waiting() >= cx_.max_memory_waiters)
+      return fail(Code::resource_exhausted,
+                  "too many requests waiting for memory (" + std::to_string(cx_.budget->waiting()) + "); retry later");
+    // The wait ends at the deadline or after max_memory_wait, whichever is first.
+    auto until = MemoryBudget::Clock::now() + cx_.max_memory_wait;
+    if (req_.deadline != std::chrono::system_clock::time_point::max())
+      until = std::min(until, MemoryBudget::Clock::now() + std::chrono::duration_cast<MemoryBudget::Clock::duration>(
+                                                               req_.deadline - std::chrono::system_clock::now()));
+    const size_t bytes = request_footprint(header, opt_.model->model->info().scale, req_.bytes.size());
+    cx_.budget->acquire(
+        bytes, until, req_.cancelled,
+        [self = shared_from_this()](Reservation r) {
+          self->result_.memory = std::move(r);
+          // Granted at once (on this thread), or when memory came back: decode on the I/O pool.
+          self->cx_.io.post([self] { self->decode_and_submit(ms_since(self->req_.t0)); });
+        },
+        [self = shared_from_this()](MemoryBudget::Refusal why, const std::string& msg) {
+          if (self->cx_.metrics && why != MemoryBudget::Refusal::cancelled)
+            self->cx_.metrics->memory_refused(why == MemoryBudget::Refusal::too_large ? "too_large" : "wait_over");
+          self->fail(why == MemoryBudget::Refusal::cancelled ? Code::cancelled : Code::resource_exhausted, msg);
+        });
+  }
+
+ private:
+  // Decode (memory reserved), then hand the image to the scheduler.
+  void decode_and_submit(double wait_ms) {
+    if (req_.deadline < std::chrono::system_clock::now())
+      return fail(Code::deadline_exceeded, "deadline passed while waiting for memory");
+    if (req_.cancelled()) return fail(Code::cancelled, "cancelled while waiting for memory");
     imageio::Decoded d;
     const auto td = Clock::now();
     try {
@@ -72,7 +112,6 @@ class Call : public std::enable_shared_from_this<Call> {
     if (cx_.metrics) cx_.metrics->set_queue_depth(static_cast<double>(cx_.scheduler.waiting_tiles() + cx_.io.queued()));
   }
 
- private:
   // The scheduler's answer, on the I/O pool: encode and reply.
   void finish(Scheduler::Result res, Image img, const std::string& err, double queue_s, double infer_s, int tiles) {
     if (res == Scheduler::Result::deadline_exceeded) return fail(Code::deadline_exceeded, err);
@@ -103,13 +142,14 @@ class Call : public std::enable_shared_from_this<Call> {
     } catch (const std::exception& e) {
       return fail(Code::internal, std::string("cannot encode the result: ") + e.what());
     }
-    reply_(std::move(result_));
+    reply_(std::move(result_));  // the reservation goes with the result, to the RPC adapter
   }
 
   void fail(Code c, std::string msg) {
     result_.code = c;
     result_.message = std::move(msg);
     result_.image.clear();
+    result_.memory.reset();  // nothing of this call is held any more
     reply_(std::move(result_));
   }
 

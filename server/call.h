@@ -2,7 +2,9 @@
 // UpscaleStream and the request fuzzer (tests/fuzz/fuzz_request.cc) all run.
 //
 //   I/O pool:   deadline / cancellation checks -> options parsed once into typed values
-//               (CallOptions: the model, imageio::EncodeOptions) -> decode with limits
+//               (CallOptions: the model, imageio::EncodeOptions) -> the header read, limits
+//               checked -> the request's peak memory (footprint.h) reserved from the budget,
+//               waiting without a thread if it must (memory_budget.h) -> decode
 //   scheduler:  the image's tiles on the engine workers (scheduler/)
 //   I/O pool:   encode -> the reply, called exactly once
 //
@@ -17,6 +19,7 @@
 #include <string_view>
 
 #include "io_pool.h"
+#include "memory_budget.h"
 #include "registry.h"
 #include "scales/imageio.h"
 #include "scales/v1/upscaler.pb.h"
@@ -50,6 +53,9 @@ struct CallResult {
   int in_w = 0, in_h = 0, out_w = 0, out_h = 0;
   std::string image;  // the encoded result
   scales::v1::ResultInfo info;
+  // The call's memory reservation: whoever holds the result (and its bytes) holds this too, and
+  // drops it when the reply has been written.
+  Reservation memory;
 };
 
 // What every call of a server shares.
@@ -59,10 +65,13 @@ struct CallContext {
   Scheduler& scheduler;
   Metrics* metrics = nullptr;  // null: not recorded (the fuzzer)
   imageio::Limits limits;
+  MemoryBudget* budget = nullptr;                    // null: no budget
+  std::chrono::milliseconds max_memory_wait{30000};  // the longest a call waits for memory (or its deadline)
+  size_t max_memory_waiters = 64;                    // calls waiting for memory before RESOURCE_EXHAUSTED
 };
 
 struct CallRequest {
-  std::string_view bytes;  // the uploaded image: the caller keeps it alive until start_call returns
+  std::string_view bytes;  // the uploaded image: the caller keeps it alive until `reply` is called
   scales::v1::UpscaleOptions options;
   Clock::time_point t0 = Clock::now();  // when the RPC arrived
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include "memory_budget.h"
+
 namespace scales::server {
 
 std::string read_text(const std::string& path) {
@@ -74,6 +76,16 @@ int parse_config(int argc, char** argv, Config& c) {
       ->envname("SCALES_MAX_QUEUE")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  app.add_option("--memory-budget", c.memory_budget,
+                 "bytes that image requests may hold at once (4G, 512M, ...; auto = 70% of the container's "
+                 "memory limit, else of physical memory; 0 = off)")
+      ->envname("SCALES_MEMORY_BUDGET")
+      ->capture_default_str();
+  app.add_option("--max-memory-wait", c.max_memory_wait_s,
+                 "seconds a request may wait for memory (or until its deadline) before RESOURCE_EXHAUSTED")
+      ->envname("SCALES_MAX_MEMORY_WAIT")
+      ->check(CLI::Range(0, 24 * 3600))
+      ->capture_default_str();
   app.add_option("--max-pixels", c.max_pixels, "largest input in pixels (checked on the header)")
       ->envname("SCALES_MAX_PIXELS")
       ->check(CLI::PositiveNumber)
@@ -125,6 +137,17 @@ int parse_config(int argc, char** argv, Config& c) {
       std::fprintf(stderr, "error: %s holds no token\n", c.tokens_file.c_str());
       return 2;
     }
+  }
+  if (c.memory_budget == "auto") {
+    c.memory_budget_bytes = default_memory_budget(&c.memory_budget_source);
+  } else {
+    try {
+      c.memory_budget_bytes = parse_bytes(c.memory_budget);
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "error: --memory-budget: %s\n", e.what());
+      return 2;
+    }
+    c.memory_budget_source = "--memory-budget";
   }
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(c.workers));
   return -1;

@@ -19,8 +19,12 @@ struct Config {
   int max_batch = 8;   // tiles per batch
   int max_delay_us = 2000;
   int tile = 0;
-  int max_in_flight = 64;  // images in the scheduler
-  int max_queue = 64;      // requests waiting for the I/O pool
+  int max_in_flight = 64;              // images in the scheduler
+  int max_queue = 64;                  // requests waiting for the I/O pool (and, separately, for memory)
+  std::string memory_budget = "auto";  // bytes ("4G", "512M"), "auto" or "0" (off)
+  size_t memory_budget_bytes = 0;      // derived: 0 = off
+  std::string memory_budget_source;    // derived: what "auto" took its size from
+  int max_memory_wait_s = 30;          // the longest a request waits for memory (or its deadline)
   int64_t max_pixels = 16 * 1024 * 1024;
   int max_side = 16384;
   int max_message_mb = 64;

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "grpc/health/v1/health.pb.h"
 #include "io_pool.h"
+#include "memory_budget.h"
 #include "metrics.h"
 #include "registry.h"
 #include "scheduler/scheduler.h"
@@ -91,6 +92,20 @@ int main(int argc, char** argv) {
                                           {{c.max_pixels, c.max_side},
                                            static_cast<size_t>(c.max_upload_mb) << 20,
                                            static_cast<size_t>(c.max_message_mb) << 20});
+
+  // Declared after the service, so destroyed before it: a call still waiting for memory at exit
+  // is refused (through the service) while the service exists.
+  scales::server::MemoryBudget budget(c.memory_budget_bytes);
+  service.set_memory_budget(&budget, std::chrono::seconds(c.max_memory_wait_s), static_cast<size_t>(c.max_queue));
+  metrics->set_memory(budget.capacity(), 0, 0);
+  budget.on_change([m = metrics.get(), cap = budget.capacity()](size_t in_use, size_t waiting) {
+    m->set_memory(cap, in_use, waiting);
+  });
+  if (c.memory_budget_bytes > 0)
+    std::fprintf(stderr, "memory budget %zu MiB for image requests (%s)\n", c.memory_budget_bytes >> 20,
+                 c.memory_budget_source.c_str());
+  else
+    std::fprintf(stderr, "memory budget off (--memory-budget 0): images are limited by count only\n");
 
   grpc::EnableDefaultHealthCheckService(true);
   // The built-in health service has no protobuf descriptor; naming ours (proto/grpc/health/v1)

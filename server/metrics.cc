@@ -71,6 +71,27 @@ Metrics::Metrics(const std::string& listen)
                           .Help("Device time of the GPU batches (CUDA events around each batch)")
                           .Register(*registry_)
                           .Add({})),
+      memory_capacity_(
+          prometheus::BuildGauge()
+              .Name("scales_memory_budget_bytes")
+              .Help("The memory budget of image requests (--memory-budget), and the bytes reserved from it")
+              .Register(*registry_)
+              .Add({{"state", "capacity"}})),
+      memory_in_use_(prometheus::BuildGauge()
+                         .Name("scales_memory_budget_bytes")
+                         .Help("The memory budget of image requests (--memory-budget), and the bytes reserved from it")
+                         .Register(*registry_)
+                         .Add({{"state", "in_use"}})),
+      memory_waiting_(prometheus::BuildGauge()
+                          .Name("scales_memory_waiting_requests")
+                          .Help("Requests waiting for their memory reservation")
+                          .Register(*registry_)
+                          .Add({})),
+      memory_refusals_(
+          prometheus::BuildCounter()
+              .Name("scales_memory_refusals_total")
+              .Help("Requests refused by the memory budget: larger than all of it, or it did not free up in time")
+              .Register(*registry_)),
       build_info_(prometheus::BuildGauge()
                       .Name("scales_build_info")
                       .Help("Always 1; labels describe the build")
@@ -84,6 +105,12 @@ Metrics::Metrics(const std::string& listen)
 
 void Metrics::set_build_info(const std::string& version, const std::string& kernel, const std::string& backend) {
   build_info_.Add({{"version", version}, {"kernel", kernel}, {"backend", backend}}).Set(1);
+}
+
+void Metrics::set_memory(size_t capacity, size_t in_use, size_t waiting) {
+  memory_capacity_.Set(static_cast<double>(capacity));
+  memory_in_use_.Set(static_cast<double>(in_use));
+  memory_waiting_.Set(static_cast<double>(waiting));
 }
 
 void Metrics::set_device(size_t memory_in_use, size_t memory_reserved, double kernel_seconds) {

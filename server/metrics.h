@@ -31,6 +31,10 @@ class Metrics {
   void batch_formed(int tiles) { batch_size_.Observe(tiles); }
   void set_queue_depth(double n) { queue_depth_.Set(n); }
   void in_flight_add(double d) { in_flight_.Increment(d); }
+  // The memory budget (memory_budget.h): its size, the bytes reserved, the requests waiting.
+  void set_memory(size_t capacity, size_t in_use, size_t waiting);
+  // A request refused by the budget: "too_large" (more than the whole budget) or "wait_over".
+  void memory_refused(const std::string& reason) { memory_refusals_.Add({{"reason", reason}}).Increment(); }
   // The device backend's totals so far (DeviceStats): memory gauges and device busy time.
   void set_device(size_t memory_in_use, size_t memory_reserved, double kernel_seconds);
 
@@ -49,6 +53,10 @@ class Metrics {
   prometheus::Gauge& device_in_use_;
   prometheus::Gauge& device_reserved_;
   prometheus::Counter& device_seconds_;
+  prometheus::Gauge& memory_capacity_;
+  prometheus::Gauge& memory_in_use_;
+  prometheus::Gauge& memory_waiting_;
+  prometheus::Family<prometheus::Counter>& memory_refusals_;
   double device_seconds_seen_ = 0;  // guarded by mu_
   prometheus::Family<prometheus::Gauge>& build_info_;
   prometheus::Family<prometheus::Gauge>& model_info_;

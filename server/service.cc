@@ -98,6 +98,8 @@ namespace {
 class UnaryReactor final : public grpc::ServerUnaryReactor {
  public:
   void count_in(UpscalerService& svc) { svc_ = &svc; }
+  // The call's memory reservation, held until the response (which holds the image) is written.
+  void keep(Reservation memory) { memory_ = std::move(memory); }
   void OnDone() override {
     if (svc_) svc_->call_done();
     delete this;
@@ -105,6 +107,7 @@ class UnaryReactor final : public grpc::ServerUnaryReactor {
 
  private:
   UpscalerService* svc_ = nullptr;
+  Reservation memory_;
 };
 
 }  // namespace
@@ -141,6 +144,7 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
     if (r.code == Code::ok) {
       *resp->mutable_info() = r.info;
       resp->set_image(std::move(r.image));
+      reactor->keep(std::move(r.memory));
     }
     record("Upscale", r, t0);
     reactor->Finish(to_status(r));

@@ -47,6 +47,13 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
   // still being written when it ran reached the client as a connection reset.
   bool wait_idle(std::chrono::system_clock::time_point deadline);
   void call_done();  // a reactor's OnDone, for an admitted call
+  // Image requests reserve their memory from `budget` (which must outlive their calls), waiting
+  // at most `max_wait` (or until their deadline); at most `max_waiters` wait at once.
+  void set_memory_budget(MemoryBudget* budget, std::chrono::milliseconds max_wait, size_t max_waiters) {
+    calls_.budget = budget;
+    calls_.max_memory_wait = max_wait;
+    calls_.max_memory_waiters = max_waiters;
+  }
   // Bearer tokens accepted in the "authorization" metadata ("Bearer <token>"); empty: no auth.
   void set_tokens(std::vector<std::string> tokens) { tokens_ = std::move(tokens); }
   // OK, UNAUTHENTICATED (no bearer token) or PERMISSION_DENIED (an unknown one).

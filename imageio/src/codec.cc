@@ -87,7 +87,9 @@ Decoded decode_file(const std::string& path, const Limits& limits) {
   }
 }
 
-Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits) {
+namespace {
+// decode_buffer's and probe_buffer's gate: only the four formats the service documents.
+void check_accepted_format(const void* data, size_t size, const std::string& what) {
   if (size == 0) throw Error(what + ": image is empty (0 bytes)");
   // Only the four formats the service documents: libvips would otherwise hand unknown bytes to
   // every loader it has (ImageMagick's included), a much larger attack surface.
@@ -103,6 +105,29 @@ Decoded decode_buffer(const void* data, size_t size, const std::string& what, co
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
   if (name != "png" && name != "jpeg" && name != "webp" && name != "tiff")
     throw Error(what + ": image format '" + name + "' is not accepted (PNG, JPEG, WebP or TIFF)");
+}
+}  // namespace
+
+Header probe_buffer(const void* data, size_t size, const std::string& what, const Limits& limits) {
+  check_accepted_format(data, size, what);
+  try {
+    // new_from_buffer parses the header only; pixels are decoded when first read.
+    const vips::VImage im = vips::VImage::new_from_buffer(data, size, "", load_options());
+    check_limits(im, what, limits);
+    Header h;
+    h.width = im.width();
+    h.height = im.height();
+    h.bands = im.bands();
+    h.bytes_per_sample = static_cast<int>(vips_format_sizeof(im.format()));
+    h.has_alpha = im.has_alpha();
+    return h;
+  } catch (const vips::VError& e) {
+    throw Error(what + ": cannot decode image: " + std::string(e.what()));
+  }
+}
+
+Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits) {
+  check_accepted_format(data, size, what);
   try {
     return decode(vips::VImage::new_from_buffer(data, size, "", load_options()), what, limits);
   } catch (const vips::VError& e) {

@@ -38,6 +38,17 @@ Decoded decode_file(const std::string& path, const Limits& limits = {});
 // whatever libvips loads (the local CLI's own files).
 Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits = {});
 
+// What an image's header says, read without decoding a pixel: enough to know how much memory
+// decoding and upscaling it will take before committing to it (the server's memory budget).
+struct Header {
+  int width = 0, height = 0;
+  int bands = 0;             // as stored, alpha included
+  int bytes_per_sample = 1;  // 1 for 8-bit, 2 for 16-bit, 4 for float
+  bool has_alpha = false;
+};
+// The same formats, errors and limit checks as decode_buffer, stopping after the header.
+Header probe_buffer(const void* data, size_t size, const std::string& what, const Limits& limits = {});
+
 // The output formats, the one vocabulary of the CLI, the server and the codec: each parses its
 // input (a flag, a file name, the API's enum) into a Format once, and everything after that
 // passes the Format.
