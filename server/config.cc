@@ -68,6 +68,12 @@ int parse_config(int argc, char** argv, Config& c) {
       ->envname("SCALES_TILE")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--tile-memory-mb", c.tile_memory_mb,
+                 "working memory of each engine worker, MiB: automatic tiles are sized to fit (part of the server's "
+                 "fixed memory, outside --memory-budget)")
+      ->envname("SCALES_TILE_MEMORY_MB")
+      ->check(CLI::Range(16, 1 << 20))
+      ->capture_default_str();
   app.add_option("--max-in-flight", c.max_in_flight, "decoded images in the scheduler before RESOURCE_EXHAUSTED")
       ->envname("SCALES_MAX_IN_FLIGHT")
       ->check(CLI::Range(1, 1 << 20))

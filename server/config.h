@@ -19,6 +19,7 @@ struct Config {
   int max_batch = 8;   // tiles per batch
   int max_delay_us = 2000;
   int tile = 0;
+  int tile_memory_mb = 256;            // each engine worker's working memory, automatic tiles sized to fit
   int max_in_flight = 64;              // images in the scheduler
   int max_queue = 64;                  // requests waiting for the I/O pool (and, separately, for memory)
   std::string memory_budget = "auto";  // bytes ("4G", "512M"), "auto" or "0" (off)

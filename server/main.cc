@@ -8,6 +8,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <chrono>
@@ -31,6 +32,15 @@ int main(int argc, char** argv) {
   }
   scales::server::Config c;
   if (const int rc = scales::server::parse_config(argc, argv, c); rc >= 0) return rc;
+  // Every request brings a new image: libvips' operation cache would only keep their buffers
+  // alive (up to 100 MB) outside the memory budget.
+  vips_cache_set_max(0);
+  // Buffers of 4 MiB and more are mapped and unmapped on their own, so a finished request's
+  // memory goes back to the system instead of staying in malloc's heaps (glibc would otherwise
+  // raise this threshold as large blocks are freed, up to 32 MiB); fewer heaps than glibc's
+  // default of 8 per core keep that slack small with many I/O, gRPC and engine threads.
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_ARENA_MAX, 4);
 
   // Signals go to one thread (sigwait), so no handler runs inside gRPC or engine code.
   sigset_t sigs;
@@ -54,6 +64,7 @@ int main(int argc, char** argv) {
   so.workers = c.workers;
   so.threads_per_worker = c.threads;
   so.tile = c.tile;
+  so.tile_memory_mb = static_cast<size_t>(c.tile_memory_mb);
   so.policy = {c.max_batch, std::chrono::microseconds(c.max_delay_us)};
   so.max_requests = static_cast<size_t>(c.max_in_flight);
   so.backend = c.backend;

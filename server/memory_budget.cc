@@ -103,8 +103,7 @@ MemoryBudget::~MemoryBudget() {
   {
     std::lock_guard<std::mutex> lk(core_->mu);
     core_->stopping = true;
-    for (auto& w : core_->waiters)
-      out.push_back({std::move(w), {}, Refusal::stopped, "the server is stopping"});
+    for (auto& w : core_->waiters) out.push_back({std::move(w), {}, Refusal::stopped, "the server is stopping"});
     core_->waiters.clear();
   }
   core_->cv.notify_all();
@@ -129,12 +128,13 @@ size_t MemoryBudget::waiting() const {
   return core_->waiters.size();
 }
 
-void MemoryBudget::acquire(size_t bytes, Clock::time_point wait_until, std::function<bool()> cancelled,
-                           Granted granted, Refused refused) {
+void MemoryBudget::acquire(size_t bytes, Clock::time_point wait_until, std::function<bool()> cancelled, Granted granted,
+                           Refused refused) {
   Core& c = *core_;
   if (c.capacity == 0) return granted(Reservation(static_cast<void*>(&c), [](void*) {}));
   if (bytes > c.capacity)
-    return refused(Refusal::too_large, "this image needs " + mib(bytes) + " of memory to upscale, more than the server's whole budget of " +
+    return refused(Refusal::too_large, "this image needs " + mib(bytes) +
+                                           " of memory to upscale, more than the server's whole budget of " +
                                            mib(c.capacity) + " (--memory-budget); send a smaller image");
   std::vector<Core::Outcome> out;
   bool stopping = false;
@@ -165,10 +165,11 @@ void MemoryBudget::timer_loop() {
     std::vector<Core::Outcome> out;
     for (auto it = c.waiters.begin(); it != c.waiters.end();) {
       if (now >= it->until) {
-        out.push_back({std::move(*it), {}, Refusal::wait_over,
-                       "not enough memory within the wait: this image needs " + mib(it->bytes) + ", " +
-                           mib(c.in_use) + " of the " + mib(c.capacity) +
-                           " budget are held by other requests; retry later"});
+        out.push_back({std::move(*it),
+                       {},
+                       Refusal::wait_over,
+                       "not enough memory within the wait: this image needs " + mib(it->bytes) + ", " + mib(c.in_use) +
+                           " of the " + mib(c.capacity) + " budget are held by other requests; retry later"});
         it = c.waiters.erase(it);
       } else if (it->cancelled && it->cancelled()) {
         out.push_back({std::move(*it), {}, Refusal::cancelled, "cancelled while waiting for memory"});

@@ -7,10 +7,10 @@
 // one that does not, so small images are not stuck behind a huge one. Once the oldest waiter has
 // waited `starvation_guard`, nobody passes it any more: what is returned then accumulates for it.
 //
-// Threads and locks: one mutex guards the counts and the waiters (memory_budget.cc). Callbacks (`Granted`, `Refused`) run without
-// the lock held, either on the caller's thread (decided at once), on the thread whose Reservation
-// returned the bytes, or on the budget's timer thread (wait over, or the caller cancelled). They
-// must be short: the server's post their work to the I/O pool.
+// Threads and locks: one mutex guards the counts and the waiters (memory_budget.cc). Callbacks (`Granted`, `Refused`)
+// run without the lock held, either on the caller's thread (decided at once), on the thread whose Reservation returned
+// the bytes, or on the budget's timer thread (wait over, or the caller cancelled). They must be short: the server's
+// post their work to the I/O pool.
 #pragma once
 
 #include <chrono>

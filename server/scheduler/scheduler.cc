@@ -29,6 +29,7 @@ Scheduler::Scheduler(const Options& o) : opt_(o) {
     eo.backend = o.backend;
     eo.fp_precision = o.fp_precision;
     eo.device = o.device;
+    eo.tile_memory_mb = o.tile_memory_mb;
     engines_.push_back(std::make_unique<Engine>(eo));  // throws Error: no such backend or device
     workers_.spawn([this, e = engines_.back().get()] { loop(*e); });
   }

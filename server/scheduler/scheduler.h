@@ -37,6 +37,7 @@ class Scheduler {
     int workers = 1;                     // engine workers (each owns an Engine)
     int threads_per_worker = 1;          // engine threads each
     int tile = 0;                        // LR tile side; 0: the engine's automatic size
+    size_t tile_memory_mb = 256;         // automatic tiles keep each engine's working memory under this
     std::string backend = "cpu";         // EngineOptions::backend: cpu, cuda or auto
     int device = 0;                      // CUDA device (every worker's engine uses it)
     std::string fp_precision = "model";  // EngineOptions::fp_precision
