@@ -109,6 +109,13 @@ class Call : public std::enable_shared_from_this<Call> {
     } catch (const Error& e) {
       return fail(Code::invalid_argument, e.what());
     }
+    note_queue_depth();
+  }
+
+  // The gauge is set where the queue changes: here, when a batch forms (main.cc), and when a
+  // call ends (its dropped tiles leave the queue; without this a cancelled call's tiles stayed
+  // in the gauge until the next batch).
+  void note_queue_depth() {
     if (cx_.metrics) cx_.metrics->set_queue_depth(static_cast<double>(cx_.scheduler.waiting_tiles() + cx_.io.queued()));
   }
 
@@ -143,6 +150,7 @@ class Call : public std::enable_shared_from_this<Call> {
       return fail(Code::internal, std::string("cannot encode the result: ") + e.what());
     }
     reply_(std::move(result_));  // the reservation goes with the result, to the RPC adapter
+    note_queue_depth();
   }
 
   void fail(Code c, std::string msg) {
@@ -151,6 +159,7 @@ class Call : public std::enable_shared_from_this<Call> {
     result_.image.clear();
     result_.memory.reset();  // nothing of this call is held any more
     reply_(std::move(result_));
+    note_queue_depth();
   }
 
   CallContext& cx_;
