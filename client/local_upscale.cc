@@ -40,7 +40,7 @@ int run_local(const Options& opt) {
       const imageio::Decoded d = imageio::decode_file(j.in.string());
       const Image sr = engine->upscale(*model, d.rgb);
       fs::create_directories(j.out.parent_path().empty() ? fs::path(".") : j.out.parent_path());
-      imageio::encode_file(sr, d.alpha, d.rgb.width, d.rgb.height, j.out.string(), {j.format, opt.quality});
+      imageio::encode_file(sr, d.alpha, d.meta, j.out.string(), {j.format, opt.quality});
       progress.done(j.in.string(), j.out.string(), true);
     } catch (const std::exception& e) {
       progress.done(j.in.string(), j.out.string(), false, e.what());

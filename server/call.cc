@@ -88,6 +88,7 @@ class Call : public std::enable_shared_from_this<Call> {
     result_.info.mutable_timings()->set_decode_ms(ms_since(td));
     result_.info.mutable_timings()->set_queue_ms(wait_ms);
     alpha_ = std::move(d.alpha);
+    meta_ = std::move(d.meta);
 
     Scheduler::Request r;
     r.model = opt_.model->model;
@@ -133,7 +134,7 @@ class Call : public std::enable_shared_from_this<Call> {
     result_.out_h = img.height;
     try {
       const auto t = Clock::now();
-      const auto encoded = imageio::encode_buffer(img, alpha_, result_.in_w, result_.in_h, opt_.encode);
+      const auto encoded = imageio::encode_buffer(img, alpha_, meta_, opt_.encode);
       result_.image.assign(encoded.begin(), encoded.end());
       auto& info = result_.info;
       info.set_model(opt_.model->name);
@@ -167,7 +168,8 @@ class Call : public std::enable_shared_from_this<Call> {
   std::function<void(CallResult)> reply_;
   CallResult result_;
   CallOptions opt_;
-  std::vector<uint8_t> alpha_;  // the input's alpha channel, upscaled into the result on encode
+  imageio::Alpha alpha_;    // the input's alpha channel, upscaled into the result on encode
+  imageio::Metadata meta_;  // the input's depth, gray, ICC, EXIF and XMP, kept by the result
 };
 
 }  // namespace

@@ -20,35 +20,131 @@ void check_limits(const vips::VImage& im, const std::string& what, const Limits&
                      std::to_string(h) + "), more than the limit of " + std::to_string(l.max_pixels));
 }
 
-// The header is loaded (lazily, sequential access); the limits are checked before autorot or
-// any pixel access decodes the image.
+// Refused on the header: the model takes one picture, and silently upscaling the first frame of
+// an animation (or page of a document) would hand back something the caller did not ask for.
+void check_pages(const vips::VImage& im, const std::string& what) {
+  if (im.get_typeof(VIPS_META_N_PAGES) == 0) return;
+  const int n = im.get_int(VIPS_META_N_PAGES);
+  if (n > 1)
+    throw Error(what + ": animated or multi-page image (" + std::to_string(n) +
+                " pages) is not supported; send one frame");
+}
+
+// A metadata blob's bytes, "" when the image has none.
+std::string blob(const vips::VImage& im, const char* name) {
+  if (im.get_typeof(name) == 0) return {};
+  size_t n = 0;
+  const void* p = im.get_blob(name, &n);
+  return std::string(static_cast<const char*>(p), n);
+}
+
+// Whether an ICC profile can describe `bands` colour bands: its header names its colour space
+// (bytes 16..19, "RGB " or "GRAY"); a profile for another space would make readers misread it.
+bool profile_fits(const std::string& icc, int bands) {
+  if (icc.size() < 128) return false;  // shorter than an ICC header: not a profile
+  const std::string space = icc.substr(16, 4);
+  return (bands == 3 && space == "RGB ") || (bands == 1 && space == "GRAY");
+}
+
+// Colour the model can take as it is: RGB or gray, 8 or 16 bits (what PNG, JPEG, WebP and most
+// TIFFs hold). Everything else (CMYK, Lab, float, ...) is converted to sRGB first.
+bool rgb_or_gray(const vips::VImage& c) {
+  if (c.format() != VIPS_FORMAT_UCHAR && c.format() != VIPS_FORMAT_USHORT) return false;
+  const VipsInterpretation i = c.interpretation();
+  if (c.bands() == 1) return true;
+  return c.bands() == 3 && (i == VIPS_INTERPRETATION_sRGB || i == VIPS_INTERPRETATION_RGB16 ||
+                            i == VIPS_INTERPRETATION_RGB || i == VIPS_INTERPRETATION_MULTIBAND);
+}
+
+// libvips' built-in sRGB profile, the tag of converted images.
+std::string srgb_profile() {
+  VipsBlob* b = vips::VImage::profile_load("srgb");
+  size_t n = 0;
+  const void* p = vips_blob_get(b, &n);
+  std::string bytes(static_cast<const char*>(p), n);
+  vips_area_unref(VIPS_AREA(b));
+  return bytes;
+}
+
+// An 8- or 16-bit image's samples as floats in [0, 1] (v / 255 or v / 65535).
+std::vector<float> to_floats(const vips::VImage& im) {
+  size_t size = 0;
+  void* mem = im.write_to_memory(&size);
+  std::vector<float> out;
+  if (im.format() == VIPS_FORMAT_USHORT) {
+    const auto* p = static_cast<const uint16_t*>(mem);
+    out.resize(size / 2);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i] / 65535.0f;
+  } else {
+    const auto* p = static_cast<const uint8_t*>(mem);
+    out.resize(size);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i] / 255.0f;
+  }
+  g_free(mem);
+  return out;
+}
+
+// 8 or 16 bits are kept; any other sample format (float, 32-bit, signed) is cast to 8 bits.
+vips::VImage to_8_or_16_bits(const vips::VImage& im) {
+  if (im.format() == VIPS_FORMAT_UCHAR || im.format() == VIPS_FORMAT_USHORT) return im;
+  return im.cast(VIPS_FORMAT_UCHAR);
+}
+
+// The header is loaded (lazily, sequential access); the limits and the page count are checked
+// before any pixel is decoded.
 Decoded decode(vips::VImage im, const std::string& what, const Limits& limits) {
   Decoded d;
   check_limits(im, what, limits);
-  // Decode once into memory: the loader streams sequentially, and the alpha and colour bands are
-  // read separately below (a second sequential pass fails: "out of order read").
-  im = im.autorot().copy_memory();
+  check_pages(im, what);
+  d.meta.icc = blob(im, VIPS_META_ICC_NAME);
+  d.meta.exif = blob(im, VIPS_META_EXIF_NAME);
+  d.meta.xmp = blob(im, VIPS_META_XMP_NAME);
+  // Decode once into memory (the loader streams sequentially; rotation and the separate reads
+  // of alpha and colour below need random access), then apply the orientation to the pixels.
+  // The output is written with orientation 1 (encode), so it is applied exactly once.
+  im = im.copy_memory().autorot();
+  // Packed pixel codings (8-bit CIELAB TIFF loads as LABQ, Radiance as RAD) are unpacked to
+  // plain bands first, so the band counting below sees colour bands.
+  if (im.coding() == VIPS_CODING_LABQ) im = im.LabQ2Lab();
+  if (im.coding() == VIPS_CODING_RAD) im = im.rad2float();
+  vips::VImage colour = im;
   if (im.has_alpha()) {
-    vips::VImage a = im.extract_band(im.bands() - 1);
-    im = im.extract_band(0, vips::VImage::option()->set("n", im.bands() - 1));
-    if (a.format() != VIPS_FORMAT_UCHAR) a = (a.format() == VIPS_FORMAT_USHORT ? a / 257.0 : a).cast(VIPS_FORMAT_UCHAR);
-    d.has_alpha = true;
-    size_t n = 0;
-    auto* mem = static_cast<uint8_t*>(a.write_to_memory(&n));
-    d.alpha.assign(mem, mem + n);
-    g_free(mem);
+    const vips::VImage a = to_8_or_16_bits(im.extract_band(im.bands() - 1));
+    colour = im.extract_band(0, vips::VImage::option()->set("n", im.bands() - 1));
+    d.alpha.width = a.width();
+    d.alpha.height = a.height();
+    d.alpha.values = to_floats(a);
   }
-  if (im.interpretation() != VIPS_INTERPRETATION_sRGB || im.bands() != 3) im = im.colourspace(VIPS_INTERPRETATION_sRGB);
-  if (im.format() != VIPS_FORMAT_UCHAR) im = im.cast(VIPS_FORMAT_UCHAR);
-  size_t size = 0;
-  auto* mem = static_cast<uint8_t*>(im.write_to_memory(&size));
-  d.rgb.width = im.width();
-  d.rgb.height = im.height();
-  d.rgb.rgb.resize(size);
-  for (size_t i = 0; i < size; ++i) d.rgb.rgb[i] = mem[i] / 255.0f;
-  g_free(mem);
-  if (d.rgb.rgb.size() != static_cast<size_t>(d.rgb.width) * d.rgb.height * 3)
+  if (rgb_or_gray(colour)) {
+    // Upscaled in its own encoded values; the profile (if it describes them) goes to the output.
+    if (!profile_fits(d.meta.icc, colour.bands())) d.meta.icc.clear();
+  } else {
+    // Converted to sRGB, 16 bits if the input had 16 (CMYK through its own profile, or libvips'
+    // default CMYK profile), and tagged as sRGB.
+    const bool deep = colour.format() == VIPS_FORMAT_USHORT;
+    if (colour.interpretation() == VIPS_INTERPRETATION_CMYK)
+      colour = colour.icc_transform(
+          "srgb",
+          vips::VImage::option()->set("embedded", true)->set("input_profile", "cmyk")->set("depth", deep ? 16 : 8));
+    else
+      colour = colour.colourspace(deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB);
+    colour = to_8_or_16_bits(colour);
+    d.meta.icc = srgb_profile();
+  }
+  d.meta.bits = colour.format() == VIPS_FORMAT_USHORT ? 16 : 8;
+  d.meta.gray = colour.bands() == 1;
+  const std::vector<float> v = to_floats(colour);
+  d.rgb.width = colour.width();
+  d.rgb.height = colour.height();
+  const size_t n = static_cast<size_t>(d.rgb.width) * d.rgb.height;
+  if (v.size() != n * colour.bands() || (colour.bands() != 1 && colour.bands() != 3))
     throw Error(what + ": decoded image has an unexpected layout");
+  if (d.meta.gray) {  // the model runs on RGB: three equal channels
+    d.rgb.rgb.resize(n * 3);
+    for (size_t i = 0; i < n; ++i) d.rgb.rgb[3 * i] = d.rgb.rgb[3 * i + 1] = d.rgb.rgb[3 * i + 2] = v[i];
+  } else {
+    d.rgb.rgb = v;
+  }
   return d;
 }
 
@@ -58,22 +154,92 @@ vips::VOption* load_options() {
   return vips::VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_ERROR);
 }
 
-vips::VImage to_vips(const Image& rgb, std::vector<uint8_t>& px, const std::vector<uint8_t>& alpha, int alpha_w,
-                     int alpha_h) {
-  px.resize(rgb.rgb.size());
-  for (size_t i = 0; i < px.size(); ++i)
-    px[i] = static_cast<uint8_t>(std::floor(std::min(255.0f, std::max(0.0f, rgb.rgb[i] * 255.0f)) + 0.5f));
-  vips::VImage out = vips::VImage::new_from_memory(px.data(), px.size(), rgb.width, rgb.height, 3, VIPS_FORMAT_UCHAR);
-  out = out.copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_sRGB));
+// libvips' message, or a plain one where a loader failed without saying why.
+std::string reason(const vips::VError& e) {
+  std::string m = e.what();
+  while (!m.empty() && std::isspace(static_cast<unsigned char>(m.back()))) m.pop_back();
+  return m.empty() ? "corrupt or truncated image data" : m;
+}
+
+// [0, 1] -> 0..max, floor(max v + 0.5), clipped.
+template <typename T>
+void quantize(const float* v, size_t n, T* out, float max) {
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(std::floor(std::min(max, std::max(0.0f, v[i] * max)) + 0.5f));
+}
+
+// The engine's RGB as the image to write: gray as one band (the mean), 8 or 16 bits, the alpha
+// plane upscaled and appended, the input's metadata attached. The returned image points at `px`
+// (the quantized colour) and at alpha's values, so both must outlive it.
+struct Pixels {
+  std::vector<uint8_t> u8;
+  std::vector<uint16_t> u16;
+};
+vips::VImage to_vips(const Image& rgb, const Alpha& alpha, const Metadata& meta, Format format, Pixels& px) {
+  // JPEG and WebP hold 8 bits; WebP holds RGB only (gray is written as three equal bands).
+  const bool deep = meta.bits == 16 && (format == Format::png || format == Format::tiff);
+  const bool one_band = meta.gray && format != Format::webp;
+  const size_t n = static_cast<size_t>(rgb.width) * rgb.height;
+  if (rgb.rgb.size() != n * 3) throw Error("image has an unexpected layout");
+  std::vector<float> mean;
+  const float* src = rgb.rgb.data();
+  if (meta.gray) {
+    // The model saw three equal channels; its output's channels differ by its own error only.
+    mean.resize(one_band ? n : n * 3);
+    for (size_t i = 0; i < n; ++i) {
+      const float m = (rgb.rgb[3 * i] + rgb.rgb[3 * i + 1] + rgb.rgb[3 * i + 2]) / 3.0f;
+      if (one_band)
+        mean[i] = m;
+      else
+        mean[3 * i] = mean[3 * i + 1] = mean[3 * i + 2] = m;
+    }
+    src = mean.data();
+  }
+  const int bands = one_band ? 1 : 3;
+  const size_t samples = n * bands;
+  const VipsBandFormat fmt = deep ? VIPS_FORMAT_USHORT : VIPS_FORMAT_UCHAR;
+  void* mem = nullptr;
+  if (deep) {
+    px.u16.resize(samples);
+    quantize(src, samples, px.u16.data(), 65535.0f);
+    mem = px.u16.data();
+  } else {
+    px.u8.resize(samples);
+    quantize(src, samples, px.u8.data(), 255.0f);
+    mem = px.u8.data();
+  }
+  vips::VImage out = vips::VImage::new_from_memory(mem, samples * (deep ? 2 : 1), rgb.width, rgb.height, bands, fmt);
   if (!alpha.empty()) {
-    vips::VImage a = vips::VImage::new_from_memory(const_cast<uint8_t*>(alpha.data()), alpha.size(), alpha_w, alpha_h,
-                                                   1, VIPS_FORMAT_UCHAR);
-    a = a.resize(static_cast<double>(rgb.width) / alpha_w,
-                 vips::VImage::option()
-                     ->set("kernel", VIPS_KERNEL_CUBIC)
-                     ->set("vscale", static_cast<double>(rgb.height) / alpha_h));
+    // Upscaled bicubically in float with pixel centres aligned (output pixel centre x + 0.5 =
+    // scale * (input x + 0.5), as the models' bicubic degradation), edges extended; then rounded
+    // like the colour. libvips' resize would shift the result by half an output pixel.
+    vips::VImage a =
+        vips::VImage::new_from_memory(const_cast<float*>(alpha.values.data()), alpha.values.size() * sizeof(float),
+                                      alpha.width, alpha.height, 1, VIPS_FORMAT_FLOAT);
+    const double sx = static_cast<double>(rgb.width) / alpha.width, sy = static_cast<double>(rgb.height) / alpha.height;
+    a = a.affine({sx, 0, 0, sy}, vips::VImage::option()
+                                     ->set("interpolate", vips::VInterpolate::new_from_name("bicubic"))
+                                     ->set("idx", 0.5)
+                                     ->set("idy", 0.5)
+                                     ->set("odx", -0.5)
+                                     ->set("ody", -0.5)
+                                     ->set("oarea", std::vector<int>{0, 0, rgb.width, rgb.height})
+                                     ->set("extend", VIPS_EXTEND_COPY));
+    a = a.linear(deep ? 65535.0 : 255.0, 0.5).floor().cast(fmt);  // cast clips to the format's range
     out = out.bandjoin(a);
   }
+  const VipsInterpretation interp = one_band ? (deep ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W)
+                                             : (deep ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB);
+  out = out.copy(vips::VImage::option()->set("interpretation", interp));
+  if (profile_fits(meta.icc, bands))
+    vips_image_set_blob_copy(out.get_image(), VIPS_META_ICC_NAME, meta.icc.data(), meta.icc.size());
+  // The pixels are already upright: savers write orientation 1 into the EXIF block (only an input
+  // with EXIF gets one: libvips would otherwise make a block just to hold the tag).
+  if (!meta.exif.empty()) {
+    vips_image_set_blob_copy(out.get_image(), VIPS_META_EXIF_NAME, meta.exif.data(), meta.exif.size());
+    out.set(VIPS_META_ORIENTATION, 1);
+  }
+  if (!meta.xmp.empty())
+    vips_image_set_blob_copy(out.get_image(), VIPS_META_XMP_NAME, meta.xmp.data(), meta.xmp.size());
   return out;
 }
 
@@ -83,7 +249,7 @@ Decoded decode_file(const std::string& path, const Limits& limits) {
   try {
     return decode(vips::VImage::new_from_file(path.c_str(), load_options()), path, limits);
   } catch (const vips::VError& e) {
-    throw Error(path + ": cannot decode image: " + std::string(e.what()));
+    throw Error(path + ": cannot decode image: " + reason(e));
   }
 }
 
@@ -131,7 +297,7 @@ Decoded decode_buffer(const void* data, size_t size, const std::string& what, co
   try {
     return decode(vips::VImage::new_from_buffer(data, size, "", load_options()), what, limits);
   } catch (const vips::VError& e) {
-    throw Error(what + ": cannot decode image: " + std::string(e.what()));
+    throw Error(what + ": cannot decode image: " + reason(e));
   }
 }
 
@@ -178,12 +344,12 @@ EncodeOptions encode_options(Format format, int quality) {
   return {format, quality};
 }
 
-std::vector<uint8_t> encode_buffer(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
+std::vector<uint8_t> encode_buffer(const Image& rgb, const Alpha& alpha, const Metadata& meta,
                                    const EncodeOptions& options) {
   const std::string suffix = std::string(".") + extension(options.format);
-  std::vector<uint8_t> px;
+  Pixels px;
   try {
-    vips::VImage out = to_vips(rgb, px, alpha, alpha_w, alpha_h);
+    vips::VImage out = to_vips(rgb, alpha, meta, options.format, px);
     void* buf = nullptr;
     size_t n = 0;
     if (options.format == Format::jpeg || options.format == Format::webp)
@@ -198,9 +364,9 @@ std::vector<uint8_t> encode_buffer(const Image& rgb, const std::vector<uint8_t>&
   }
 }
 
-void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h, const std::string& path,
+void encode_file(const Image& rgb, const Alpha& alpha, const Metadata& meta, const std::string& path,
                  const EncodeOptions& options) {
-  const std::vector<uint8_t> bytes = encode_buffer(rgb, alpha, alpha_w, alpha_h, options);
+  const std::vector<uint8_t> bytes = encode_buffer(rgb, alpha, meta, options);
   std::ofstream f(path, std::ios::binary);
   if (!f || !f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
     throw Error(path + ": cannot write image");

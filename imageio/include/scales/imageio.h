@@ -1,10 +1,25 @@
 // Encoded images <-> engine images, through libvips; shared by scales-upscale and scales-server.
 //
-// Decoding: the header is read first and the pixel and side limits are checked before any pixel
-// is decoded (a decompression bomb costs a header parse); truncated or corrupt files are errors; EXIF auto-rotation;
-// gray and other colour spaces are converted to 8-bit sRGB; 16-bit input is reduced to 8 bits; an alpha channel is
-// split off and returned separately (the model upscales RGB; alpha is upscaled bicubically on encode). Encoding: 8-bit
-// RGB (plus alpha if given) as PNG (default), JPEG, WebP or TIFF.
+// Decoding: the header is read first and the pixel and side limits are checked, and animated or
+// multi-page images refused, before any pixel is decoded (a decompression bomb costs a header
+// parse); truncated or corrupt files are errors. EXIF orientation is applied to the pixels once.
+// The model runs on RGB floats in [0, 1]: 8-bit samples are divided by 255, 16-bit ones by 65535;
+// gray is replicated into three channels; an alpha channel is split off (upscaled bicubically on
+// encode). Colour policy: RGB and gray input keeps its encoded values and its ICC profile (the
+// output means the same colours; a profile for another colour space is dropped); CMYK (through
+// its embedded profile, or libvips' default CMYK one) and every other space (Lab, ...: libvips'
+// colourspace) is converted to sRGB and the output tagged with libvips' sRGB profile. Sample
+// formats other than 8 and 16 bits (float, 32-bit) are cast to 8 bits.
+// Everything the output needs to look like the input (depth, gray, ICC, EXIF, XMP) is returned in
+// one plain Metadata and handed back to encode.
+//
+// Encoding: PNG (default), JPEG, WebP or TIFF. PNG and TIFF keep the input's depth (8 or 16 bits);
+// JPEG and WebP are 8-bit formats, so 16-bit input is written with 8 bits there. Gray input is
+// written with one band (two with alpha), the mean of the model's three channels; WebP stores RGB
+// only, so gray written as WebP is three equal bands without the (gray) ICC profile. Alpha is
+// upscaled bicubically (Catmull-Rom, pixel centres aligned). EXIF and XMP are copied with the
+// orientation tag set to 1, so the output is not rotated again when read (libvips' TIFF writer
+// keeps the XMP but has no EXIF directory: TIFF outputs lose the EXIF block).
 #pragma once
 
 #include <cstdint>
@@ -26,10 +41,28 @@ struct Limits {
   int max_side = 0;        // max(width, height); 0 = no limit
 };
 
+// The facts about an input that its output keeps: a plain struct (no libvips types), filled by
+// decode and read by encode.
+struct Metadata {
+  int bits = 8;       // sample depth of the input's colour, 8 or 16 (the output's for PNG and TIFF)
+  bool gray = false;  // one colour band (replicated into RGB for the model, written back as one)
+  std::string icc;    // ICC profile bytes for the decoded values ("" = none: sRGB by convention)
+  std::string exif;   // the input's EXIF block ("" = none); written with orientation 1
+  std::string xmp;    // the input's XMP packet ("" = none)
+};
+
+// An alpha plane at the input's (oriented) size, float [0, 1], row-major; empty = no alpha.
+struct Alpha {
+  int width = 0;
+  int height = 0;
+  std::vector<float> values;
+  bool empty() const { return values.empty(); }
+};
+
 struct Decoded {
-  Image rgb;  // float [0, 1], HWC
-  bool has_alpha = false;
-  std::vector<uint8_t> alpha;  // width * height, when has_alpha
+  Image rgb;  // float [0, 1], HWC; gray input has three equal channels
+  Alpha alpha;
+  Metadata meta;
 };
 
 // Throws scales::Error naming `what` and the problem (cannot decode, too large, ...).
@@ -70,12 +103,14 @@ struct EncodeOptions {
 // Throws Error for a quality outside 1..100.
 EncodeOptions encode_options(Format format, int quality);
 
-// Rounds rgb to 8 bits (floor(255 v + 0.5), clipped); alpha (if non-empty, alpha_w x alpha_h) is
-// upscaled bicubically to rgb's size and appended as a fourth band.
-std::vector<uint8_t> encode_buffer(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h,
+// Rounds rgb to meta.bits (8 for JPEG and WebP): floor((2^bits - 1) v + 0.5), clipped; gray
+// (meta.gray) becomes one band, the mean of the three. alpha (if not empty) is upscaled
+// bicubically to rgb's size, rounded the same way and appended as the last band. meta's ICC
+// profile (if it fits the written bands), EXIF and XMP are attached, with orientation 1.
+std::vector<uint8_t> encode_buffer(const Image& rgb, const Alpha& alpha, const Metadata& meta,
                                    const EncodeOptions& options);
 // encode_buffer's bytes written to `path` (whatever its extension says: the caller chose the format).
-void encode_file(const Image& rgb, const std::vector<uint8_t>& alpha, int alpha_w, int alpha_h, const std::string& path,
+void encode_file(const Image& rgb, const Alpha& alpha, const Metadata& meta, const std::string& path,
                  const EncodeOptions& options);
 
 }  // namespace scales::imageio
