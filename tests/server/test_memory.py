@@ -56,7 +56,8 @@ def test_a_request_larger_than_the_budget_is_refused_on_its_header(tmp_path):
 def test_requests_wait_for_memory_then_all_are_served(tmp_path):
     """Three big requests against a budget that holds one: they take turns, none is refused, the
     waiting gauge shows the queue, and small requests fit beside them meanwhile."""
-    with start_server(tmp_path, "--memory-budget", BUDGET, "--workers", "1") as srv:
+    # A long wait allowed: on a loaded 2-core machine each big request can take many seconds.
+    with start_server(tmp_path, "--memory-budget", BUDGET, "--max-memory-wait", "600", "--workers", "1") as srv:
         bigs = [srv.client.upscale_future(big_png(s), scale=2, timeout=300) for s in range(3)]
         most_waiting, end = 0.0, time.monotonic() + 60
         while not all(f.done() for f in bigs) and time.monotonic() < end:
