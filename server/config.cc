@@ -64,6 +64,22 @@ int parse_config(int argc, char** argv, Config& c) {
       ->envname("SCALES_MAX_DELAY_US")
       ->check(CLI::Range(0, 10000000))
       ->capture_default_str();
+  app.add_option("--quick-pixels", c.quick_pixels,
+                 "requests whose input has at most this many pixels go first (the earliest virtual deadline "
+                 "first); the others go in arrival order")
+      ->envname("SCALES_QUICK_PIXELS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--starvation-ms", c.starvation_ms,
+                 "a request that has waited this long (ms) since it arrived goes before all others")
+      ->envname("SCALES_STARVATION_MS")
+      ->check(CLI::Range(0, 3600 * 1000))
+      ->capture_default_str();
+  app.add_option("--cpu-batch-mpx", c.cpu_batch_mpx,
+                 "a CPU batch stops at this many output megapixels, so a new request waits for a short batch")
+      ->envname("SCALES_CPU_BATCH_MPX")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
   app.add_option("--tile", c.tile, "LR tile side (0 = automatic from the engine's memory budget)")
       ->envname("SCALES_TILE")
       ->check(CLI::NonNegativeNumber)

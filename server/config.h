@@ -18,6 +18,9 @@ struct Config {
   int io_threads = 2;  // the I/O pool: decode and encode
   int max_batch = 8;   // tiles per batch
   int max_delay_us = 2000;
+  int starvation_ms = 30000;     // a request waiting this long goes before all others
+  int64_t quick_pixels = 65536;  // requests with inputs of at most this many pixels go first
+  double cpu_batch_mpx = 1.0;    // CPU batches stop at this many output megapixels
   int tile = 0;
   int tile_memory_mb = 256;            // each engine worker's working memory, automatic tiles sized to fit
   int max_in_flight = 64;              // images in the scheduler

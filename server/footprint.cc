@@ -13,7 +13,7 @@ size_t request_footprint(const imageio::Header& h, int scale, size_t upload_byte
   const size_t decode =
       static_cast<size_t>(std::max(1, h.bands)) * static_cast<size_t>(h.bytes_per_sample) * in_px * 2 + input;
   const size_t inference = input + 12 * out_px;
-  const size_t out_raw = out_px * 4 * bps;  // RGB or RGBA, 8 or 16 bit
+  const size_t out_raw = out_px * 4 * bps;                 // RGB or RGBA, 8 or 16 bit
   const size_t gray_mean = h.bands <= 2 ? 4 * out_px : 0;  // gray output: the channels' mean, float
   const size_t encode = input + 12 * out_px + gray_mean + out_raw + 3 * out_raw;
   return upload_bytes + std::max({decode, inference, encode});

@@ -65,7 +65,11 @@ int main(int argc, char** argv) {
   so.threads_per_worker = c.threads;
   so.tile = c.tile;
   so.tile_memory_mb = static_cast<size_t>(c.tile_memory_mb);
-  so.policy = {c.max_batch, std::chrono::microseconds(c.max_delay_us)};
+  so.policy.max_batch = c.max_batch;
+  so.policy.max_delay = std::chrono::microseconds(c.max_delay_us);
+  so.policy.starvation = std::chrono::milliseconds(c.starvation_ms);
+  so.policy.quick_pixels = static_cast<double>(c.quick_pixels);
+  so.policy.max_batch_cost = c.cpu_batch_mpx * 1e6;
   so.max_requests = static_cast<size_t>(c.max_in_flight);
   so.backend = c.backend;
   so.device = c.device;

@@ -21,6 +21,8 @@ struct Scheduler::Live {
   std::atomic<SchedClock::rep> started{-1};  // first tile's start, in clock ticks
   std::atomic<bool> finished{false};
   std::atomic<double> inference_s{0.0};
+  int released = 0;      // tasks handed to enqueue so far (guarded by mu_)
+  double in_pixels = 0;  // the input image's width x height
 };
 
 Scheduler::Scheduler(const Options& o) : opt_(o) {
@@ -56,6 +58,7 @@ DeviceStats Scheduler::device_stats() const {
 
 bool Scheduler::submit(Request r) {
   auto live = std::make_shared<Live>();
+  live->in_pixels = static_cast<double>(r.image.width) * r.image.height;
   const int tile = engines_.front()->tile_size(*r.model, r.image.width, r.image.height);
   live->job = std::make_unique<TileJob>(r.model, std::move(r.image), tile);  // throws Error for a bad image
   live->req = std::move(r);
@@ -64,7 +67,9 @@ bool Scheduler::submit(Request r) {
     std::lock_guard<std::mutex> lk(mu_);
     if (stopping_ || live_.size() >= opt_.max_requests) return false;
     live->id = next_id_++;
-    enqueue(*live, live->job->take_ready(), arrival_rank(waiting_, live->accepted), live->accepted);
+    const auto ready = live->job->take_ready();
+    live->released += static_cast<int>(ready.size());
+    enqueue(*live, ready, arrival_rank(waiting_, live->accepted), live->accepted);
     live_[live->id] = live;
   }
   cv_.notify_all();
@@ -77,12 +82,31 @@ void Scheduler::enqueue(const Live& r, const std::vector<int>& ready, SchedClock
   // (the same on every worker's engine) make each batch the batcher forms one engine batch.
   const Engine& e = *engines_.front();
   const size_t first = waiting_.size();
+  // Work is counted in output pixels (window area x scale^2): what a tile costs, up to the
+  // model's per-pixel cost, which the policy does not need to be exact about.
+  const double scale = r.req.model->info().scale;
+  auto cost = [&](int t) {
+    const auto [w, h] = r.job->window_size(t);
+    return static_cast<double>(w) * h * scale * scale;
+  };
+  // Tasks not ready yet (a two-pass image's second pass) count as work left, at this pass's cost.
+  const int not_ready = r.job->tasks_total() - r.released;
+  const double later = ready.empty() ? 0.0 : not_ready * cost(ready.front());
   for (int t : ready) {
     const std::string key = key_string(r.req.model_name, e.batch_key(*r.job, t));
     auto it =
         std::find_if(waiting_.begin() + first, waiting_.end(), [&](const WaitingRequest& w) { return w.key == key; });
     if (it == waiting_.end()) {
-      waiting_.push_back(WaitingRequest{r.id, key, {}, rank, e.batch_limit(*r.job, t)});
+      WaitingRequest g;
+      g.request = r.id;
+      g.key = key;
+      g.last_served = rank;
+      g.limit = e.batch_limit(*r.job, t);
+      g.arrived = r.accepted;
+      g.tile_cost = cost(t);
+      g.later = later;
+      g.in_pixels = r.in_pixels;
+      waiting_.push_back(std::move(g));
       it = waiting_.end() - 1;
     }
     it->tiles.push_back({r.id, t, since});
@@ -177,6 +201,7 @@ void Scheduler::loop(Engine& engine) {
       if (!ready.empty()) {
         std::lock_guard<std::mutex> lk(mu_);
         const auto now = SchedClock::now();
+        r->released += static_cast<int>(ready.size());
         enqueue(*r, ready, now, now);
       }
       if (!ready.empty()) cv_.notify_all();

@@ -22,6 +22,17 @@ def big_png(seed: int) -> bytes:
     return png_bytes(np.random.default_rng(seed).integers(0, 256, (1000, 1000, 3), dtype=np.uint8))
 
 
+def settled_metrics(srv, timeout: float = 10.0) -> dict:
+    """/metrics once every reservation is back: a reply reaches the client a moment before the
+    server's reactor finishes (OnDone) and drops the call's reservation."""
+    end = time.monotonic() + timeout
+    while True:
+        m = srv.metrics()
+        if m['scales_memory_budget_bytes{state="in_use"}'] == 0 or time.monotonic() > end:
+            return m
+        time.sleep(0.05)
+
+
 def outcome(future) -> tuple[str, str]:
     try:
         r = future.result()
@@ -46,7 +57,7 @@ def test_a_request_larger_than_the_budget_is_refused_on_its_header(tmp_path):
         # The server still serves what fits.
         small = np.random.default_rng(2).integers(0, 256, (40, 30, 3), dtype=np.uint8)
         assert srv.client.upscale(png_bytes(small), scale=2).info.width == 60
-        m = srv.metrics()
+        m = settled_metrics(srv)
         assert m['scales_memory_refusals_total{reason="too_large"}'] == 1
         assert m['scales_memory_budget_bytes{state="capacity"}'] == 160 << 20
         assert m['scales_memory_budget_bytes{state="in_use"}'] == 0
@@ -67,7 +78,7 @@ def test_requests_wait_for_memory_then_all_are_served(tmp_path):
         assert srv.client.upscale(png_bytes(small), scale=2).info.height == 40
         assert [outcome(f) for f in bigs] == [("OK", "2000x2000")] * 3
         assert most_waiting >= 1
-        m = srv.metrics()
+        m = settled_metrics(srv)
         assert m.get('scales_memory_refusals_total{reason="wait_over"}', 0) == 0
         assert m['scales_memory_budget_bytes{state="in_use"}'] == 0
         assert m["scales_memory_waiting_requests"] == 0
@@ -86,6 +97,6 @@ def test_a_request_that_cannot_get_memory_in_time_is_refused(tmp_path):
         assert all(code in ("OK", "RESOURCE_EXHAUSTED") for code, _ in outcomes), outcomes
         out = srv.client.upscale(big_png(9), scale=2)
         assert Image.open(io.BytesIO(out.image)).size == (2000, 2000)
-        m = srv.metrics()
+        m = settled_metrics(srv)
         assert m['scales_memory_refusals_total{reason="wait_over"}'] == len(refused)
         assert m['scales_memory_budget_bytes{state="in_use"}'] == 0

@@ -1,19 +1,19 @@
 // The memory budget (server/memory_budget.h): grants, waits, refusals and its order, with real
 // threads (the timer thread expires waits and notices cancellation).
-#include "memory_budget.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <optional>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "memory_budget.h"
 
 namespace scales::server {
 namespace {
@@ -42,8 +42,9 @@ struct Ticket {
   }
 };
 
-void acquire(MemoryBudget& b, size_t bytes, Ticket& t, Clock::time_point until = Clock::now() + 60s,
-             std::function<bool()> cancelled = [] { return false; }) {
+void acquire(
+    MemoryBudget& b, size_t bytes, Ticket& t, Clock::time_point until = Clock::now() + 60s,
+    std::function<bool()> cancelled = [] { return false; }) {
   b.acquire(
       bytes, until, std::move(cancelled),
       [&t](Reservation r) {
