@@ -13,7 +13,7 @@ from PIL import Image
 from server_harness import needs_server, start_server
 from test_service import png_bytes, png_header_only
 
-# A 1000x1000 x2 request reserves about 127 MiB (footprint.h: the float output, the output pixels
+# A 1000x1000 x2 request reserves about 122 MiB (footprint.h: the float output, the output pixels
 # and up to three encoded copies); a 160 MiB budget holds one at a time, plus small ones.
 BUDGET = "160M"
 
