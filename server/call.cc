@@ -34,13 +34,8 @@ class Call : public std::enable_shared_from_this<Call> {
     }
     result_.model = opt_.model->name;
     imageio::Header header;
-    try {
-      header = imageio::probe_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits);
-    } catch (const imageio::LimitError& e) {
-      return fail(Code::resource_exhausted, e.what());
-    } catch (const Error& e) {
-      return fail(Code::invalid_argument, e.what());
-    }
+    if (!image_step([&] { header = imageio::probe_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits); }))
+      return;
     if (!cx_.budget) return decode_and_submit(wait_ms);
     if (cx_.budget->waiting() >= cx_.max_memory_waiters)
       return fail(Code::resource_exhausted,
@@ -66,6 +61,24 @@ class Call : public std::enable_shared_from_this<Call> {
   }
 
  private:
+  // Runs a step that reads the uploaded image (probe, decode); on its error, replies with the
+  // status it maps to (over a limit or out of memory: RESOURCE_EXHAUSTED; otherwise the image is
+  // bad: INVALID_ARGUMENT) and returns false.
+  template <class F>
+  bool image_step(F&& step) {
+    try {
+      step();
+      return true;
+    } catch (const imageio::LimitError& e) {
+      fail(Code::resource_exhausted, e.what());
+    } catch (const Error& e) {
+      fail(Code::invalid_argument, e.what());
+    } catch (const std::bad_alloc&) {
+      fail(Code::resource_exhausted, "out of memory reading this image");
+    }
+    return false;
+  }
+
   // Decode (memory reserved), then hand the image to the scheduler.
   void decode_and_submit(double wait_ms) {
     if (req_.deadline < std::chrono::system_clock::now())
@@ -73,15 +86,8 @@ class Call : public std::enable_shared_from_this<Call> {
     if (req_.cancelled()) return fail(Code::cancelled, "cancelled while waiting for memory");
     imageio::Decoded d;
     const auto td = Clock::now();
-    try {
-      d = imageio::decode_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits);
-    } catch (const imageio::LimitError& e) {
-      return fail(Code::resource_exhausted, e.what());
-    } catch (const Error& e) {
-      return fail(Code::invalid_argument, e.what());
-    } catch (const std::bad_alloc&) {
-      return fail(Code::resource_exhausted, "out of memory decoding this image");
-    }
+    if (!image_step([&] { d = imageio::decode_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits); }))
+      return;
     req_.bytes = {};  // decoded: the caller may free the upload
     result_.in_w = d.rgb.width;
     result_.in_h = d.rgb.height;
