@@ -1,7 +1,9 @@
 #include "call.h"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
+#include <thread>
 
 #include "footprint.h"
 #include "metrics.h"
@@ -46,18 +48,26 @@ class Call : public std::enable_shared_from_this<Call> {
       until = std::min(until, MemoryBudget::Clock::now() + std::chrono::duration_cast<MemoryBudget::Clock::duration>(
                                                                req_.deadline - std::chrono::system_clock::now()));
     const size_t bytes = request_footprint(header, opt_.model->model->info().scale, req_.bytes.size());
+    // Granted at once (the usual case) means granted on this I/O thread, inside acquire(): decode
+    // right here. Granted later means on the thread that returned the memory (a gRPC thread, the
+    // budget's timer): decode goes back to the I/O pool.
+    const std::thread::id caller = std::this_thread::get_id();
+    acquiring_ = true;
     cx_.budget->acquire(
         bytes, until, req_.cancelled,
-        [self = shared_from_this()](Reservation r) {
+        [self = shared_from_this(), caller](Reservation r) {
           self->result_.memory = std::move(r);
-          // Granted at once (on this thread), or when memory came back: decode on the I/O pool.
-          self->cx_.io.post([self] { self->decode_and_submit(ms_since(self->req_.t0)); });
+          if (self->acquiring_ && std::this_thread::get_id() == caller)
+            self->decode_and_submit(ms_since(self->req_.t0));
+          else
+            self->cx_.io.post([self] { self->decode_and_submit(ms_since(self->req_.t0)); });
         },
         [self = shared_from_this()](MemoryBudget::Refusal why, const std::string& msg) {
           if (self->cx_.metrics && why != MemoryBudget::Refusal::cancelled)
             self->cx_.metrics->memory_refused(why == MemoryBudget::Refusal::too_large ? "too_large" : "wait_over");
           self->fail(why == MemoryBudget::Refusal::cancelled ? Code::cancelled : Code::resource_exhausted, msg);
         });
+    acquiring_ = false;
   }
 
  private:
@@ -174,8 +184,9 @@ class Call : public std::enable_shared_from_this<Call> {
   std::function<void(CallResult)> reply_;
   CallResult result_;
   CallOptions opt_;
-  imageio::Alpha alpha_;    // the input's alpha channel, upscaled into the result on encode
-  imageio::Metadata meta_;  // the input's depth, gray, ICC, EXIF and XMP, kept by the result
+  imageio::Alpha alpha_;                // the input's alpha channel, upscaled into the result on encode
+  imageio::Metadata meta_;              // the input's depth, gray, ICC, EXIF and XMP, kept by the result
+  std::atomic<bool> acquiring_{false};  // inside budget->acquire() on the starting thread
 };
 
 }  // namespace
