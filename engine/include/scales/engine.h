@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -135,6 +136,9 @@ class TileJob {
  public:
   // `tile`: LR tile side (use Engine::tile_size); the image is checked here (throws Error).
   TileJob(std::shared_ptr<const Model> model, Image input, int tile);
+  // The input held as 8- or 16-bit samples (a quarter or half of the floats), each window
+  // converted as it is read: the same output as the Image constructor on to_image(input).
+  TileJob(std::shared_ptr<const Model> model, SampleImage input, int tile);
   ~TileJob();
   TileJob(const TileJob&) = delete;
   TileJob& operator=(const TileJob&) = delete;
@@ -147,7 +151,15 @@ class TileJob {
   // The size (width, height) of the input task `task` runs the network on.
   std::pair<int, int> window_size(int task) const;
   bool done() const;
-  Image take_result();  // after done()
+  Image take_result();  // after done(); with a row sink: the size only (rgb empty)
+
+  // Streams the output instead of stitching it whole: `sink(y0, rows)` receives output rows
+  // [y0, y0 + rows.height) at full width, in order from the top, each once, as soon as every
+  // tile covering them has finished (one tile row of the plan at a time). Only the tile rows
+  // finished out of order are held. It is called on whichever thread finished the last tile of
+  // those rows, one call at a time, and should return quickly. Set it before any task runs.
+  using RowSink = std::function<void(int y0, Image rows)>;
+  void stream_rows(RowSink sink);
 
   // For the tile driver (engine-internal: Work is defined in src/tile/tile_work.h). prepare()
   // fills a task's input and statistics plan; finish() takes its output (statistics or pixels)
