@@ -4,6 +4,7 @@
 #include <fstream>
 #include <vips/vips8>
 
+#include "output.h"
 #include "scales/imageio.h"
 
 namespace scales::imageio {
@@ -66,54 +67,58 @@ std::string srgb_profile() {
   return bytes;
 }
 
-// An 8- or 16-bit image's samples as floats in [0, 1] (v / 255 or v / 65535).
-std::vector<float> to_floats(const vips::VImage& im) {
-  size_t size = 0;
-  void* mem = im.write_to_memory(&size);
-  std::vector<float> out;
-  if (im.format() == VIPS_FORMAT_USHORT) {
-    const auto* p = static_cast<const uint16_t*>(mem);
-    out.resize(size / 2);
-    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i] / 65535.0f;
-  } else {
-    const auto* p = static_cast<const uint8_t*>(mem);
-    out.resize(size);
-    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i] / 255.0f;
-  }
-  g_free(mem);
-  return out;
-}
-
 // 8 or 16 bits are kept; any other sample format (float, 32-bit, signed) is cast to 8 bits.
 vips::VImage to_8_or_16_bits(const vips::VImage& im) {
   if (im.format() == VIPS_FORMAT_UCHAR || im.format() == VIPS_FORMAT_USHORT) return im;
   return im.cast(VIPS_FORMAT_UCHAR);
 }
 
+// Reads `im` top to bottom in strips of rows (sequential access, so the loader streams and
+// never holds the whole decoded image), handing each strip's first row and height to `strip`.
+template <typename F>
+void read_strips(const vips::VImage& im, F&& strip) {
+  VipsRegion* region = vips_region_new(im.get_image());
+  if (!region) throw vips::VError();
+  const int rows = 64;
+  for (int y = 0; y < im.height(); y += rows) {
+    VipsRect r{0, y, im.width(), std::min(rows, im.height() - y)};
+    if (vips_region_prepare(region, &r)) {
+      g_object_unref(region);
+      throw vips::VError();
+    }
+    try {
+      strip(region, y, r.height);
+    } catch (...) {
+      g_object_unref(region);
+      throw;
+    }
+  }
+  g_object_unref(region);
+}
+
 // The header is loaded (lazily, sequential access); the limits and the page count are checked
 // before any pixel is decoded.
-Decoded decode(vips::VImage im, const std::string& what, const Limits& limits) {
-  Decoded d;
+DecodedSamples decode(vips::VImage im, const std::string& what, const Limits& limits) {
+  DecodedSamples d;
   check_limits(im, what, limits);
   check_pages(im, what);
   d.meta.icc = blob(im, VIPS_META_ICC_NAME);
   d.meta.exif = blob(im, VIPS_META_EXIF_NAME);
   d.meta.xmp = blob(im, VIPS_META_XMP_NAME);
-  // Decode once into memory (the loader streams sequentially; rotation and the separate reads
-  // of alpha and colour below need random access), then apply the orientation to the pixels.
-  // The output is written with orientation 1 (encode), so it is applied exactly once.
-  im = im.copy_memory().autorot();
+  // The orientation is applied to the pixels, and the output written with orientation 1
+  // (encode), so it is applied exactly once. Rotating needs random access: only then is the
+  // image decoded into memory first; otherwise it streams from the loader, strip by strip.
+  const int orientation = im.get_typeof(VIPS_META_ORIENTATION) ? im.get_int(VIPS_META_ORIENTATION) : 1;
+  if (orientation != 1) im = im.copy_memory().autorot();
   // Packed pixel codings (8-bit CIELAB TIFF loads as LABQ, Radiance as RAD) are unpacked to
   // plain bands first, so the band counting below sees colour bands.
   if (im.coding() == VIPS_CODING_LABQ) im = im.LabQ2Lab();
   if (im.coding() == VIPS_CODING_RAD) im = im.rad2float();
-  vips::VImage colour = im;
-  if (im.has_alpha()) {
-    const vips::VImage a = to_8_or_16_bits(im.extract_band(im.bands() - 1));
+  vips::VImage colour = im, alpha;
+  const bool has_alpha = im.has_alpha();
+  if (has_alpha) {
+    alpha = to_8_or_16_bits(im.extract_band(im.bands() - 1));
     colour = im.extract_band(0, vips::VImage::option()->set("n", im.bands() - 1));
-    d.alpha.width = a.width();
-    d.alpha.height = a.height();
-    d.alpha.values = to_floats(a);
   }
   if (rgb_or_gray(colour)) {
     // Upscaled in its own encoded values; the profile (if it describes them) goes to the output.
@@ -131,20 +136,62 @@ Decoded decode(vips::VImage im, const std::string& what, const Limits& limits) {
     colour = to_8_or_16_bits(colour);
     d.meta.icc = srgb_profile();
   }
+  const int cb = colour.bands();
+  if (cb != 1 && cb != 3) throw Error(what + ": decoded image has an unexpected layout");
   d.meta.bits = colour.format() == VIPS_FORMAT_USHORT ? 16 : 8;
-  d.meta.gray = colour.bands() == 1;
-  const std::vector<float> v = to_floats(colour);
-  d.rgb.width = colour.width();
-  d.rgb.height = colour.height();
-  const size_t n = static_cast<size_t>(d.rgb.width) * d.rgb.height;
-  if (v.size() != n * colour.bands() || (colour.bands() != 1 && colour.bands() != 3))
-    throw Error(what + ": decoded image has an unexpected layout");
-  if (d.meta.gray) {  // the model runs on RGB: three equal channels
-    d.rgb.rgb.resize(n * 3);
-    for (size_t i = 0; i < n; ++i) d.rgb.rgb[3 * i] = d.rgb.rgb[3 * i + 1] = d.rgb.rgb[3 * i + 2] = v[i];
-  } else {
-    d.rgb.rgb = v;
+  d.meta.gray = cb == 1;
+  const int w = colour.width(), h = colour.height();
+  SampleImage& s = d.rgb;
+  s.width = w;
+  s.height = h;
+  s.bits = d.meta.bits;
+  const size_t n = static_cast<size_t>(w) * h;
+  if (s.bits == 16)
+    s.u16.resize(n * 3);
+  else
+    s.u8.resize(n * 3);
+  // Colour and alpha are read together, one pass over the loader: joined as floats (every 8- and
+  // 16-bit value is exact in a float) when there is alpha, in their own format when not.
+  const float amax = has_alpha && alpha.format() == VIPS_FORMAT_USHORT ? 65535.0f : 255.0f;
+  if (has_alpha) {
+    d.alpha.width = w;
+    d.alpha.height = h;
+    d.alpha.values.resize(n);
   }
+  const vips::VImage joined =
+      has_alpha ? colour.cast(VIPS_FORMAT_FLOAT).bandjoin(alpha.cast(VIPS_FORMAT_FLOAT)) : colour;
+  read_strips(joined, [&](VipsRegion* region, int y0, int rows) {
+    for (int y = y0; y < y0 + rows; ++y) {
+      const size_t at = static_cast<size_t>(y) * w;
+      const VipsPel* row = VIPS_REGION_ADDR(region, 0, y);
+      for (int x = 0; x < w; ++x) {
+        for (int c = 0; c < 3; ++c) {
+          const int band = cb == 1 ? 0 : c;  // gray: three equal channels, the model runs on RGB
+          if (has_alpha) {
+            const float v = reinterpret_cast<const float*>(row)[x * (cb + 1) + band];
+            if (s.bits == 16)
+              s.u16[(at + x) * 3 + c] = static_cast<uint16_t>(v);
+            else
+              s.u8[(at + x) * 3 + c] = static_cast<uint8_t>(v);
+          } else if (s.bits == 16) {
+            s.u16[(at + x) * 3 + c] = reinterpret_cast<const uint16_t*>(row)[x * cb + band];
+          } else {
+            s.u8[(at + x) * 3 + c] = row[x * cb + band];
+          }
+        }
+        if (has_alpha) d.alpha.values[at + x] = reinterpret_cast<const float*>(row)[x * (cb + 1) + cb] / amax;
+      }
+    }
+  });
+  return d;
+}
+
+Decoded to_floats(DecodedSamples s) {
+  Decoded d;
+  d.rgb = to_image(s.rgb);
+  s.rgb = {};
+  d.alpha = std::move(s.alpha);
+  d.meta = std::move(s.meta);
   return d;
 }
 
@@ -161,53 +208,41 @@ std::string reason(const vips::VError& e) {
   return m.empty() ? "corrupt or truncated image data" : m;
 }
 
-// [0, 1] -> 0..max, floor(max v + 0.5), clipped.
-template <typename T>
-void quantize(const float* v, size_t n, T* out, float max) {
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(std::floor(std::min(max, std::max(0.0f, v[i] * max)) + 0.5f));
-}
-
-// The engine's RGB as the image to write: gray as one band (the mean), 8 or 16 bits, the alpha
-// plane upscaled and appended, the input's metadata attached. The returned image points at `px`
-// (the quantized colour) and at alpha's values, so both must outlive it.
+// The engine's RGB as the image to write (output.h). The returned image points at `px` (the
+// quantized colour) and at alpha's values, so both must outlive it.
 struct Pixels {
   std::vector<uint8_t> u8;
   std::vector<uint16_t> u16;
 };
 vips::VImage to_vips(const Image& rgb, const Alpha& alpha, const Metadata& meta, Format format, Pixels& px) {
-  // JPEG and WebP hold 8 bits; WebP holds RGB only (gray is written as three equal bands).
-  const bool deep = meta.bits == 16 && (format == Format::png || format == Format::tiff);
-  const bool one_band = meta.gray && format != Format::webp;
+  const detail::OutputLayout l = detail::output_layout(meta, format);
   const size_t n = static_cast<size_t>(rgb.width) * rgb.height;
   if (rgb.rgb.size() != n * 3) throw Error("image has an unexpected layout");
-  std::vector<float> mean;
-  const float* src = rgb.rgb.data();
-  if (meta.gray) {
-    // The model saw three equal channels; its output's channels differ by its own error only.
-    mean.resize(one_band ? n : n * 3);
-    for (size_t i = 0; i < n; ++i) {
-      const float m = (rgb.rgb[3 * i] + rgb.rgb[3 * i + 1] + rgb.rgb[3 * i + 2]) / 3.0f;
-      if (one_band)
-        mean[i] = m;
-      else
-        mean[3 * i] = mean[3 * i + 1] = mean[3 * i + 2] = m;
-    }
-    src = mean.data();
-  }
-  const int bands = one_band ? 1 : 3;
-  const size_t samples = n * bands;
-  const VipsBandFormat fmt = deep ? VIPS_FORMAT_USHORT : VIPS_FORMAT_UCHAR;
+  const size_t samples = n * l.bands();
   void* mem = nullptr;
-  if (deep) {
+  if (l.deep) {
     px.u16.resize(samples);
-    quantize(src, samples, px.u16.data(), 65535.0f);
     mem = px.u16.data();
   } else {
     px.u8.resize(samples);
-    quantize(src, samples, px.u8.data(), 255.0f);
     mem = px.u8.data();
   }
-  vips::VImage out = vips::VImage::new_from_memory(mem, samples * (deep ? 2 : 1), rgb.width, rgb.height, bands, fmt);
+  detail::quantize_pixels(rgb.rgb.data(), n, l, mem);
+  return detail::dress_output(
+      vips::VImage::new_from_memory(mem, samples * l.sample_bytes(), rgb.width, rgb.height, l.bands(), l.format()),
+      alpha, meta);
+}
+
+}  // namespace
+
+namespace detail {
+
+vips::VImage dress_output(vips::VImage out, const Alpha& alpha, const Metadata& meta) {
+  const bool deep = out.format() == VIPS_FORMAT_USHORT;
+  const VipsBandFormat fmt = out.format();
+  const bool one_band = out.bands() == 1;
+  const int bands = out.bands();
+  const int width = out.width(), height = out.height();
   if (!alpha.empty()) {
     // Upscaled bicubically in float with pixel centres aligned (output pixel centre x + 0.5 =
     // scale * (input x + 0.5), as the models' bicubic degradation), edges extended; then rounded
@@ -215,14 +250,14 @@ vips::VImage to_vips(const Image& rgb, const Alpha& alpha, const Metadata& meta,
     vips::VImage a =
         vips::VImage::new_from_memory(const_cast<float*>(alpha.values.data()), alpha.values.size() * sizeof(float),
                                       alpha.width, alpha.height, 1, VIPS_FORMAT_FLOAT);
-    const double sx = static_cast<double>(rgb.width) / alpha.width, sy = static_cast<double>(rgb.height) / alpha.height;
+    const double sx = static_cast<double>(width) / alpha.width, sy = static_cast<double>(height) / alpha.height;
     a = a.affine({sx, 0, 0, sy}, vips::VImage::option()
                                      ->set("interpolate", vips::VInterpolate::new_from_name("bicubic"))
                                      ->set("idx", 0.5)
                                      ->set("idy", 0.5)
                                      ->set("odx", -0.5)
                                      ->set("ody", -0.5)
-                                     ->set("oarea", std::vector<int>{0, 0, rgb.width, rgb.height})
+                                     ->set("oarea", std::vector<int>{0, 0, width, height})
                                      ->set("extend", VIPS_EXTEND_COPY));
     a = a.linear(deep ? 65535.0 : 255.0, 0.5).floor().cast(fmt);  // cast clips to the format's range
     out = out.bandjoin(a);
@@ -243,14 +278,18 @@ vips::VImage to_vips(const Image& rgb, const Alpha& alpha, const Metadata& meta,
   return out;
 }
 
-}  // namespace
+}  // namespace detail
 
-Decoded decode_file(const std::string& path, const Limits& limits) {
+DecodedSamples decode_file_samples(const std::string& path, const Limits& limits) {
   try {
     return decode(vips::VImage::new_from_file(path.c_str(), load_options()), path, limits);
   } catch (const vips::VError& e) {
     throw Error(path + ": cannot decode image: " + reason(e));
   }
+}
+
+Decoded decode_file(const std::string& path, const Limits& limits) {
+  return to_floats(decode_file_samples(path, limits));
 }
 
 namespace {
@@ -292,13 +331,17 @@ Header probe_buffer(const void* data, size_t size, const std::string& what, cons
   }
 }
 
-Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits) {
+DecodedSamples decode_buffer_samples(const void* data, size_t size, const std::string& what, const Limits& limits) {
   check_accepted_format(data, size, what);
   try {
     return decode(vips::VImage::new_from_buffer(data, size, "", load_options()), what, limits);
   } catch (const vips::VError& e) {
     throw Error(what + ": cannot decode image: " + reason(e));
   }
+}
+
+Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits) {
+  return to_floats(decode_buffer_samples(data, size, what, limits));
 }
 
 namespace {

@@ -65,11 +65,23 @@ struct Decoded {
   Metadata meta;
 };
 
+// The same, with the colour kept as the decoder's 8- or 16-bit samples (gray replicated into
+// three channels): a quarter (8-bit) or half of the memory of the floats, for a tile job to
+// convert window by window (scales::TileJob). Decoding streams from the loader unless the
+// image must be rotated, so the samples are the one whole-image buffer.
+struct DecodedSamples {
+  SampleImage rgb;
+  Alpha alpha;
+  Metadata meta;
+};
+
 // Throws scales::Error naming `what` and the problem (cannot decode, too large, ...).
 Decoded decode_file(const std::string& path, const Limits& limits = {});
+DecodedSamples decode_file_samples(const std::string& path, const Limits& limits = {});
 // decode_buffer accepts PNG, JPEG, WebP and TIFF only (the server's inputs); decode_file
 // whatever libvips loads (the local CLI's own files).
 Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits = {});
+DecodedSamples decode_buffer_samples(const void* data, size_t size, const std::string& what, const Limits& limits = {});
 
 // What an image's header says, read without decoding a pixel: enough to know how much memory
 // decoding and upscaling it will take before committing to it (the server's memory budget).

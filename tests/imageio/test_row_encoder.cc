@@ -1,0 +1,158 @@
+// The row encoder writes the same image as the whole-image encoder, whatever the row bands and
+// the thread that pushes them, and every misuse or failure is an Error, never a hang.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+#include <vips/vips8>
+
+#include "scales/row_encoder.h"
+
+namespace scales::imageio {
+namespace {
+
+Image random_image(int w, int h, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-0.05f, 1.05f);  // unclamped, like the engine's output
+  Image im;
+  im.width = w;
+  im.height = h;
+  im.rgb.resize(static_cast<size_t>(w) * h * 3);
+  for (auto& v : im.rgb) v = u(rng);
+  return im;
+}
+
+Image rows_of(const Image& im, int y0, int y1) {
+  Image r;
+  r.width = im.width;
+  r.height = y1 - y0;
+  r.rgb.assign(im.rgb.begin() + static_cast<ptrdiff_t>(y0) * im.width * 3,
+               im.rgb.begin() + static_cast<ptrdiff_t>(y1) * im.width * 3);
+  return r;
+}
+
+// Encodes `im` through a RowEncoder, pushing bands of the given heights (cycled) from another
+// thread, and returns the bytes.
+std::string encode_in_rows(const Image& im, const Alpha& alpha, const Metadata& meta, const EncodeOptions& o,
+                           std::vector<int> heights) {
+  std::string bytes;
+  RowEncoder enc(im.width, im.height, alpha, meta, o, [&](const char* p, size_t n) { bytes.append(p, n); });
+  std::thread producer([&] {
+    size_t i = 0;
+    for (int y = 0; y < im.height;) {
+      const int y1 = std::min(im.height, y + heights[i++ % heights.size()]);
+      enc.push(y, rows_of(im, y, y1));
+      y = y1;
+    }
+  });
+  producer.join();
+  enc.finish();
+  return bytes;
+}
+
+std::string whole(const Image& im, const Alpha& alpha, const Metadata& meta, const EncodeOptions& o) {
+  const auto v = encode_buffer(im, alpha, meta, o);
+  return std::string(v.begin(), v.end());
+}
+
+TEST(RowEncoder, PngEqualsTheWholeImageEncoder) {
+  const Image im = random_image(301, 257, 1);
+  const EncodeOptions png{Format::png, 90};
+  const std::string want = whole(im, {}, {}, png);
+  EXPECT_TRUE(encode_in_rows(im, {}, {}, png, {7, 50, 1, 64}) == want);
+  EXPECT_TRUE(encode_in_rows(im, {}, {}, png, {257}) == want);
+}
+
+TEST(RowEncoder, SixteenBitGrayWithAlphaAndMetadataEqualsTheWholeImageEncoder) {
+  const Image im = random_image(120, 90, 2);
+  Alpha alpha;
+  alpha.width = 60;
+  alpha.height = 45;
+  std::mt19937 rng(3);
+  for (int i = 0; i < 60 * 45; ++i) alpha.values.push_back(static_cast<float>(rng() % 1000) / 999.0f);
+  Metadata meta;
+  meta.bits = 16;
+  meta.gray = true;
+  meta.xmp = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"></x:xmpmeta>";
+  for (Format f : {Format::png, Format::tiff, Format::webp, Format::jpeg}) {
+    const EncodeOptions o{f, 85};
+    const std::string got = encode_in_rows(im, alpha, meta, o, {13, 2}), want = whole(im, alpha, meta, o);
+    EXPECT_TRUE(got == want) << extension(f) << ": " << got.size() << " bytes, the whole-image encoder wrote "
+                             << want.size();
+  }
+}
+
+TEST(RowEncoder, RowsMustComeInOrderAndFit) {
+  const Image im = random_image(40, 30, 4);
+  RowEncoder enc(40, 30, {}, {}, {Format::png, 90}, [](const char*, size_t) {});
+  EXPECT_THROW(enc.push(5, rows_of(im, 5, 10)), Error);  // row 0 first
+  enc.push(0, rows_of(im, 0, 10));
+  EXPECT_THROW(enc.push(0, rows_of(im, 0, 10)), Error);  // again
+  Image narrow = random_image(39, 5, 5);
+  EXPECT_THROW(enc.push(10, narrow), Error);
+  EXPECT_THROW(enc.push(10, rows_of(random_image(40, 40, 6), 0, 25)), Error);  // past the bottom
+  EXPECT_THROW(enc.finish(), Error);                                            // rows 10..30 missing
+}
+
+TEST(RowEncoder, AFailingWriteIsAnErrorNamingIt) {
+  const Image im = random_image(64, 64, 7);
+  RowEncoder enc(64, 64, {}, {}, {Format::png, 90},
+                 [](const char*, size_t) { throw std::runtime_error("disk full"); });
+  try {
+    enc.push(0, im);
+    enc.finish();
+    FAIL() << "finish() returned";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("disk full"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RowEncoder, AbortWhileLibvipsWaitsForRowsReturns) {
+  const Image im = random_image(64, 64, 8);
+  RowEncoder enc(64, 64, {}, {}, {Format::png, 90}, [](const char*, size_t) {});
+  enc.push(0, rows_of(im, 0, 16));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // libvips is now waiting for row 16
+  enc.abort();
+  EXPECT_THROW(enc.finish(), Error);
+  // and a never-finished encoder's destructor returns too
+  RowEncoder dropped(64, 64, {}, {}, {Format::jpeg, 90}, [](const char*, size_t) {});
+  dropped.push(0, rows_of(im, 0, 8));
+}
+
+TEST(RowEncoder, RowsAreDroppedOnceEncoded) {
+  const int w = 1024, h = 1024;
+  const Image band = random_image(w, 32, 9);
+  std::atomic<size_t> written{0};
+  RowEncoder enc(w, h, {}, {}, {Format::png, 90}, [&](const char*, size_t n) { written += n; });
+  size_t most = 0;
+  for (int y = 0; y < h; y += 32) {
+    enc.push(y, band);
+    // Let the encoder catch up, then see what it still holds.
+    for (int i = 0; i < 200 && enc.held_bytes() > 4 * static_cast<size_t>(w) * 32 * 3; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    most = std::max(most, enc.held_bytes());
+  }
+  enc.finish();
+  EXPECT_GT(written.load(), 0u);
+  EXPECT_EQ(enc.held_bytes(), 0u);
+  EXPECT_LE(most, 4 * static_cast<size_t>(w) * 32 * 3) << "the encoder held " << most << " bytes of rows";
+}
+
+TEST(RowEncoder, FormatsRefuseSizesTheyCannotHold) {
+  EXPECT_THROW(RowEncoder(20000, 10, {}, {}, {Format::webp, 90}, [](const char*, size_t) {}), Error);
+  EXPECT_THROW(RowEncoder(70000, 10, {}, {}, {Format::jpeg, 90}, [](const char*, size_t) {}), Error);
+  EXPECT_THROW(RowEncoder(0, 10, {}, {}, {Format::png, 90}, [](const char*, size_t) {}), Error);
+}
+
+}  // namespace
+}  // namespace scales::imageio
+
+int main(int argc, char** argv) {
+  if (VIPS_INIT(argv[0])) return 1;
+  ::testing::InitGoogleTest(&argc, argv);
+  const int rc = RUN_ALL_TESTS();
+  vips_shutdown();
+  return rc;
+}
