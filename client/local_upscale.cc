@@ -1,6 +1,7 @@
 #include "local_upscale.h"
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -8,10 +9,47 @@
 #include "progress.h"
 #include "scales/engine.h"
 #include "scales/imageio.h"
+#include "scales/row_encoder.h"
 
 namespace fs = std::filesystem;
 
 namespace scales::client {
+
+namespace {
+
+// One file, streamed: the input is held as its 8- or 16-bit samples, and the output's rows are
+// encoded into the file as the engine finishes them (TileJob::stream_rows, imageio::RowEncoder),
+// so neither the float output nor the encoded file is held whole. The file is written under a
+// temporary name and renamed when complete: a failure leaves no partial output behind.
+void upscale_file(Engine& engine, const std::shared_ptr<const Model>& model, const FileJob& j, int quality) {
+  imageio::DecodedSamples d = imageio::decode_file_samples(j.in.string());
+  const int w = d.rgb.width, h = d.rgb.height, scale = model->info().scale;
+  fs::create_directories(j.out.parent_path().empty() ? fs::path(".") : j.out.parent_path());
+  const fs::path part = j.out.string() + ".part";
+  struct RemovePart {  // unless renamed
+    const fs::path& p;
+    ~RemovePart() {
+      std::error_code ec;
+      fs::remove(p, ec);
+    }
+  } remove_part{part};
+  std::ofstream file(part, std::ios::binary | std::ios::trunc);
+  if (!file) throw Error(part.string() + ": cannot create the output file");
+  imageio::RowEncoder encoder(w * scale, h * scale, d.alpha, d.meta, {j.format, quality},
+                              [&](const char* bytes, size_t n) {
+                                if (!file.write(bytes, static_cast<std::streamsize>(n)))
+                                  throw Error(part.string() + ": cannot write (disk full?)");
+                              });
+  TileJob job(model, std::move(d.rgb), engine.tile_size(*model, w, h));
+  job.stream_rows([&](int y0, Image rows) { encoder.push(y0, rows); });
+  engine.run_to_end(job);
+  encoder.finish();
+  file.close();
+  if (!file) throw Error(part.string() + ": cannot write (disk full?)");
+  fs::rename(part, j.out);
+}
+
+}  // namespace
 
 int run_local(const Options& opt) {
   std::shared_ptr<const Model> model;
@@ -37,10 +75,7 @@ int run_local(const Options& opt) {
       continue;
     }
     try {
-      const imageio::Decoded d = imageio::decode_file(j.in.string());
-      const Image sr = engine->upscale(*model, d.rgb);
-      fs::create_directories(j.out.parent_path().empty() ? fs::path(".") : j.out.parent_path());
-      imageio::encode_file(sr, d.alpha, d.meta, j.out.string(), {j.format, opt.quality});
+      upscale_file(*engine, model, j, opt.quality);
       progress.done(j.in.string(), j.out.string(), true);
     } catch (const std::exception& e) {
       progress.done(j.in.string(), j.out.string(), false, e.what());
