@@ -17,8 +17,9 @@ namespace scales::client {
 
 namespace {
 
-// One file, streamed: the input is held as its 8- or 16-bit samples, and the output's rows are
-// encoded into the file as the engine finishes them (TileJob::stream_rows, imageio::RowEncoder),
+// One file, streamed: the input is held as its 8- or 16-bit samples, and each tile's output is
+// rounded into the encoder's rows as the engine finishes it (TileJob::stream_tiles,
+// imageio::RowEncoder), and each complete row of tiles encoded into the file,
 // so neither the float output nor the encoded file is held whole. The file is written under a
 // temporary name and renamed when complete: a failure leaves no partial output behind.
 void upscale_file(Engine& engine, const std::shared_ptr<const Model>& model, const FileJob& j, int quality) {
@@ -41,7 +42,7 @@ void upscale_file(Engine& engine, const std::shared_ptr<const Model>& model, con
                                   throw Error(part.string() + ": cannot write (disk full?)");
                               });
   TileJob job(model, std::move(d.rgb), engine.tile_size(*model, w, h));
-  job.stream_rows([&](int y0, Image rows) { encoder.push(y0, rows); });
+  job.stream_tiles([&](int x0, int y0, const Image& core) { encoder.push(x0, y0, core); });
   engine.run_to_end(job);
   encoder.finish();
   file.close();

@@ -3,8 +3,9 @@
 //
 // Threads: push() runs on the producer's thread (an engine worker), generate() on libvips'
 // worker threads, run() on the encoder's thread; mu_ guards the queue and the flags. generate()
-// waits until the rows it is asked for have been pushed (or the encode is abandoned); libvips
-// asks top to bottom, so at most a few strips of rows wait.
+// waits until the rows it is asked for are complete (or the encode is abandoned); libvips asks
+// top to bottom, so at most a few strips of rows wait. Pieces fill bands (one per row of tiles)
+// in pending_; a band moves to queue_, libvips' side, once it and every band above it is full.
 #include "scales/row_encoder.h"
 
 #include <cctype>
@@ -65,34 +66,67 @@ RowEncoder::~RowEncoder() {
   if (thread_.joinable()) abort();
 }
 
-void RowEncoder::push(int y0, const Image& rows) {
+void RowEncoder::push(int x0, int y0, const Image& piece) {
+  const int w = piece.width, h = piece.height;
+  if (w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0 + w > width_ || y0 + h > height_ ||
+      piece.rgb.size() != static_cast<size_t>(w) * h * 3)
+    throw Error("a piece of " + std::to_string(w) + "x" + std::to_string(h) + " at (" + std::to_string(x0) + ", " +
+                std::to_string(y0) + ") does not fit a " + std::to_string(width_) + "x" + std::to_string(height_) +
+                " output");
+  const size_t pixel_bytes = bands_ * sample_bytes_;
+  Band* band = nullptr;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!error_.empty()) throw Error("cannot encode " + std::string(extension(options_.format)) + ": " + error_);
     if (aborted_) throw Error("the encode was abandoned");
-    if (y0 != pushed_)
-      throw Error("rows pushed out of order: expected row " + std::to_string(pushed_) + ", got " + std::to_string(y0));
+    if (y0 < pushed_)
+      throw Error("rows " + std::to_string(y0) + ".." + std::to_string(y0 + h) + " overlap rows already given");
+    auto it = pending_.find(y0);
+    if (it == pending_.end()) {
+      // A new band: it must not overlap the pending bands above or below it.
+      auto below = pending_.upper_bound(y0);
+      if ((below != pending_.end() && below->first < y0 + h) ||
+          (below != pending_.begin() && std::prev(below)->second->y1 > y0))
+        throw Error("rows " + std::to_string(y0) + ".." + std::to_string(y0 + h) + " overlap another row of pieces");
+      auto b = std::make_unique<Band>();
+      b->y0 = y0;
+      b->y1 = y0 + h;
+      b->samples.resize(static_cast<size_t>(width_) * h * pixel_bytes);
+      b->unread = static_cast<size_t>(width_) * h;
+      held_ += b->samples.size();
+      it = pending_.emplace(y0, std::move(b)).first;
+    } else if (it->second->y1 != y0 + h) {
+      throw Error("a piece starting at row " + std::to_string(y0) + " is " + std::to_string(h) +
+                  " rows tall, the others there " + std::to_string(it->second->y1 - y0));
+    }
+    band = it->second.get();
+    for (const auto& [a, b] : band->spans)
+      if (x0 < b && a < x0 + w)
+        throw Error("a piece at (" + std::to_string(x0) + ", " + std::to_string(y0) + ") overlaps another");
+    band->spans.emplace_back(x0, x0 + w);
   }
-  if (rows.width != width_ || rows.height <= 0 || y0 + rows.height > height_ ||
-      rows.rgb.size() != static_cast<size_t>(rows.width) * rows.height * 3)
-    throw Error("rows of " + std::to_string(rows.width) + "x" + std::to_string(rows.height) + " at row " +
-                std::to_string(y0) + " do not fit a " + std::to_string(width_) + "x" + std::to_string(height_) +
-                " output");
-  Band b;
-  b.y0 = y0;
-  b.y1 = y0 + rows.height;
-  b.unread = static_cast<size_t>(width_) * rows.height;
-  b.samples.resize(b.unread * bands_ * sample_bytes_);
+  // Rounded into the band outside the lock: pieces are disjoint, and the band cannot leave
+  // pending_ before this piece is counted below.
   detail::OutputLayout l;
   l.deep = deep_;
   l.gray = gray_;
   l.one_band = one_band_;
-  detail::quantize_pixels(rows.rgb.data(), b.unread, l, static_cast<void*>(b.samples.data()));
+  for (int y = 0; y < h; ++y)
+    detail::quantize_pixels(
+        piece.rgb.data() + static_cast<size_t>(y) * w * 3, static_cast<size_t>(w), l,
+        static_cast<void*>(band->samples.data() + (static_cast<size_t>(y) * width_ + x0) * pixel_bytes));
   std::lock_guard<std::mutex> lk(mu_);
-  held_ += b.samples.size();
-  pushed_ = b.y1;
-  queue_.push_back(std::move(b));
-  cv_.notify_all();
+  band->covered += w;
+  // Every complete band directly below the rows given so far goes to libvips' queue.
+  bool moved = false;
+  for (auto it = pending_.begin(); it != pending_.end() && it->first == pushed_ && it->second->covered == width_;
+       it = pending_.begin()) {
+    pushed_ = it->second->y1;
+    queue_.push_back(std::move(it->second));
+    pending_.erase(it);
+    moved = true;
+  }
+  if (moved) cv_.notify_all();
 }
 
 int RowEncoder::generate_rows(void* region, void*, void* self_ptr, void*, int*) {
@@ -109,7 +143,7 @@ int RowEncoder::generate_rows(void* region, void*, void* self_ptr, void*, int*) 
   for (int y = r.top; y < r.top + r.height; ++y) {
     Band* band = nullptr;
     for (auto& b : self->queue_)
-      if (y >= b.y0 && y < b.y1) band = &b;
+      if (y >= b->y0 && y < b->y1) band = b.get();
     if (!band) {  // dropped: libvips read this row before (it does not, in a sequential save)
       vips_error("RowEncoder", "row %d was read twice", y);
       return -1;
@@ -118,8 +152,8 @@ int RowEncoder::generate_rows(void* region, void*, void* self_ptr, void*, int*) 
     std::memcpy(VIPS_REGION_ADDR(out, r.left, y), band->samples.data() + at, r.width * pixel_bytes);
     band->unread -= static_cast<size_t>(r.width);
   }
-  while (!self->queue_.empty() && self->queue_.front().unread == 0) {
-    self->held_ -= self->queue_.front().samples.size();
+  while (!self->queue_.empty() && self->queue_.front()->unread == 0) {
+    self->held_ -= self->queue_.front()->samples.size();
     self->queue_.pop_front();
   }
   return 0;

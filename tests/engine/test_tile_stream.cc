@@ -1,7 +1,9 @@
-// Streaming a tile job: rows leave in order, each once, and equal the stitched image exactly;
+// Streaming a tile job: every output pixel arrives once, equal to the stitched image exactly;
 // an input held as 8- or 16-bit samples gives exactly the output of the same image as floats.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -57,23 +59,35 @@ void run_shuffled(TileJob& job) {
   ASSERT_TRUE(job.done());
 }
 
-// The rows a sink received, checked to be contiguous from the top and joined.
+// The cores a sink received, placed into one image; counts how often each pixel was written.
 struct Collected {
   Image joined;
+  std::vector<int> writes;
   int calls = 0;
+  std::mutex mu;
 };
-TileJob::RowSink collect_into(Collected& c) {
-  return [&c](int y0, Image rows) {
-    EXPECT_EQ(y0, c.joined.height) << "rows out of order or repeated";
-    if (c.calls++ == 0) c.joined.width = rows.width;
-    EXPECT_EQ(rows.width, c.joined.width);
-    EXPECT_EQ(rows.rgb.size(), static_cast<size_t>(rows.width) * rows.height * 3);
-    c.joined.height += rows.height;
-    c.joined.rgb.insert(c.joined.rgb.end(), rows.rgb.begin(), rows.rgb.end());
+TileJob::TileSink collect_into(Collected& c, int w, int h) {
+  c.joined.width = w;
+  c.joined.height = h;
+  c.joined.rgb.assign(static_cast<size_t>(w) * h * 3, -1.0f);
+  c.writes.assign(static_cast<size_t>(w) * h, 0);
+  return [&c](int x0, int y0, const Image& core) {
+    std::lock_guard<std::mutex> lk(c.mu);  // the sink is called from several threads
+    ++c.calls;
+    ASSERT_EQ(core.rgb.size(), static_cast<size_t>(core.width) * core.height * 3);
+    ASSERT_LE(x0 + core.width, c.joined.width);
+    ASSERT_LE(y0 + core.height, c.joined.height);
+    for (int y = 0; y < core.height; ++y)
+      for (int x = 0; x < core.width; ++x) {
+        const size_t to = static_cast<size_t>(y0 + y) * c.joined.width + x0 + x;
+        ++c.writes[to];
+        for (int ch = 0; ch < 3; ++ch)
+          c.joined.rgb[to * 3 + ch] = core.rgb[(static_cast<size_t>(y) * core.width + x) * 3 + ch];
+      }
   };
 }
 
-TEST(TileStream, RowsArriveInOrderAndEqualTheStitchedImage) {
+TEST(TileStream, CoresCoverTheOutputOnceAndEqualTheStitchedImage) {
   const auto m = model_with_stats(2);
   const SampleImage in = random_samples(70, 45, 8, 1);
   TileJob whole(m, to_image(in), 20);
@@ -83,11 +97,10 @@ TEST(TileStream, RowsArriveInOrderAndEqualTheStitchedImage) {
   TileJob streamed(m, in, 20);
   ASSERT_EQ(streamed.tiles(), 12);  // 4 columns x 3 rows
   Collected got;
-  streamed.stream_rows(collect_into(got));
+  streamed.stream_tiles(collect_into(got, 140, 90));
   run_shuffled(streamed);
-  EXPECT_EQ(got.calls, 3);  // one call per tile row
-  ASSERT_EQ(got.joined.height, want.height);
-  ASSERT_EQ(got.joined.width, want.width);
+  EXPECT_EQ(got.calls, 12);  // one call per tile
+  EXPECT_EQ(std::count(got.writes.begin(), got.writes.end(), 1), static_cast<ptrdiff_t>(got.writes.size()));
   EXPECT_EQ(got.joined.rgb, want.rgb);  // the same floats, bit for bit
   const Image size_only = streamed.take_result();
   EXPECT_EQ(size_only.width, 140);
@@ -110,10 +123,9 @@ TEST(TileStream, OneTileIsOneCall) {
   TileJob job(m, in, 64);
   ASSERT_EQ(job.tiles(), 1);
   Collected got;
-  job.stream_rows(collect_into(got));
+  job.stream_tiles(collect_into(got, 48, 34));
   run_shuffled(job);
   EXPECT_EQ(got.calls, 1);
-  EXPECT_EQ(got.joined.height, 34);
   EXPECT_EQ(got.joined.rgb, Engine(EngineOptions{1, "", 0}).upscale(*m, to_image(in)).rgb);
 }
 

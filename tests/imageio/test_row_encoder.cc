@@ -2,6 +2,7 @@
 // the thread that pushes them, and every misuse or failure is an Error, never a hang.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -84,22 +85,56 @@ TEST(RowEncoder, SixteenBitGrayWithAlphaAndMetadataEqualsTheWholeImageEncoder) {
   }
 }
 
-TEST(RowEncoder, RowsMustComeInOrderAndFit) {
+TEST(RowEncoder, TilesInAnyOrderFromSeveralThreadsEqualTheWholeImageEncoder) {
+  const Image im = random_image(200, 150, 10);
+  const EncodeOptions png{Format::png, 90};
+  // A 4 x 3 grid of unequal tiles, pushed bottom-right first, from two threads.
+  const std::vector<int> xs = {0, 37, 100, 160, 200}, ys = {0, 64, 65, 150};
+  std::vector<std::pair<int, int>> cells;
+  for (size_t j = 0; j + 1 < ys.size(); ++j)
+    for (size_t i = 0; i + 1 < xs.size(); ++i) cells.emplace_back(static_cast<int>(i), static_cast<int>(j));
+  std::reverse(cells.begin(), cells.end());
+  std::string bytes;
+  RowEncoder enc(200, 150, {}, {}, png, [&](const char* p, size_t n) { bytes.append(p, n); });
+  auto push_every_other = [&](size_t first) {
+    for (size_t k = first; k < cells.size(); k += 2) {
+      const auto [i, j] = cells[k];
+      Image piece;
+      piece.width = xs[i + 1] - xs[i];
+      piece.height = ys[j + 1] - ys[j];
+      for (int y = ys[j]; y < ys[j + 1]; ++y)
+        piece.rgb.insert(piece.rgb.end(), im.rgb.begin() + (static_cast<ptrdiff_t>(y) * 200 + xs[i]) * 3,
+                         im.rgb.begin() + (static_cast<ptrdiff_t>(y) * 200 + xs[i + 1]) * 3);
+      enc.push(xs[i], ys[j], piece);
+    }
+  };
+  std::thread other([&] { push_every_other(1); });
+  push_every_other(0);
+  other.join();
+  enc.finish();
+  EXPECT_TRUE(bytes == whole(im, {}, {}, png));
+}
+
+TEST(RowEncoder, PiecesMustFitAndNotOverlap) {
   const Image im = random_image(40, 30, 4);
   RowEncoder enc(40, 30, {}, {}, {Format::png, 90}, [](const char*, size_t) {});
-  EXPECT_THROW(enc.push(5, rows_of(im, 5, 10)), Error);  // row 0 first
-  enc.push(0, rows_of(im, 0, 10));
-  EXPECT_THROW(enc.push(0, rows_of(im, 0, 10)), Error);  // again
-  Image narrow = random_image(39, 5, 5);
-  EXPECT_THROW(enc.push(10, narrow), Error);
-  EXPECT_THROW(enc.push(10, rows_of(random_image(40, 40, 6), 0, 25)), Error);  // past the bottom
-  EXPECT_THROW(enc.finish(), Error);                                            // rows 10..30 missing
+  enc.push(5, rows_of(im, 5, 10));                                                // waits for rows 0..5
+  EXPECT_THROW(enc.push(0, rows_of(im, 0, 10)), Error);                           // overlaps rows 5..10
+  EXPECT_THROW(enc.push(7, rows_of(im, 7, 9)), Error);                            // inside rows 5..10
+  enc.push(0, rows_of(im, 0, 5));                                                 // rows 0..10 complete
+  EXPECT_THROW(enc.push(0, rows_of(im, 0, 5)), Error);                            // already given
+  const Image left = rows_of(random_image(20, 30, 5), 10, 20);                    // 20 x 10
+  enc.push(0, 10, left);                                                          // left half of rows 10..20
+  EXPECT_THROW(enc.push(10, 10, left), Error);                                    // overlaps the left half
+  EXPECT_THROW(enc.push(25, 10, left), Error);                                    // past the right edge
+  EXPECT_THROW(enc.push(20, 10, rows_of(random_image(20, 30, 6), 0, 5)), Error);  // shorter than its row
+  EXPECT_THROW(enc.push(10, rows_of(random_image(40, 40, 6), 0, 25)), Error);     // past the bottom
+  EXPECT_THROW(enc.finish(), Error);                                              // rows 10..30 missing
 }
 
 TEST(RowEncoder, AFailingWriteIsAnErrorNamingIt) {
   const Image im = random_image(64, 64, 7);
-  RowEncoder enc(64, 64, {}, {}, {Format::png, 90},
-                 [](const char*, size_t) { throw std::runtime_error("disk full"); });
+  RowEncoder enc(64, 64, {}, {}, {Format::png, 90}, [](const char*, size_t) { throw std::runtime_error("disk full"); });
   try {
     enc.push(0, im);
     enc.finish();

@@ -151,15 +151,15 @@ class TileJob {
   // The size (width, height) of the input task `task` runs the network on.
   std::pair<int, int> window_size(int task) const;
   bool done() const;
-  Image take_result();  // after done(); with a row sink: the size only (rgb empty)
+  Image take_result();  // after done(); when streamed (stream_tiles): the size only, rgb empty
 
-  // Streams the output instead of stitching it whole: `sink(y0, rows)` receives output rows
-  // [y0, y0 + rows.height) at full width, in order from the top, each once, as soon as every
-  // tile covering them has finished (one tile row of the plan at a time). Only the tile rows
-  // finished out of order are held. It is called on whichever thread finished the last tile of
-  // those rows, one call at a time, and should return quickly. Set it before any task runs.
-  using RowSink = std::function<void(int y0, Image rows)>;
-  void stream_rows(RowSink sink);
+  // Streams the output instead of stitching it whole: `sink(x0, y0, core)` receives each tile's
+  // own output pixels (its core, upscaled), at output position (x0, y0), as soon as that tile
+  // has finished. Cores partition the output: every output pixel arrives exactly once. Calls come
+  // from whichever threads run the tiles, concurrently and in any order (a consumer that needs
+  // rows in order, such as imageio::RowEncoder, orders them). Set it before any task runs.
+  using TileSink = std::function<void(int x0, int y0, const Image& core)>;
+  void stream_tiles(TileSink sink);
 
   // For the tile driver (engine-internal: Work is defined in src/tile/tile_work.h). prepare()
   // fills a task's input and statistics plan; finish() takes its output (statistics or pixels)

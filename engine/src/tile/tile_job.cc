@@ -1,14 +1,14 @@
 // TileJob: one image's tiles as tasks. Task t < n runs tile t; with the statistics pass, tasks
 // [0, n) are pass 1 (each tile's body, summing every layer's input over the tile's core) and
 // [n, 2n) pass 2 (tile t - n with the image-wide sums), released when pass 1 is complete.
-// The job plans, accumulates statistics and stitches (or streams rows, stream_rows); the tile
-// driver (driver.cc) runs.
+// The job plans, accumulates statistics and stitches (or hands each core to a sink,
+// stream_tiles); the tile driver (driver.cc) runs.
 //
 // Locking: State::mu guards handed_out, the pass counters, stats and the allocation of out.
 // prepare() reads only what is fixed at construction (tiles, in) and, for pass 2, stats, which
 // no one writes once pass 1 is complete (pass-2 tasks are released only then). Stitching copies
-// a core into out (or into its tile row's band) without the lock: cores are disjoint and the
-// buffer exists before any copy. emit_mu orders the row sink's calls.
+// a core into out without the lock: cores are disjoint and out exists before any copy. The sink
+// is called without the lock.
 #include <algorithm>
 #include <mutex>
 #include <string>
@@ -27,24 +27,13 @@ struct TileJob::State {
   int width = 0, height = 0;
   std::vector<tile::Tile> tiles;
   bool two_pass = false;
-  RowSink sink;       // set: rows are streamed, out is never allocated
-  int row_tiles = 1;  // tiles per tile row (the plan is a row-major grid)
-
-  // One tile row's output while its tiles finish (streaming only).
-  struct Band {
-    Image rows;
-    int left = 0;  // tiles not yet copied in
-  };
+  TileSink sink;  // set (before any task runs): cores are streamed, out is never allocated
 
   mutable std::mutex mu;  // guards the fields below
   std::vector<bool> handed_out;
   int pass1_done = 0, pass2_done = 0;
   net::ImageStats stats;
   Image out;
-  std::vector<Band> bands;
-  int next_band = 0;  // the first band not yet given to the sink
-
-  std::mutex emit_mu;  // held while the sink runs: bands leave in order, one at a time
 
   Image window(const tile::Tile& t) const {
     Image win;
@@ -68,24 +57,6 @@ struct TileJob::State {
     tiles = tile::plan_tiles(width, height, tile, model->tile_context(), model->network().tile_alignment());
     two_pass = tiles.size() > 1 && model->network().uses_image_stats();
     handed_out.assign((two_pass ? 2 : 1) * tiles.size(), false);
-    row_tiles = static_cast<int>(
-        std::count_if(tiles.begin(), tiles.end(), [&](const tile::Tile& t) { return t.core.y0 == tiles[0].core.y0; }));
-  }
-  // Gives the sink every complete band from next_band on, in order.
-  void emit() {
-    std::lock_guard<std::mutex> order(emit_mu);
-    for (;;) {
-      Image rows;
-      int y0 = 0;
-      {
-        std::lock_guard<std::mutex> lk(mu);
-        if (next_band >= static_cast<int>(bands.size()) || bands[next_band].left > 0) return;
-        rows = std::move(bands[next_band].rows);
-        y0 = tiles[static_cast<size_t>(next_band) * row_tiles].core.y0 * model->info().scale;
-        ++next_band;
-      }
-      sink(y0, std::move(rows));
-    }
   }
   static tile::Rect core_in_window(const tile::Tile& t) {
     return {t.core.x0 - t.window.x0, t.core.y0 - t.window.y0, t.core.x1 - t.window.x0, t.core.y1 - t.window.y0};
@@ -120,11 +91,9 @@ TileJob::TileJob(std::shared_ptr<const Model> model, SampleImage input, int tile
   s_->samples = std::move(input);
 }
 
-void TileJob::stream_rows(RowSink sink) {
+void TileJob::stream_tiles(TileSink sink) {
   std::lock_guard<std::mutex> lk(s_->mu);
   s_->sink = std::move(sink);
-  s_->bands.assign(s_->tiles.size() / s_->row_tiles, {});
-  for (auto& b : s_->bands) b.left = s_->row_tiles;
 }
 
 TileJob::~TileJob() = default;
@@ -196,63 +165,47 @@ bool TileJob::finish(Work& p) {
   }
   const int sc = s.model->info().scale;
   if (p.kind == Work::Kind::whole) {
-    bool last = false;
-    {
+    if (s.sink) {
+      s.sink(0, 0, p.up);
       std::lock_guard<std::mutex> lk(s.mu);
-      last = ++s.pass2_done == 1;
-      if (!s.sink) {
-        s.out = std::move(p.up);
-        return last;
-      }
-      s.bands[0].rows = std::move(p.up);
-      s.bands[0].left = 0;
+      return ++s.pass2_done == 1;
     }
-    s.emit();
-    return last;
+    std::lock_guard<std::mutex> lk(s.mu);
+    s.out = std::move(p.up);
+    return ++s.pass2_done == 1;
   }
   const tile::Tile& t = *p.tile;
   const Image& up = p.up;
-  // The buffer the core goes to: the whole output, or its tile row's band (rows y_base.. of it).
-  const int band = p.task % n / s.row_tiles;
-  Image* dst_image = nullptr;
-  int y_base = 0;
-  {
-    std::lock_guard<std::mutex> lk(s.mu);
-    if (s.sink) {
-      Image& rows = s.bands[band].rows;
-      if (rows.rgb.empty()) {
-        rows.width = s.width * sc;
-        rows.height = t.core.height() * sc;
-        rows.rgb.resize(static_cast<size_t>(rows.width) * rows.height * 3);
-      }
-      dst_image = &rows;
-      y_base = t.core.y0 * sc;
-    } else {
+  const int ox = (t.core.x0 - t.window.x0) * sc, oy = (t.core.y0 - t.window.y0) * sc;
+  const size_t row_floats = static_cast<size_t>(t.core.width()) * sc * 3;
+  if (s.sink) {
+    Image core;
+    core.width = t.core.width() * sc;
+    core.height = t.core.height() * sc;
+    core.rgb.resize(row_floats * core.height);
+    for (int y = 0; y < core.height; ++y) {
+      const float* src = up.rgb.data() + (static_cast<size_t>(oy + y) * up.width + ox) * 3;
+      std::copy(src, src + row_floats, core.rgb.data() + y * row_floats);
+    }
+    s.sink(t.core.x0 * sc, t.core.y0 * sc, core);
+  } else {
+    {
+      std::lock_guard<std::mutex> lk(s.mu);
       if (s.out.rgb.empty()) {
         s.out.width = s.width * sc;
         s.out.height = s.height * sc;
         s.out.rgb.resize(static_cast<size_t>(s.out.width) * s.out.height * 3);
       }
-      dst_image = &s.out;
+    }
+    // Cores are disjoint: copying without the lock is safe once the buffer exists.
+    for (int y = 0; y < t.core.height() * sc; ++y) {
+      const float* src = up.rgb.data() + (static_cast<size_t>(oy + y) * up.width + ox) * 3;
+      float* dst = s.out.rgb.data() + (static_cast<size_t>(t.core.y0 * sc + y) * s.out.width + t.core.x0 * sc) * 3;
+      std::copy(src, src + row_floats, dst);
     }
   }
-  // Cores are disjoint: copying without the lock is safe once the buffer exists.
-  const int ox = (t.core.x0 - t.window.x0) * sc, oy = (t.core.y0 - t.window.y0) * sc;
-  const size_t row_floats = static_cast<size_t>(t.core.width()) * sc * 3;
-  for (int y = 0; y < t.core.height() * sc; ++y) {
-    const float* src = up.rgb.data() + (static_cast<size_t>(oy + y) * up.width + ox) * 3;
-    float* dst = dst_image->rgb.data() +
-                 (static_cast<size_t>(t.core.y0 * sc + y - y_base) * dst_image->width + t.core.x0 * sc) * 3;
-    std::copy(src, src + row_floats, dst);
-  }
-  bool last = false, band_done = false;
-  {
-    std::lock_guard<std::mutex> lk(s.mu);
-    last = ++s.pass2_done == n;
-    if (s.sink) band_done = --s.bands[band].left == 0;
-  }
-  if (band_done) s.emit();
-  return last;
+  std::lock_guard<std::mutex> lk(s.mu);
+  return ++s.pass2_done == n;
 }
 
 bool TileJob::done() const {

@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -42,9 +44,14 @@ class RowEncoder {
   RowEncoder(const RowEncoder&) = delete;
   RowEncoder& operator=(const RowEncoder&) = delete;
 
-  // Output rows [y0, y0 + rows.height), full width, continuing where the last push ended.
-  // Throws Error for rows out of order or of the wrong width, or when the encode has failed.
-  void push(int y0, const Image& rows);
+  // A piece of the output: `piece` goes at output position (x0, y0). Pieces may come in any
+  // order and from several threads at once (a tile job's cores, TileJob::stream_tiles); pieces
+  // that start on the same row must be equally tall (a row of tiles), and no two may overlap.
+  // A row of pieces is encoded once it is complete and every row above it has been. Throws
+  // Error for a piece that does not fit or overlaps, or when the encode has failed.
+  void push(int x0, int y0, const Image& piece);
+  // Whole rows [y0, y0 + rows.height): push(0, y0, rows).
+  void push(int y0, const Image& rows) { push(0, y0, rows); }
   // After the last row: waits for the encoder to write its last byte. Throws Error naming the
   // encoder's failure (a failing `write` included).
   void finish();
@@ -57,8 +64,10 @@ class RowEncoder {
  private:
   struct Band {
     int y0 = 0, y1 = 0;
-    std::vector<uint8_t> samples;  // (y1 - y0) * width * bands samples of 1 or 2 bytes
-    size_t unread = 0;             // pixels not yet handed to libvips
+    std::vector<uint8_t> samples;            // (y1 - y0) * width * bands samples of 1 or 2 bytes
+    std::vector<std::pair<int, int>> spans;  // the columns [x0, x1) of the pieces given
+    int covered = 0;                         // columns written (a band is complete at width)
+    size_t unread = 0;                       // pixels not yet handed to libvips
   };
   void run();
 
@@ -67,7 +76,6 @@ class RowEncoder {
   static int generate_rows(void* region, void* seq, void* self, void* b, int* stop);
 
  private:
-
   const int width_, height_;
   const Alpha& alpha_;
   const Metadata meta_;
@@ -79,8 +87,10 @@ class RowEncoder {
 
   mutable std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
-  std::deque<Band> queue_;
-  int pushed_ = 0;  // rows pushed so far
+  std::map<int, std::unique_ptr<Band>> pending_;  // by first row: bands still being filled, or
+                                                  // complete below one that is not
+  std::deque<std::unique_ptr<Band>> queue_;       // complete bands in order, for libvips
+  int pushed_ = 0;                                // rows complete and queued so far (from the top)
   bool aborted_ = false, ended_ = false;
   std::string error_;  // the encoder's failure, once ended
   size_t held_ = 0;
