@@ -57,7 +57,7 @@ int run_local(const Options& opt) {
   std::unique_ptr<Engine> engine;
   std::vector<FileJob> jobs;
   try {
-    EngineOptions eo{opt.threads, opt.kernel, opt.tile};
+    EngineOptions eo{opt.threads, opt.kernel, opt.tile, opt.tile_memory_mb};
     eo.backend = opt.backend;
     eo.fp_precision = opt.fp_precision;
     engine = std::make_unique<Engine>(eo);

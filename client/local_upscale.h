@@ -20,6 +20,7 @@ struct Options {
   std::string kernel;                  // binary kernel variant, "" = best (or SCALES_KERNEL)
   std::string backend = "cpu";         // --local: cpu, cuda or auto (EngineOptions::backend)
   int tile = 0;                        // LR tile side, 0 = automatic
+  size_t tile_memory_mb = 256;         // automatic tiles' working memory (as scales-server's default)
   std::string fp_precision = "model";  // EngineOptions::fp_precision
   // remote mode
   std::string server;  // host:port

@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--tile", opt.tile, "--local: LR tile side in pixels (0 = automatic, bounded memory)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--tile-memory-mb", opt.tile_memory_mb,
+                 "--local: automatic tiles keep the network's working memory under this many MiB")
+      ->check(CLI::Range(16, 1 << 20))
+      ->capture_default_str();
   app.add_option("-j,--jobs", opt.jobs, "--server: files in flight")->check(CLI::Range(1, 256));
   app.add_option("--deadline", opt.deadline_s, "--server: seconds per image before giving up")
       ->check(CLI::PositiveNumber);
