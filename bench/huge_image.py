@@ -38,7 +38,10 @@ def make_input(path: Path, side: int) -> None:
     i = 0
     for y in range(0, side, 321):
         for x in range(0, side, 481):
-            p = photos[i % len(photos)][:321, :481]
+            p = photos[i % len(photos)]
+            if p.shape[0] > p.shape[1]:  # portrait photos are laid on their side
+                p = p.transpose(1, 0, 2)
+            p = p[:321, :481]
             i += 1
             h, w = min(321, side - y), min(481, side - x)
             canvas[y:y + h, x:x + w] = p[:h, :w]
@@ -81,6 +84,7 @@ def main() -> int:
     ap.add_argument("--side", type=int, default=16384)
     ap.add_argument("--model", default=str(ROOT / "models" / "weights" / "scales-edsr-x2.safetensors"))
     ap.add_argument("--work", default="/tmp/huge")
+    ap.add_argument("--cli", help="the scales-upscale to run (default: BUILD/client/scales-upscale)")
     ap.add_argument("--json")
     ap.add_argument("--csv", help="RSS samples of the huge run")
     a = ap.parse_args()
@@ -89,8 +93,8 @@ def main() -> int:
     src = work / f"in-{a.side}.png"
     make_input(src, a.side)
     out = work / f"out-{a.side}.png"
-    cli = str(Path(a.build) / "client" / "scales-upscale")
-    wall, peak, _ = run([cli, "--local", "--model", a.model, str(src), str(out)], a.csv)
+    cli = a.cli or str(Path(a.build) / "client" / "scales-upscale")
+    wall, peak, _ = run([cli, "--local", "--model", a.model, str(src), "-o", str(out)], a.csv)
     print(f"{a.side}x{a.side}: {wall:.0f} s, peak RSS {peak:.0f} MiB ({peak * 1.048576:.0f} MB), "
           f"output {out.stat().st_size / 1e6:.0f} MB")
 
@@ -102,7 +106,7 @@ def main() -> int:
     crop = big.crop((x0 - margin, y0 - margin, x0 + core + margin, y0 + core + margin))
     crop_in, crop_out = work / "crop-in.png", work / "crop-out.png"
     crop.save(crop_in)
-    subprocess.run([cli, "--local", "--model", a.model, str(crop_in), str(crop_out)], check=True,
+    subprocess.run([cli, "--local", "--model", a.model, str(crop_in), "-o", str(crop_out)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     small = np.asarray(Image.open(crop_out).convert("RGB")).astype(np.float64)
     scale = small.shape[0] // crop.size[1]

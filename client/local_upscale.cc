@@ -36,7 +36,7 @@ void upscale_file(Engine& engine, const std::shared_ptr<const Model>& model, con
   } remove_part{part};
   std::ofstream file(part, std::ios::binary | std::ios::trunc);
   if (!file) throw Error(part.string() + ": cannot create the output file");
-  imageio::RowEncoder encoder(w * scale, h * scale, d.alpha, d.meta, {j.format, quality},
+  imageio::RowEncoder encoder(w * scale, h * scale, std::move(d.alpha), d.meta, {j.format, quality},
                               [&](const char* bytes, size_t n) {
                                 if (!file.write(bytes, static_cast<std::streamsize>(n)))
                                   throw Error(part.string() + ": cannot write (disk full?)");

@@ -28,9 +28,15 @@ namespace {
 
 constexpr size_t kChunk = size_t{1} << 20;
 
-// One image through UpscaleStream; returns the status and fills `out`.
-grpc::Status upscale_once(v1::Upscaler::Stub& stub, const std::string& bytes, const Options& opt,
-                          imageio::Format format, std::string& out) {
+// One image through UpscaleStream, both ways in 1 MiB chunks straight from and to the files:
+// the input is read as it is sent, and the result written to `part` as its chunks arrive (the
+// server sends them while the image is still being upscaled), so neither is held whole here.
+grpc::Status upscale_once(v1::Upscaler::Stub& stub, const fs::path& in, const fs::path& part, const Options& opt,
+                          imageio::Format format) {
+  std::ifstream f(in, std::ios::binary);
+  if (!f) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, in.string() + ": cannot read");
+  std::ofstream o(part, std::ios::binary | std::ios::trunc);
+  if (!o) return grpc::Status(grpc::StatusCode::INTERNAL, part.string() + ": cannot create");
   grpc::ClientContext ctx;
   if (!opt.token.empty()) ctx.AddMetadata("authorization", "Bearer " + opt.token);
   ctx.set_deadline(std::chrono::system_clock::now() +
@@ -41,19 +47,29 @@ grpc::Status upscale_once(v1::Upscaler::Stub& stub, const std::string& bytes, co
   req.mutable_options()->set_scale(opt.scale);
   req.mutable_options()->set_format(v1::to_proto(format));
   req.mutable_options()->set_quality(opt.quality);
-  size_t pos = 0;
-  do {  // the first message carries the options, every message a chunk (an empty file: none)
-    const size_t n = std::min(kChunk, bytes.size() - pos);
-    req.set_chunk(bytes.data() + pos, n);
-    pos += n;
+  std::string chunk(kChunk, '\0');
+  for (bool first = true;; first = false) {  // the first message carries the options (an empty file: no chunk)
+    f.read(chunk.data(), static_cast<std::streamsize>(kChunk));
+    const auto n = static_cast<size_t>(f.gcount());
+    if (n == 0 && !first) break;
+    req.set_chunk(chunk.data(), n);
     if (!stream->Write(req)) break;
     req.clear_options();
-  } while (pos < bytes.size());
+    if (n < kChunk) break;
+  }
   stream->WritesDone();
-  out.clear();
   v1::UpscaleStreamResponse resp;
-  while (stream->Read(&resp)) out += resp.chunk();
-  return stream->Finish();
+  bool write_failed = false;
+  while (stream->Read(&resp))
+    if (!write_failed && !o.write(resp.chunk().data(), static_cast<std::streamsize>(resp.chunk().size()))) {
+      write_failed = true;
+      ctx.TryCancel();  // no point receiving the rest
+    }
+  grpc::Status st = stream->Finish();
+  o.close();
+  if (st.ok() && (write_failed || !o))
+    return grpc::Status(grpc::StatusCode::INTERNAL, part.string() + ": cannot write (disk full?)");
+  return st;
 }
 
 }  // namespace
@@ -83,35 +99,32 @@ int run_remote(const Options& opt) {
         progress.done(j.in.string(), j.out.string(), true, "", true);
         continue;
       }
-      std::ifstream f(j.in, std::ios::binary);
-      if (!f) {
-        progress.done(j.in.string(), j.out.string(), false, j.in.string() + ": cannot read");
-        continue;
-      }
-      const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      std::string result;
+      // Written under a temporary name, renamed when complete: a failure leaves no partial file.
+      const fs::path part = j.out.string() + ".part";
       grpc::Status st;
-      for (int attempt = 0;; ++attempt) {
-        st = upscale_once(*stub, bytes, opt, j.format, result);
-        const bool retry = st.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                           (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
-                            st.error_message().find("retry later") != std::string::npos);
-        if (!retry || attempt >= opt.retries) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
-      }
-      if (!st.ok()) {
-        progress.done(j.in.string(), j.out.string(), false, j.in.string() + ": " + st.error_message());
-        continue;
-      }
       try {
         fs::create_directories(j.out.parent_path().empty() ? fs::path(".") : j.out.parent_path());
-        std::ofstream o(j.out, std::ios::binary);
-        o.write(result.data(), static_cast<std::streamsize>(result.size()));
-        if (!o) throw Error(j.out.string() + ": cannot write");
-        progress.done(j.in.string(), j.out.string(), true);
+        for (int attempt = 0;; ++attempt) {
+          st = upscale_once(*stub, j.in, part, opt, j.format);
+          const bool retry = st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                             (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+                              st.error_message().find("retry later") != std::string::npos);
+          if (!retry || attempt >= opt.retries) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+        }
+        if (st.ok()) fs::rename(part, j.out);
       } catch (const std::exception& e) {
-        progress.done(j.in.string(), j.out.string(), false, e.what());
+        st = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
       }
+      if (!st.ok()) {
+        std::error_code ec;
+        fs::remove(part, ec);
+        const std::string msg = st.error_message();
+        progress.done(j.in.string(), j.out.string(), false,
+                      msg.rfind(j.in.string(), 0) == 0 ? msg : j.in.string() + ": " + msg);
+        continue;
+      }
+      progress.done(j.in.string(), j.out.string(), true);
     }
   };
   std::vector<std::thread> threads;

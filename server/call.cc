@@ -7,6 +7,7 @@
 
 #include "footprint.h"
 #include "metrics.h"
+#include "scales/row_encoder.h"
 #include "scales/v1/format.h"
 
 namespace scales::server {
@@ -47,7 +48,8 @@ class Call : public std::enable_shared_from_this<Call> {
     if (req_.deadline != std::chrono::system_clock::time_point::max())
       until = std::min(until, MemoryBudget::Clock::now() + std::chrono::duration_cast<MemoryBudget::Clock::duration>(
                                                                req_.deadline - std::chrono::system_clock::now()));
-    const size_t bytes = request_footprint(header, opt_.model->model->info().scale, req_.bytes.size());
+    const size_t bytes =
+        request_footprint(header, opt_.model->model->info().scale, req_.bytes.size(), static_cast<bool>(req_.stream));
     // Granted at once (the usual case) means granted on this I/O thread, inside acquire(): decode
     // right here. Granted later means on the thread that returned the memory (a gRPC thread, the
     // budget's timer): decode goes back to the I/O pool.
@@ -89,35 +91,53 @@ class Call : public std::enable_shared_from_this<Call> {
     return false;
   }
 
-  // Decode (memory reserved), then hand the image to the scheduler.
+  // Decode (memory reserved), start the encoder, then hand the image to the scheduler.
   void decode_and_submit(double wait_ms) {
     if (req_.deadline < std::chrono::system_clock::now())
       return fail(Code::deadline_exceeded, "deadline passed while waiting for memory");
     if (req_.cancelled()) return fail(Code::cancelled, "cancelled while waiting for memory");
-    imageio::Decoded d;
+    imageio::DecodedSamples d;
     const auto td = Clock::now();
-    if (!image_step([&] { d = imageio::decode_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits); }))
+    if (!image_step(
+            [&] { d = imageio::decode_buffer_samples(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits); }))
       return;
     req_.bytes = {};  // decoded: the caller may free the upload
+    if (req_.release_upload) req_.release_upload();
+    const int scale = opt_.model->model->info().scale;
     result_.in_w = d.rgb.width;
     result_.in_h = d.rgb.height;
-    result_.info.mutable_timings()->set_decode_ms(ms_since(td));
-    result_.info.mutable_timings()->set_queue_ms(wait_ms);
-    alpha_ = std::move(d.alpha);
-    meta_ = std::move(d.meta);
+    result_.out_w = d.rgb.width * scale;
+    result_.out_h = d.rgb.height * scale;
+    auto& info = result_.info;
+    info.mutable_timings()->set_decode_ms(ms_since(td));
+    info.mutable_timings()->set_queue_ms(wait_ms);
+    info.set_model(opt_.model->name);
+    info.set_scale(scale);
+    info.set_width(result_.out_w);
+    info.set_height(result_.out_h);
+    info.set_format(scales::v1::to_proto(opt_.encode.format));
+    try {
+      encoder_ =
+          std::make_shared<imageio::RowEncoder>(result_.out_w, result_.out_h, std::move(d.alpha), d.meta, opt_.encode,
+                                                [this](const char* p, size_t n) { take_bytes(p, n); });
+    } catch (const Error& e) {
+      return fail(Code::invalid_argument, e.what());  // a size the format cannot hold
+    }
 
     Scheduler::Request r;
     r.model = opt_.model->model;
     r.model_name = opt_.model->name;
     r.image = std::move(d.rgb);
+    // On an engine worker: the tile's pixels go into the encoder's rows. The job holds the
+    // encoder too: a cancelled call's tiles still running push into an aborted encoder (an
+    // error the scheduler ignores once the call has ended), never into a freed one.
+    r.tiles = [enc = encoder_](int x0, int y0, const Image& core) { enc->push(x0, y0, core); };
     r.cancelled = req_.cancelled;
     r.deadline = req_.deadline;
-    r.done = [self = shared_from_this()](Scheduler::Result res, Image img, const std::string& err, double queue_s,
+    r.done = [self = shared_from_this()](Scheduler::Result res, Image, const std::string& err, double queue_s,
                                          double infer_s, int tiles) {
-      // On an engine worker: the encoding goes back to the I/O pool.
-      self->cx_.io.post([self, res, img = std::move(img), err, queue_s, infer_s, tiles]() mutable {
-        self->finish(res, std::move(img), err, queue_s, infer_s, tiles);
-      });
+      // On an engine worker: the end of the encode goes back to the I/O pool.
+      self->cx_.io.post([self, res, err, queue_s, infer_s, tiles] { self->finish(res, err, queue_s, infer_s, tiles); });
     };
     try {
       if (!cx_.scheduler.submit(std::move(r)))
@@ -129,6 +149,24 @@ class Call : public std::enable_shared_from_this<Call> {
     note_queue_depth();
   }
 
+  // The encoder's bytes (its thread; the last ones on the I/O pool after it ended): kept for the
+  // reply, or handed on in pieces of about 1 MiB when streaming.
+  void take_bytes(const char* p, size_t n) {
+    if (!req_.stream) {
+      result_.image.append(p, n);
+      return;
+    }
+    encoder_bytes_ += n;
+    piece_.append(p, n);
+    if (piece_.size() >= kPiece) send_piece();
+  }
+  void send_piece() {
+    req_.stream(sent_any_ ? nullptr : &result_.info, std::move(piece_));
+    sent_any_ = true;
+    piece_.clear();
+  }
+  static constexpr size_t kPiece = size_t{1} << 20;
+
   // The gauge is set where the queue changes: here, when a batch forms (main.cc), and when a
   // call ends (its dropped tiles leave the queue; without this a cancelled call's tiles stayed
   // in the gauge until the next batch).
@@ -136,8 +174,8 @@ class Call : public std::enable_shared_from_this<Call> {
     if (cx_.metrics) cx_.metrics->set_queue_depth(static_cast<double>(cx_.scheduler.waiting_tiles() + cx_.io.queued()));
   }
 
-  // The scheduler's answer, on the I/O pool: encode and reply.
-  void finish(Scheduler::Result res, Image img, const std::string& err, double queue_s, double infer_s, int tiles) {
+  // The scheduler's answer, on the I/O pool: the encoder's last rows, then the reply.
+  void finish(Scheduler::Result res, const std::string& err, double queue_s, double infer_s, int tiles) {
     if (res == Scheduler::Result::deadline_exceeded) return fail(Code::deadline_exceeded, err);
     if (res == Scheduler::Result::cancelled) return fail(Code::cancelled, err);
     if (res == Scheduler::Result::failed) return fail(Code::internal, "engine: " + err);
@@ -146,31 +184,28 @@ class Call : public std::enable_shared_from_this<Call> {
     if (cx_.metrics)
       cx_.metrics->image_done(opt_.model->name, wait_ms / 1000 + queue_s, infer_s, tiles,
                               static_cast<double>(result_.in_w) * result_.in_h);
-    result_.out_w = img.width;
-    result_.out_h = img.height;
+    const auto t = Clock::now();
     try {
-      const auto t = Clock::now();
-      const auto encoded = imageio::encode_buffer(img, alpha_, meta_, opt_.encode);
-      result_.image.assign(encoded.begin(), encoded.end());
-      auto& info = result_.info;
-      info.set_model(opt_.model->name);
-      info.set_scale(opt_.model->model->info().scale);
-      info.set_width(img.width);
-      info.set_height(img.height);
-      info.set_format(scales::v1::to_proto(opt_.encode.format));
-      info.set_size_bytes(static_cast<int64_t>(result_.image.size()));
-      tm->set_queue_ms(wait_ms + 1000 * queue_s);
-      tm->set_inference_ms(1000 * infer_s);
-      tm->set_encode_ms(ms_since(t));
-      tm->set_total_ms(ms_since(req_.t0));
+      encoder_->finish();  // the rows encoded during inference; this waits for the last ones
+      encoder_.reset();
+      if (req_.stream && (!piece_.empty() || !sent_any_)) send_piece();
     } catch (const std::exception& e) {
       return fail(Code::internal, std::string("cannot encode the result: ") + e.what());
     }
+    auto& info = result_.info;
+    info.set_size_bytes(static_cast<int64_t>(req_.stream ? streamed_bytes() : result_.image.size()));
+    tm->set_queue_ms(wait_ms + 1000 * queue_s);
+    tm->set_inference_ms(1000 * infer_s);
+    tm->set_encode_ms(ms_since(t));  // what encoding added after the last tile
+    tm->set_total_ms(ms_since(req_.t0));
     reply_(std::move(result_));  // the reservation goes with the result, to the RPC adapter
     note_queue_depth();
   }
+  size_t streamed_bytes() const { return encoder_bytes_; }
 
   void fail(Code c, std::string msg) {
+    if (encoder_) encoder_->abort();  // stops and joins its thread: nothing more is streamed
+    encoder_.reset();
     result_.code = c;
     result_.message = std::move(msg);
     result_.image.clear();
@@ -184,8 +219,10 @@ class Call : public std::enable_shared_from_this<Call> {
   std::function<void(CallResult)> reply_;
   CallResult result_;
   CallOptions opt_;
-  imageio::Alpha alpha_;                // the input's alpha channel, upscaled into the result on encode
-  imageio::Metadata meta_;              // the input's depth, gray, ICC, EXIF and XMP, kept by the result
+  std::shared_ptr<imageio::RowEncoder> encoder_;  // shared with the tile job (its sink)
+  std::string piece_;                             // streaming: bytes not yet handed on
+  bool sent_any_ = false;
+  size_t encoder_bytes_ = 0;            // streaming: bytes the encoder produced
   std::atomic<bool> acquiring_{false};  // inside budget->acquire() on the starting thread
 };
 

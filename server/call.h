@@ -5,8 +5,11 @@
 //               (CallOptions: the model, imageio::EncodeOptions) -> the header read, limits
 //               checked -> the request's peak memory (footprint.h) reserved from the budget,
 //               waiting without a thread if it must (memory_budget.h) -> decode
-//   scheduler:  the image's tiles on the engine workers (scheduler/)
-//   I/O pool:   encode -> the reply, called exactly once
+//   scheduler:  the image's tiles on the engine workers (scheduler/); each finished tile is
+//               rounded into the encoder's rows (imageio::RowEncoder), which encodes every
+//               complete row of tiles on its own thread while the rest still runs
+//   I/O pool:   the encoder's last rows -> the reply, called exactly once
+// Neither the float output nor (with CallRequest::stream) the encoded result is ever held whole.
 //
 // A Call knows no gRPC: it ends in a CallResult whose Code the RPC adapters (service.cc) map to a
 // grpc::StatusCode. Ownership: the Call keeps itself alive (shared_ptr) until it has replied.
@@ -76,6 +79,14 @@ struct CallRequest {
   Clock::time_point t0 = Clock::now();  // when the RPC arrived
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::function<bool()> cancelled = [] { return false; };
+  // Set: the encoded result is streamed instead of returned in CallResult::image. Called with
+  // each piece (about 1 MiB) as the encoder produces it, in order, on the encoder's thread (the
+  // last piece on the I/O pool, before `reply`); `first` is set on the first call only and holds
+  // the result's shape (model, scale, width, height, format), not yet its size or timings.
+  std::function<void(const scales::v1::ResultInfo* first, std::string bytes)> stream;
+  // Set: called once the image is decoded, when `bytes` is no longer read (the caller may free
+  // the upload then rather than at the reply).
+  std::function<void()> release_upload;
 };
 
 // Runs the call's first stage on the calling thread (an I/O pool job): `reply` is called exactly

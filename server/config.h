@@ -22,17 +22,17 @@ struct Config {
   int64_t quick_pixels = 65536;  // requests with inputs of at most this many pixels go first
   double cpu_batch_mpx = 1.0;    // CPU batches stop at this many output megapixels
   int tile = 0;
-  int tile_memory_mb = 256;            // each engine worker's working memory, automatic tiles sized to fit
-  int max_in_flight = 64;              // images in the scheduler
-  int max_queue = 64;                  // requests waiting for the I/O pool (and, separately, for memory)
-  std::string memory_budget = "auto";  // bytes ("4G", "512M"), "auto" or "0" (off)
-  size_t memory_budget_bytes = 0;      // derived: 0 = off
-  std::string memory_budget_source;    // derived: what "auto" took its size from
-  int max_memory_wait_s = 30;          // the longest a request waits for memory (or its deadline)
-  int64_t max_pixels = 16 * 1024 * 1024;
+  int tile_memory_mb = 256;                     // each engine worker's working memory, automatic tiles sized to fit
+  int max_in_flight = 64;                       // images in the scheduler
+  int max_queue = 64;                           // requests waiting for the I/O pool (and, separately, for memory)
+  std::string memory_budget = "auto";           // bytes ("4G", "512M"), "auto" or "0" (off)
+  size_t memory_budget_bytes = 0;               // derived: 0 = off
+  std::string memory_budget_source;             // derived: what "auto" took its size from
+  int max_memory_wait_s = 30;                   // the longest a request waits for memory (or its deadline)
+  int64_t max_pixels = int64_t{16384} * 16384;  // streaming holds the input as samples, the output never whole
   int max_side = 16384;
   int max_message_mb = 64;
-  int max_upload_mb = 512;
+  int max_upload_mb = 1024;
   int grace_seconds = 30;
   std::string backend = "auto";
   std::string fp_precision = "model";  // EngineOptions::fp_precision

@@ -4,19 +4,18 @@
 
 namespace scales::server {
 
-size_t request_footprint(const imageio::Header& h, int scale, size_t upload_bytes) {
+size_t request_footprint(const imageio::Header& h, int scale, size_t upload_bytes, bool streamed) {
   const size_t in_px = static_cast<size_t>(h.width) * static_cast<size_t>(h.height);
+  const size_t out_w = static_cast<size_t>(h.width) * static_cast<size_t>(scale);
   const size_t out_px = in_px * static_cast<size_t>(scale) * static_cast<size_t>(scale);
-  const size_t bps = static_cast<size_t>(std::max(1, std::min(2, h.bytes_per_sample)));  // outputs are 8 or 16 bit
-  const size_t alpha = h.has_alpha ? 4 * in_px : 0;
-  const size_t input = 12 * in_px + alpha;
-  const size_t decode =
-      static_cast<size_t>(std::max(1, h.bands)) * static_cast<size_t>(h.bytes_per_sample) * in_px * 2 + input;
-  const size_t inference = input + 12 * out_px;
-  const size_t out_raw = out_px * 4 * bps;                 // RGB or RGBA, 8 or 16 bit
-  const size_t gray_mean = h.bands <= 2 ? 4 * out_px : 0;  // gray output: the channels' mean, float
-  const size_t encode = input + 12 * out_px + gray_mean + out_raw + 3 * out_raw;
-  return upload_bytes + std::max({decode, inference, encode});
+  const size_t b = static_cast<size_t>(std::max(1, std::min(2, h.bytes_per_sample)));  // 8 or 16 bit, as kept
+  const size_t input = 3 * b * in_px + (h.has_alpha ? 4 * in_px : 0) +
+                       (h.rotated ? static_cast<size_t>(std::max(1, h.bands)) * h.bytes_per_sample * in_px : 0);
+  const size_t out_bands = (h.bands - (h.has_alpha ? 1 : 0) <= 1 ? 1 : 3) + (h.has_alpha ? 1 : 0);
+  const size_t out_raw = out_bands * b * out_px;
+  const size_t rows = std::min(out_raw, 2 * 2048 * static_cast<size_t>(scale) * out_w * out_bands * b);
+  const size_t encoded = streamed ? std::min(out_raw, kMaxStreamQueue) : 2 * out_raw;
+  return upload_bytes + input + rows + encoded;
 }
 
 }  // namespace scales::server

@@ -1,14 +1,19 @@
 // How many bytes one image request holds at its peak, computed from its header before any pixel
 // is decoded: what the request reserves against the memory budget (memory_budget.h).
 //
-// A request goes through three phases; the reservation is the largest, plus the upload, which
-// is held throughout (P = input pixels, S = output pixels = scale^2 P):
-//   decode:    libvips' decoded copy (P x bands x bytes) and its row buffer, the float input
-//              (12 P), the alpha plane (up to 4 P)
-//   inference: the float input and alpha, the float output (12 S)
-//   encode:    the float output, the 8- or 16-bit output pixels, and up to three copies of the
-//              encoded bytes (libvips' buffer, imageio's vector, the reply), each bounded by the
-//              raw pixel size (compression can only help)
+// What a request holds (P = input pixels, S = output pixels = scale^2 P; b = 1 or 2 bytes per
+// sample, as decoded and as written; the output has up to 4 bands):
+//   decoded input:  the 8- or 16-bit samples, three channels (3 b P), the alpha plane as floats
+//                   (4 P, with alpha), and, for an image to rotate, libvips' whole decoded copy
+//   rows of tiles:  the encoder's rows waiting for their tiles or for libvips (imageio::
+//                   RowEncoder): at most two rows of tiles of the output, each at most 2048 LR
+//                   rows (the largest automatic tile) tall, in output samples; never more than
+//                   the whole raw output (4 b S)
+//   encoded result: bounded by the raw output (compression can only help), held twice (the
+//                   result and gRPC's copy of the reply); streamed, at most kMaxStreamQueue
+//                   waits for the client (a client slower than that is refused)
+// The float output is never held whole: each tile's pixels go into the encoder's rows as the
+// tile finishes (TileJob::stream_tiles).
 // The engine's own work buffers are per worker, not per request: they are part of the server's
 // fixed overhead (docs/service.md: memory).
 #pragma once
@@ -19,6 +24,11 @@
 
 namespace scales::server {
 
-size_t request_footprint(const imageio::Header& h, int scale, size_t upload_bytes);
+// The most encoded bytes an UpscaleStream call queues for a client that reads slower than the
+// result is produced; past it the call ends with RESOURCE_EXHAUSTED.
+inline constexpr size_t kMaxStreamQueue = size_t{64} << 20;
+
+// `streamed`: the result leaves in chunks as it is encoded (UpscaleStream), not in one reply.
+size_t request_footprint(const imageio::Header& h, int scale, size_t upload_bytes, bool streamed = false);
 
 }  // namespace scales::server

@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
+#include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "footprint.h"
 
 namespace scales::server {
 
@@ -158,13 +162,14 @@ grpc::ServerUnaryReactor* UpscalerService::Upscale(grpc::CallbackServerContext* 
 
 namespace {
 
-// UpscaleStream: read the options and every chunk, run the image on a worker, then write the
-// result's info and its bytes in 1 MiB chunks. gRPC calls OnDone last; the reactor deletes itself.
+// UpscaleStream: read the options and every chunk, then run the call, writing the result's
+// chunks as the encoder produces them (during inference: CallRequest::stream). The first
+// response carries the result's shape, the last one its complete info (size, timings). Writes
+// queue in `pending_` (gRPC takes one at a time); Finish comes once the call has ended and every
+// queued write is done. gRPC calls OnDone last; the reactor deletes itself.
 class StreamReactor final
     : public grpc::ServerBidiReactor<scales::v1::UpscaleStreamRequest, scales::v1::UpscaleStreamResponse> {
  public:
-  static constexpr size_t kChunk = size_t{1} << 20;
-
   StreamReactor(UpscalerService& svc, grpc::CallbackServerContext* ctx, size_t max_upload)
       : svc_(svc), ctx_(ctx), max_upload_(max_upload), t0_(Clock::now()) {
     if (auto st = svc_.authorize(ctx); !st.ok()) {
@@ -195,13 +200,23 @@ class StreamReactor final
     if (cancelled_) return fail(Code::cancelled, "cancelled during upload");
     if (first_) return fail(Code::invalid_argument, "stream carried no request message");
     auto job = [this] {
-      svc_.start({upload_, options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); }},
-                 [this](CallResult r) {
-                   upload_.clear();
-                   if (r.code != Code::ok) return finish(r);
-                   outcome_ = std::move(r);
-                   send_next();
-                 });
+      CallRequest req{upload_, options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); }};
+      req.release_upload = [this] { std::string().swap(upload_); };
+      req.stream = [this](const scales::v1::ResultInfo* first, std::string bytes) {
+        scales::v1::UpscaleStreamResponse m;
+        if (first) *m.mutable_info() = *first;
+        m.set_chunk(std::move(bytes));
+        send(std::move(m));
+      };
+      svc_.start(std::move(req), [this](CallResult r) {
+        std::string().swap(upload_);
+        if (r.code == Code::ok) {  // the complete info: size and timings are known now
+          scales::v1::UpscaleStreamResponse m;
+          *m.mutable_info() = r.info;
+          send(std::move(m));
+        }
+        end(std::move(r));
+      });
     };
     if (!svc_.submit(std::move(job))) {
       admitted_ = false;  // queue_full records it
@@ -210,13 +225,11 @@ class StreamReactor final
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) {
-      outcome_.code = Code::cancelled;
-      outcome_.message = "client went away during download";
-      return finish(outcome_);
-    }
-    if (pos_ < outcome_.image.size()) return send_next();
-    finish(outcome_);
+    std::unique_lock<std::mutex> lk(mu_);
+    if (!ok) broken_ = true;  // the client went away: drop the rest (OnCancel cancels the call)
+    if (!broken_ && !pending_.empty()) return write_next(lk);
+    writing_ = false;
+    if (ended_) finish_now(lk);
   }
 
   void OnCancel() override { cancelled_ = true; }
@@ -226,13 +239,51 @@ class StreamReactor final
   }
 
  private:
-  void send_next() {
-    out_.Clear();
-    if (pos_ == 0) *out_.mutable_info() = outcome_.info;
-    const size_t n = std::min(kChunk, outcome_.image.size() - pos_);
-    out_.set_chunk(outcome_.image.data() + pos_, n);
-    pos_ += n;
+  // A response to write: now if none is in flight, else after the ones queued before it.
+  // A client that reads slower than the result is produced may have kMaxStreamQueue bytes
+  // waiting (the memory the call reserved for it, footprint.h); past that the call is stopped.
+  void send(scales::v1::UpscaleStreamResponse m) {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (broken_ || ended_) return;
+    queued_ += m.chunk().size();
+    if (queued_ > kMaxStreamQueue) {
+      too_slow_ = broken_ = true;
+      cancelled_ = true;  // the call stops at its next tile
+      pending_.clear();
+      return;
+    }
+    pending_.push_back(std::move(m));
+    if (!writing_) write_next(lk);
+  }
+  void write_next(std::unique_lock<std::mutex>& lk) {
+    writing_ = true;
+    out_ = std::move(pending_.front());
+    pending_.pop_front();
+    queued_ -= out_.chunk().size();
+    lk.unlock();
     StartWrite(&out_);
+  }
+  // The call has ended: Finish once the queued writes are done.
+  void end(CallResult r) {
+    std::unique_lock<std::mutex> lk(mu_);
+    outcome_ = std::move(r);
+    ended_ = true;
+    if (!writing_) finish_now(lk);
+  }
+  void finish_now(std::unique_lock<std::mutex>& lk) {
+    if (finished_) return;
+    finished_ = true;
+    if (too_slow_) {
+      outcome_.code = Code::resource_exhausted;
+      outcome_.message = "the client read the result too slowly (more than " + std::to_string(kMaxStreamQueue >> 20) +
+                         " MiB waiting to be sent)";
+    } else if (broken_ && outcome_.code == Code::ok) {
+      outcome_.code = Code::cancelled;
+      outcome_.message = "client went away during download";
+    }
+    lk.unlock();
+    outcome_.memory.reset();
+    finish(outcome_);
   }
   void fail(Code c, const std::string& msg) {
     CallResult r;
@@ -255,11 +306,15 @@ class StreamReactor final
   bool counted_ = false;  // admitted: call_done() in OnDone (admitted_ drops once recorded)
   std::atomic<bool> cancelled_{false};
   scales::v1::UpscaleStreamRequest in_;
-  scales::v1::UpscaleStreamResponse out_;
   scales::v1::UpscaleOptions options_;
   std::string upload_;
+
+  std::mutex mu_;  // guards the fields below (writes come from the encoder's thread and gRPC's)
+  std::deque<scales::v1::UpscaleStreamResponse> pending_;
+  scales::v1::UpscaleStreamResponse out_;  // the write in flight
+  bool writing_ = false, ended_ = false, broken_ = false, finished_ = false, too_slow_ = false;
+  size_t queued_ = 0;  // bytes in pending_
   CallResult outcome_;
-  size_t pos_ = 0;
 };
 
 }  // namespace

@@ -325,6 +325,7 @@ Header probe_buffer(const void* data, size_t size, const std::string& what, cons
     h.bands = im.bands();
     h.bytes_per_sample = static_cast<int>(vips_format_sizeof(im.format()));
     h.has_alpha = im.has_alpha();
+    h.rotated = im.get_typeof(VIPS_META_ORIENTATION) != 0 && im.get_int(VIPS_META_ORIENTATION) != 1;
     return h;
   } catch (const vips::VError& e) {
     throw Error(what + ": cannot decode image: " + std::string(e.what()));

@@ -42,9 +42,14 @@ gint64 write_cb(VipsTargetCustom*, const void* data, gint64 length, void* user) 
 
 }  // namespace
 
-RowEncoder::RowEncoder(int width, int height, const Alpha& alpha, const Metadata& meta, const EncodeOptions& options,
+RowEncoder::RowEncoder(int width, int height, Alpha alpha, const Metadata& meta, const EncodeOptions& options,
                        Write write)
-    : width_(width), height_(height), alpha_(alpha), meta_(meta), options_(options), write_(std::move(write)) {
+    : width_(width),
+      height_(height),
+      alpha_(std::move(alpha)),
+      meta_(meta),
+      options_(options),
+      write_(std::move(write)) {
   if (width <= 0 || height <= 0)
     throw Error("cannot encode an image of " + std::to_string(width) + "x" + std::to_string(height) + " pixels");
   if (options.format == Format::webp && std::max(width, height) > 16383)

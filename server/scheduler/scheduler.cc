@@ -61,6 +61,7 @@ bool Scheduler::submit(Request r) {
   live->in_pixels = static_cast<double>(r.image.width) * r.image.height;
   const int tile = engines_.front()->tile_size(*r.model, r.image.width, r.image.height);
   live->job = std::make_unique<TileJob>(r.model, std::move(r.image), tile);  // throws Error for a bad image
+  if (r.tiles) live->job->stream_tiles(std::move(r.tiles));
   live->req = std::move(r);
   live->accepted = SchedClock::now();
   {

@@ -48,7 +48,9 @@ class Scheduler {
   struct Request {
     std::shared_ptr<const Model> model;
     std::string model_name;
-    Image image;
+    SampleImage image;                // the input, as decoded (TileJob converts each window)
+    TileJob::TileSink tiles;          // each finished tile's output (TileJob::stream_tiles); the
+                                      // image given to `done` then has its size only
     std::function<bool()> cancelled;  // polled before each tile
     std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
     // Called once, on a worker thread, without scheduler locks held.

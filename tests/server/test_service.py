@@ -333,6 +333,34 @@ def test_stream_a_result_larger_than_one_message(server):
 
 
 @needs_server
+def test_stream_sends_the_result_while_upscaling(tmp_path):
+    """UpscaleStream's result leaves as rows of tiles are encoded, not after the image is done:
+    the first response carries the shape only (size and timings are not known yet), data chunks
+    come spread over the upscale, and the last response carries the complete info. Tiles of 256
+    LR pixels make five rows of tiles of a 1200x1200 input."""
+    photo = Image.open(BENCH / "B100" / "HR" / "101085.png").convert("RGB").resize((1200, 1200))
+    buf = io.BytesIO()
+    photo.save(buf, format="PNG")
+    m = None
+    with start_server(tmp_path, "--tile", "256") as srv:
+        m = srv.client.m
+        opts = m["UpscaleOptions"](model="scales-edsr-x2")
+        t0 = time.monotonic()
+        got = [(time.monotonic() - t0, r) for r in srv.client._stream(
+            iter([m["UpscaleStreamRequest"](options=opts, chunk=buf.getvalue())]), timeout=600)]
+    first, last = got[0][1], got[-1][1]
+    assert first.HasField("info") and first.info.width == 2400 and first.info.model == "scales-edsr-x2"
+    assert first.info.size_bytes == 0 and first.info.timings.total_ms == 0
+    data = b"".join(r.chunk for _, r in got)
+    assert last.HasField("info") and not last.chunk and last.info.size_bytes == len(data)
+    assert last.info.timings.total_ms > 0 and last.info.timings.inference_ms > 0
+    times = [t for t, r in got if r.chunk]
+    assert len(times) >= 3, f"{len(times)} data chunks"
+    assert times[0] < 0.85 * times[-1], f"first data chunk at {times[0]:.1f} s, last at {times[-1]:.1f} s"
+    assert Image.open(io.BytesIO(data)).size == (2400, 2400)
+
+
+@needs_server
 def test_stream_errors(server):
     code, details = code_of(lambda: server.client.upscale_stream(b"not an image", scale=2))
     assert code == grpc.StatusCode.INVALID_ARGUMENT, details

@@ -90,6 +90,7 @@ struct Header {
   int bands = 0;             // as stored, alpha included
   int bytes_per_sample = 1;  // 1 for 8-bit, 2 for 16-bit, 4 for float
   bool has_alpha = false;
+  bool rotated = false;  // an EXIF orientation other than 1: decoding holds the whole image to rotate it
 };
 // The same formats, errors and limit checks as decode_buffer, stopping after the header.
 Header probe_buffer(const void* data, size_t size, const std::string& what, const Limits& limits = {});

@@ -36,9 +36,8 @@ class RowEncoder {
   using Write = std::function<void(const char* data, size_t size)>;
 
   // `width` x `height`: the output's size; alpha (at the input's size: upscaled here) and meta as
-  // decode returned them. `alpha` must outlive the encoder. Throws Error for a bad size.
-  RowEncoder(int width, int height, const Alpha& alpha, const Metadata& meta, const EncodeOptions& options,
-             Write write);
+  // decode returned them. Throws Error for a size the format cannot hold.
+  RowEncoder(int width, int height, Alpha alpha, const Metadata& meta, const EncodeOptions& options, Write write);
   // Abandons an encode that was not finished (the thread is stopped and joined).
   ~RowEncoder();
   RowEncoder(const RowEncoder&) = delete;
@@ -77,7 +76,7 @@ class RowEncoder {
 
  private:
   const int width_, height_;
-  const Alpha& alpha_;
+  const Alpha alpha_;
   const Metadata meta_;
   const EncodeOptions options_;
   Write write_;
