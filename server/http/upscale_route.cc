@@ -75,9 +75,15 @@ Parsed parse(const httplib::Request& req, const std::string& model) {
 
 // Counts an admitted call open until its answer has been written (draining waits for it): the
 // guard lives in the response's content provider, which httplib drops after writing.
-struct Admitted {
-  UpscalerService& service;
-  ~Admitted() { service.call_done(); }
+class Admitted {
+ public:
+  explicit Admitted(UpscalerService& service) : service_(service) {}
+  Admitted(const Admitted&) = delete;
+  Admitted& operator=(const Admitted&) = delete;
+  ~Admitted() { service_.call_done(); }
+
+ private:
+  UpscalerService& service_;
 };
 
 }  // namespace
@@ -111,7 +117,7 @@ void add_upscale_route(httplib::Server& server, UpscalerService& service) {
       res.set_header("Retry-After", "1");
       return send_error(res, 503, st.error_message());
     }
-    auto admitted = std::make_shared<Admitted>(Admitted{service});
+    auto admitted = std::make_shared<Admitted>(service);
 
     // This handler thread waits for the call; the promise is shared so the replying thread never
     // touches a promise this thread has already destroyed.
