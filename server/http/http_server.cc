@@ -22,6 +22,9 @@ HttpServer::HttpServer(HttpOptions options, UpscalerService& service, const Regi
   server_->set_read_timeout(30);
   server_->set_write_timeout(30);
   server_->set_tcp_nodelay(true);
+  // httplib closes a keep-alive connection after 5 requests by default: a client sending a folder
+  // would reconnect every 5 images. gRPC keeps its connection for good.
+  server_->set_keep_alive_max_count(1000);
   add_upscale_route(*server_, service);
   add_model_routes(*server_, service, registry);
   add_probe_routes(*server_, service, registry);

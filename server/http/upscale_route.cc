@@ -95,10 +95,6 @@ void add_upscale_route(httplib::Server& server, UpscalerService& service) {
   server.Post(R"(/v1/models/([^/:]+):upscale)", [&service](const httplib::Request& req, httplib::Response& res,
                                                            const httplib::ContentReader& content_reader) {
     const auto t0 = Clock::now();
-    if (!authorized(req, res, service)) {
-      res.set_header("Connection", "close");  // the body was not read
-      return;
-    }
     std::string body;
     if (!content_reader([&body](const char* data, size_t n) {
           body.append(data, n);
@@ -109,6 +105,9 @@ void add_upscale_route(httplib::Server& server, UpscalerService& service) {
       if (res.status == 413) return send_error(res, 413, "request body too large (--max-upload-mb)");
       return send_error(res, 400, "cannot read the request body");
     }
+    // Checked once the body is read (as gRPC reads a whole message first): answering before
+    // would close the connection under a client still sending, which sees a reset, not the 401.
+    if (!authorized(req, res, service)) return;
     const std::string model = req.matches[1];
     Parsed p = parse(req, model);
     if (!p.error.empty()) return send_error(res, 400, p.error);
