@@ -10,10 +10,10 @@
 namespace scales::server {
 
 enum class AuthResult {
-  ok,        // no tokens configured, or an accepted one
-  missing,   // no Authorization header / metadata           (gRPC UNAUTHENTICATED, HTTP 401)
-  malformed, // present but not "Bearer <token>"              (gRPC UNAUTHENTICATED, HTTP 401)
-  rejected,  // a bearer token that is not in the tokens file (gRPC PERMISSION_DENIED, HTTP 403)
+  ok,         // no tokens configured, or an accepted one
+  missing,    // no Authorization header / metadata           (gRPC UNAUTHENTICATED, HTTP 401)
+  malformed,  // present but not "Bearer <token>"              (gRPC UNAUTHENTICATED, HTTP 401)
+  rejected,   // a bearer token that is not in the tokens file (gRPC PERMISSION_DENIED, HTTP 403)
 };
 
 // `value`: the Authorization header or metadata, nullopt when absent. `tokens` empty: no auth.

@@ -43,7 +43,7 @@ struct Config {
   std::string tokens_file;
   std::vector<std::string> tokens;  // read from tokens_file: one per line, '#' comments
 
-  bool loopback() const;  // listen is a loopback address
+  bool loopback() const;       // listen is a loopback address
   bool http_loopback() const;  // http_listen is
 };
 

@@ -19,8 +19,8 @@
 #include <vips/vips8>
 
 #include "config.h"
-#include "http/http_server.h"
 #include "grpc/health/v1/health.pb.h"
+#include "http/http_server.h"
 #include "io_pool.h"
 #include "memory_budget.h"
 #include "metrics.h"
@@ -171,8 +171,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "warning: HTTP %s is not loopback and runs without %s%s%s (docs/service.md: production)\n",
                    c.http_listen.c_str(), c.tls_cert.empty() ? "TLS" : "",
                    c.tls_cert.empty() && c.tokens.empty() ? " and " : "", c.tokens.empty() ? "bearer tokens" : "");
-    std::fprintf(stderr, "HTTP on %s (port %d, %s): REST /v1/models, web page /\n", c.http_listen.c_str(),
-                 http->port(), c.tls_cert.empty() ? "plain" : "TLS");
+    std::fprintf(stderr, "HTTP on %s (port %d, %s): REST /v1/models, web page /\n", c.http_listen.c_str(), http->port(),
+                 c.tls_cert.empty() ? "plain" : "TLS");
   }
   for (const auto& m : *registry.snapshot())
     std::fprintf(stderr, "model %s x%d%s\n", m->name.c_str(), m->model->info().scale,

@@ -21,7 +21,8 @@ Metrics::Metrics(const std::string& listen)
                     .Register(*registry_)),
       request_seconds_(prometheus::BuildHistogram()
                            .Name("scales_request_duration_seconds")
-                           .Help("End-to-end image call latency in the server (decode, queue, inference, encode), by model and protocol")
+                           .Help("End-to-end image call latency in the server (decode, queue, inference, encode), by "
+                                 "model and protocol")
                            .Register(*registry_)),
       queue_seconds_(prometheus::BuildHistogram()
                          .Name("scales_queue_duration_seconds")

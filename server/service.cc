@@ -30,8 +30,7 @@ grpc::Status to_status(const CallResult& r) {
 }
 
 // One structured log line per request.
-void log_request(const std::string& rpc, const CallResult& r, const grpc::Status& st, double ms,
-                 const char* protocol) {
+void log_request(const std::string& rpc, const CallResult& r, const grpc::Status& st, double ms, const char* protocol) {
   nlohmann::json j = {{"rpc", rpc},
                       {"protocol", protocol},
                       {"model", r.model},
@@ -52,8 +51,9 @@ grpc::Status UpscalerService::authorize(const grpc::CallbackServerContext* ctx) 
   if (it != md.end()) value = std::string_view(it->second.data(), it->second.size());
   const AuthResult a = check_bearer(tokens_, value);
   if (a == AuthResult::ok) return grpc::Status::OK;
-  return grpc::Status(a == AuthResult::rejected ? grpc::StatusCode::PERMISSION_DENIED : grpc::StatusCode::UNAUTHENTICATED,
-                      auth_message(a, "metadata"));
+  return grpc::Status(
+      a == AuthResult::rejected ? grpc::StatusCode::PERMISSION_DENIED : grpc::StatusCode::UNAUTHENTICATED,
+      auth_message(a, "metadata"));
 }
 
 void UpscalerService::record(const char* rpc, const CallResult& r, Clock::time_point t0, const char* protocol) {

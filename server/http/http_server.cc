@@ -11,9 +11,9 @@ HttpServer::HttpServer(HttpOptions options, UpscalerService& service, const Regi
   if (options_.tls_cert.empty())
     server_ = std::make_unique<httplib::Server>();
   else
-    server_ = std::make_unique<httplib::SSLServer>(
-        options_.tls_cert.c_str(), options_.tls_key.c_str(),
-        options_.tls_client_ca.empty() ? nullptr : options_.tls_client_ca.c_str());
+    server_ =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str(),
+                                             options_.tls_client_ca.empty() ? nullptr : options_.tls_client_ca.c_str());
   const size_t threads = static_cast<size_t>(options_.threads);
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(options_.max_body_bytes);

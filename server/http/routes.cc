@@ -88,15 +88,16 @@ void add_page_route(httplib::Server& server) {
 
 void add_error_handlers(httplib::Server& server) {
   // httplib calls this for every status >= 400; a handler's own JSON body is kept.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty() || res.content_length_ > 0) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = "HTTP " + std::to_string(res.status);
-    if (res.status == 404) message = "no route " + req.method + " " + req.path;
-    if (res.status == 413) message = "request body too large (--max-upload-mb)";
-    if (res.status == 400) message = "malformed HTTP request";
-    send_error(res, res.status, message);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty() || res.content_length_ > 0) return httplib::Server::HandlerResponse::Unhandled;
+        std::string message = "HTTP " + std::to_string(res.status);
+        if (res.status == 404) message = "no route " + req.method + " " + req.path;
+        if (res.status == 413) message = "request body too large (--max-upload-mb)";
+        if (res.status == 400) message = "malformed HTTP request";
+        send_error(res, res.status, message);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown error";
     try {
