@@ -25,7 +25,7 @@ HttpServer::HttpServer(HttpOptions options, UpscalerService& service, const Regi
   // httplib closes a keep-alive connection after 5 requests by default: a client sending a folder
   // would reconnect every 5 images. gRPC keeps its connection for good.
   server_->set_keep_alive_max_count(1000);
-  add_upscale_route(*server_, service);
+  add_upscale_route(*server_, service, stopping_);
   add_model_routes(*server_, service, registry);
   add_probe_routes(*server_, service, registry);
   add_page_route(*server_);
@@ -68,6 +68,7 @@ bool HttpServer::start(std::string& error) {
 
 void HttpServer::stop() {
   if (!thread_.joinable()) return;
+  stopping_ = true;
   server_->stop();
   thread_.join();
 }

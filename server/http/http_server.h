@@ -5,6 +5,7 @@
 // queue, as gRPC requests wait in its completion queues).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -34,14 +35,16 @@ class HttpServer {
   // (a bad address, a port in use, an unreadable certificate).
   bool start(std::string& error);
   int port() const { return port_; }
-  // Closes the listening socket and ends the keep-alive connections; call after the service's
-  // wait_idle(), so admitted requests have been answered.
+  // Cancels the calls still running (after the grace period), closes the listening socket, ends
+  // the keep-alive connections and joins the handler threads; call after the service's
+  // wait_idle(), so admitted requests have normally been answered already.
   void stop();
 
  private:
   HttpOptions options_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::atomic<bool> stopping_{false};
   int port_ = 0;
 };
 

@@ -8,6 +8,7 @@
 //   GET  /                           the web page (page.html)   routes.cc
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "registry.h"
@@ -21,7 +22,9 @@ struct Response;
 
 namespace scales::server::http {
 
-void add_upscale_route(httplib::Server& server, UpscalerService& service);
+// `stopping`: set when the front door stops; calls still running then are cancelled (their queued
+// tiles dropped), as gRPC cancels the calls left when its grace period ends.
+void add_upscale_route(httplib::Server& server, UpscalerService& service, const std::atomic<bool>& stopping);
 void add_model_routes(httplib::Server& server, const UpscalerService& service, const Registry& registry);
 void add_probe_routes(httplib::Server& server, UpscalerService& service, const Registry& registry);
 void add_page_route(httplib::Server& server);

@@ -88,68 +88,70 @@ class Admitted {
 
 }  // namespace
 
-void add_upscale_route(httplib::Server& server, UpscalerService& service) {
+void add_upscale_route(httplib::Server& server, UpscalerService& service, const std::atomic<bool>& stopping) {
   // With a content reader httplib leaves the body to the handler: without one it would parse a
   // body sent as application/x-www-form-urlencoded (curl --data-binary's default) as a form and
   // refuse one over 8 KiB with 413.
-  server.Post(R"(/v1/models/([^/:]+):upscale)", [&service](const httplib::Request& req, httplib::Response& res,
-                                                           const httplib::ContentReader& content_reader) {
-    const auto t0 = Clock::now();
-    std::string body;
-    if (!content_reader([&body](const char* data, size_t n) {
-          body.append(data, n);
-          return true;
-        })) {
-      res.set_header("Connection", "close");
-      // httplib sets 413 when the body passes the payload limit (--max-upload-mb).
-      if (res.status == 413) return send_error(res, 413, "request body too large (--max-upload-mb)");
-      return send_error(res, 400, "cannot read the request body");
-    }
-    // Checked once the body is read (as gRPC reads a whole message first): answering before
-    // would close the connection under a client still sending, which sees a reset, not the 401.
-    if (!authorized(req, res, service)) return;
-    const std::string model = req.matches[1];
-    Parsed p = parse(req, model);
-    if (!p.error.empty()) return send_error(res, 400, p.error);
-    if (body.empty()) return send_error(res, 400, "empty body: POST the image's bytes (curl --data-binary @file)");
-    if (auto st = service.admit(model, "http"); !st.ok()) {
-      res.set_header("Retry-After", "1");
-      return send_error(res, 503, st.error_message());
-    }
-    auto admitted = std::make_shared<Admitted>(service);
+  server.Post(R"(/v1/models/([^/:]+):upscale)",
+              [&service, &stopping](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& content_reader) {
+                const auto t0 = Clock::now();
+                std::string body;
+                if (!content_reader([&body](const char* data, size_t n) {
+                      body.append(data, n);
+                      return true;
+                    })) {
+                  res.set_header("Connection", "close");
+                  // httplib sets 413 when the body passes the payload limit (--max-upload-mb).
+                  if (res.status == 413) return send_error(res, 413, "request body too large (--max-upload-mb)");
+                  return send_error(res, 400, "cannot read the request body");
+                }
+                // Checked once the body is read (as gRPC reads a whole message first): answering before
+                // would close the connection under a client still sending, which sees a reset, not the 401.
+                if (!authorized(req, res, service)) return;
+                const std::string model = req.matches[1];
+                Parsed p = parse(req, model);
+                if (!p.error.empty()) return send_error(res, 400, p.error);
+                if (body.empty())
+                  return send_error(res, 400, "empty body: POST the image's bytes (curl --data-binary @file)");
+                if (auto st = service.admit(model, "http"); !st.ok()) {
+                  res.set_header("Retry-After", "1");
+                  return send_error(res, 503, st.error_message());
+                }
+                auto admitted = std::make_shared<Admitted>(service);
 
-    // This handler thread waits for the call; the promise is shared so the replying thread never
-    // touches a promise this thread has already destroyed.
-    auto done = std::make_shared<std::promise<CallResult>>();
-    std::future<CallResult> result = done->get_future();
-    CallRequest call{body, p.options, t0, p.deadline};
-    auto job = [&service, call = std::move(call), done]() mutable {
-      service.start(std::move(call), [done](CallResult r) { done->set_value(std::move(r)); });
-    };
-    if (!service.submit(std::move(job))) {
-      res.set_header("Retry-After", "1");
-      return send_error(res, 429, service.queue_full("Upscale", model, t0, "http").error_message());
-    }
-    auto r = std::make_shared<CallResult>(result.get());  // `body` stays alive until here
-    service.record("Upscale", *r, t0, "http");
-    if (r->code != Code::ok) {
-      const int status = http_status(*r);
-      if (status == 429) res.set_header("Retry-After", "1");
-      return send_error(res, status, r->message);
-    }
-    const auto format = scales::v1::from_proto(r->info.format()).value_or(imageio::Format::png);
-    res.set_header("X-Scales-Model", r->info.model());
-    res.set_header("X-Scales-Scale", std::to_string(r->info.scale()));
-    res.set_header("X-Scales-Width", std::to_string(r->info.width()));
-    res.set_header("X-Scales-Height", std::to_string(r->info.height()));
-    res.set_header("X-Scales-Seconds", std::to_string(r->info.timings().total_ms() / 1000));
-    // The result and its memory reservation stay with the provider until the body is written.
-    const size_t size = r->image.size();
-    res.set_content_provider(size, content_type(format),
-                             [r, admitted](size_t offset, size_t length, httplib::DataSink& sink) {
-                               return sink.write(r->image.data() + offset, length);
-                             });
-  });
+                // This handler thread waits for the call; the promise is shared so the replying thread never
+                // touches a promise this thread has already destroyed.
+                auto done = std::make_shared<std::promise<CallResult>>();
+                std::future<CallResult> result = done->get_future();
+                CallRequest call{body, p.options, t0, p.deadline, [&stopping] { return stopping.load(); }};
+                auto job = [&service, call = std::move(call), done]() mutable {
+                  service.start(std::move(call), [done](CallResult r) { done->set_value(std::move(r)); });
+                };
+                if (!service.submit(std::move(job))) {
+                  res.set_header("Retry-After", "1");
+                  return send_error(res, 429, service.queue_full("Upscale", model, t0, "http").error_message());
+                }
+                auto r = std::make_shared<CallResult>(result.get());  // `body` stays alive until here
+                service.record("Upscale", *r, t0, "http");
+                if (r->code != Code::ok) {
+                  const int status = http_status(*r);
+                  if (status == 429) res.set_header("Retry-After", "1");
+                  return send_error(res, status, r->message);
+                }
+                const auto format = scales::v1::from_proto(r->info.format()).value_or(imageio::Format::png);
+                res.set_header("X-Scales-Model", r->info.model());
+                res.set_header("X-Scales-Scale", std::to_string(r->info.scale()));
+                res.set_header("X-Scales-Width", std::to_string(r->info.width()));
+                res.set_header("X-Scales-Height", std::to_string(r->info.height()));
+                res.set_header("X-Scales-Seconds", std::to_string(r->info.timings().total_ms() / 1000));
+                // The result and its memory reservation stay with the provider until the body is written.
+                const size_t size = r->image.size();
+                res.set_content_provider(size, content_type(format),
+                                         [r, admitted](size_t offset, size_t length, httplib::DataSink& sink) {
+                                           return sink.write(r->image.data() + offset, length);
+                                         });
+              });
 }
 
 }  // namespace scales::server::http
