@@ -67,8 +67,10 @@ def check_metrics(m: dict, ok: int, failed: int) -> None:
     """Every metric of docs/service.md is there with values that fit the load just run."""
     def total(prefix):
         return sum(v for k, v in m.items() if k.startswith(prefix))
-    assert total('scales_requests_total{code="OK"') == ok, "requests_total OK"
-    assert total("scales_requests_total") == ok + failed, "requests_total"
+    served = total('scales_requests_total{code="OK"')
+    assert served == ok, f"requests_total OK: the server counted {served}, the clients {ok}"
+    assert total("scales_requests_total") == ok + failed, \
+        f"requests_total: {[(k, v) for k, v in m.items() if k.startswith('scales_requests_total')]} vs {ok} + {failed}"
     for h in ("scales_request_duration_seconds", "scales_queue_duration_seconds", "scales_inference_duration_seconds"):
         assert total(h + "_count") == ok, h
         assert 0 < total(h + "_sum") < ok * 600, h
@@ -82,8 +84,8 @@ def check_metrics(m: dict, ok: int, failed: int) -> None:
 class HttpUpscaler:
     """One client thread's keep-alive HTTP connection to the server's front door."""
 
-    def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    def __init__(self, port: int, timeout: float):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def upscale(self, data: bytes, scale: int) -> dict:
         self.conn.request("POST", f"/v1/models/scales-edsr-x{scale}:upscale", body=data)
@@ -94,7 +96,7 @@ class HttpUpscaler:
         return {"bytes": len(body), "seconds": float(r.headers["X-Scales-Seconds"])}
 
 
-def mixed_load(srv, seconds: float, concurrency: int, protocol: str = "grpc") -> dict:
+def mixed_load(srv, seconds: float, concurrency: int, protocol: str = "grpc", timeout: float = 120) -> dict:
     images = crops([64, 128, 256, 512], 4)
     lat, errors, pixels = [], [], 0
     small_lat = []  # inputs of 256x256 or less (issue 20's second tail target)
@@ -110,7 +112,7 @@ def mixed_load(srv, seconds: float, concurrency: int, protocol: str = "grpc") ->
         nonlocal pixels
         rng = random.Random(k)
         proto = protocol if protocol != "both" else ("grpc", "http")[k % 2]
-        web = HttpUpscaler(srv.http_port) if proto == "http" else None
+        web = HttpUpscaler(srv.http_port, timeout) if proto == "http" else None
         while time.monotonic() < stop_at:
             s, data = rng.choice(images)
             scale = rng.choice([2, 2, 4])
@@ -125,7 +127,7 @@ def mixed_load(srv, seconds: float, concurrency: int, protocol: str = "grpc") ->
                             small_lat.append(lat[-1])
                         pixels += s * s
                     continue
-                r = srv.client.upscale(data, scale=scale, timeout=120)
+                r = srv.client.upscale(data, scale=scale, timeout=timeout)
                 with lock:
                     lat.append(time.monotonic() - t0)
                     by_proto[proto].append(lat[-1])
@@ -220,6 +222,8 @@ def main() -> int:
     ap.add_argument("--json", help="write the result here")
     ap.add_argument("--protocol", choices=["grpc", "http", "both"], default="grpc",
                     help="the mixed load's clients: all gRPC, all HTTP, or half each at once")
+    ap.add_argument("--timeout", type=float, default=120,
+                    help="each request's client deadline, seconds (a loaded machine may need more at -c 32)")
     a = ap.parse_args()
     build = Path(a.build)
     server_harness.SERVER = str(build / "server" / "scales-server")
@@ -232,7 +236,7 @@ def main() -> int:
                            *extra)
         srv.http_port = hp
         try:
-            out["mixed"] = mixed_load(srv, a.seconds, a.concurrency, a.protocol)
+            out["mixed"] = mixed_load(srv, a.seconds, a.concurrency, a.protocol, a.timeout)
         finally:
             srv.proc.terminate()
             srv.proc.wait(timeout=120)
