@@ -1,5 +1,5 @@
 """The web page at / in a real browser: Debian's chromium, headless, driven by npm puppeteer-core
-(tests/browser/page.test.mjs), against a scales-server started here. Set5's baby (x2) goes
+(tests/server/browser/page.test.mjs), against a scales-server started here. Set5's baby (x2) goes
 through the page; the screenshot it saves is docs/img/web-page.png (docs/service.md shows it).
 scripts/setup installs chromium and puppeteer-core; this skips, saying why, only where they could
 not be installed."""
@@ -14,7 +14,7 @@ import pytest
 
 from server_harness import BENCH, ROOT, free_port, needs_server, start_server
 
-BROWSER_DIR = ROOT / "tests" / "browser"
+BROWSER_DIR = ROOT / "tests" / "server" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = ROOT / "docs" / "img" / "web-page.png"
 
@@ -26,7 +26,7 @@ def test_page_in_headless_chromium(tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no browser: {CHROMIUM} is missing (scripts/setup installs Debian's chromium where apt has it)")
     if not shutil.which("node") or not (BROWSER_DIR / "node_modules" / "puppeteer-core").is_dir():
-        pytest.skip("puppeteer-core is not installed in tests/browser (scripts/setup: npm ci --ignore-scripts)")
+        pytest.skip("puppeteer-core is not installed in tests/server/browser (scripts/setup: npm ci --ignore-scripts)")
     hp = free_port()
     with start_server(tmp_path, "--http-listen", f"127.0.0.1:{hp}") as srv:
         image = BENCH / "Set5" / "LR_bicubic" / "X2" / "babyx2.png"  # 256 x 256 -> 512 x 512

@@ -1,6 +1,6 @@
 // The web page in a real browser (issue 21): Debian's chromium, headless, driven by puppeteer-core.
 //
-//   node tests/browser/page.test.mjs URL IMAGE WIDTH HEIGHT SCREENSHOT
+//   node tests/server/browser/page.test.mjs URL IMAGE WIDTH HEIGHT SCREENSHOT
 //
 // URL: a scales-server's HTTP front door; IMAGE: an image that the default x2 model turns into
 // WIDTH x HEIGHT. Loads the page, checks it fetches nothing from elsewhere, fills the model
