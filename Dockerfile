@@ -1,8 +1,9 @@
-# SCALES-SR service image: scales-server (gRPC on 50051, Prometheus metrics on 9090) with the
-# bundled models in /models, and scales-upscale (the CLI, also the HEALTHCHECK).
+# SCALES-SR service image: scales-server (gRPC on 50051, REST and the web page on 8080, Prometheus
+# metrics on 9090) with the bundled models in /models, and scales-upscale (the CLI, also the
+# HEALTHCHECK).
 #
 #   podman build -t scales-sr .            (or docker build; deploy/test-image.sh builds and runs it)
-#   docker run -p 50051:50051 -p 9090:9090 scales-sr
+#   docker run -p 50051:50051 -p 8080:8080 -p 9090:9090 scales-sr    (then open http://localhost:8080/)
 #
 # Two stages: the build stage has the compilers and -dev packages; the runtime stage gets only the
 # Debian packages that own the shared libraries the two binaries load (listed by the build stage
@@ -13,7 +14,7 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake g++ make pkg-config libdnnl-dev nlohmann-json3-dev libvips-dev libcli11-dev \
-      libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev \
+      libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev libcpp-httplib-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -48,9 +49,10 @@ COPY --from=build /opt/scales/bin/ /usr/local/bin/
 COPY models/weights/ /models/
 USER 10001:10001
 ENV SCALES_LISTEN=0.0.0.0:50051 \
+    SCALES_HTTP_LISTEN=0.0.0.0:8080 \
     SCALES_METRICS_LISTEN=0.0.0.0:9090 \
     SCALES_MODELS=/models
-EXPOSE 50051 9090
+EXPOSE 50051 8080 9090
 # The gRPC health service answers SERVING once the models are loaded.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["scales-upscale", "health", "--server", "127.0.0.1:50051", "--timeout", "4"]

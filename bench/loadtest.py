@@ -1,6 +1,8 @@
 """Load test of scales-server, and its throughput against `scales-upscale --local`.
 
     scripts/py bench/loadtest.py --build build [--seconds 30] [--concurrency 32] [--json out.json]
+    scripts/py bench/loadtest.py --protocol http ...     # the same load over the HTTP front door
+    scripts/py bench/loadtest.py --protocol both ...     # half the clients gRPC, half HTTP, at once
 
 1. mixed load: `--concurrency` clients send a mix of image sizes (64..512 px crops of B100, x2 and
    x4) for `--seconds`; reports throughput, p50/p99 latency, errors (must be zero), the batch-size
@@ -8,7 +10,8 @@
 2. service overhead: the same 256x256 PNGs through `scales-upscale --local` (one process, decode
    and encode included) and through the server at concurrency 8 (client-side decode-free: the
    server decodes and encodes), images/s of each and their ratio.
-The client is built from the .proto alone (tests/server/upscaler_client.py).
+The gRPC client is built from the .proto alone (tests/server/upscaler_client.py); the HTTP one is
+Python's http.client, one keep-alive connection per client thread, POST /v1/models/{name}:upscale.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import http.client
 
 import grpc
 from PIL import Image
@@ -62,8 +67,10 @@ def check_metrics(m: dict, ok: int, failed: int) -> None:
     """Every metric of docs/service.md is there with values that fit the load just run."""
     def total(prefix):
         return sum(v for k, v in m.items() if k.startswith(prefix))
-    assert total('scales_requests_total{code="OK"') == ok, "requests_total OK"
-    assert total("scales_requests_total") == ok + failed, "requests_total"
+    served = total('scales_requests_total{code="OK"')
+    assert served == ok, f"requests_total OK: the server counted {served}, the clients {ok}"
+    assert total("scales_requests_total") == ok + failed, \
+        f"requests_total: {[(k, v) for k, v in m.items() if k.startswith('scales_requests_total')]} vs {ok} + {failed}"
     for h in ("scales_request_duration_seconds", "scales_queue_duration_seconds", "scales_inference_duration_seconds"):
         assert total(h + "_count") == ok, h
         assert 0 < total(h + "_sum") < ok * 600, h
@@ -74,7 +81,22 @@ def check_metrics(m: dict, ok: int, failed: int) -> None:
     assert any(k.startswith("scales_build_info{") for k in m) and any(k.startswith("scales_model_info{") for k in m)
 
 
-def mixed_load(srv, seconds: float, concurrency: int) -> dict:
+class HttpUpscaler:
+    """One client thread's keep-alive HTTP connection to the server's front door."""
+
+    def __init__(self, port: int, timeout: float):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def upscale(self, data: bytes, scale: int) -> dict:
+        self.conn.request("POST", f"/v1/models/scales-edsr-x{scale}:upscale", body=data)
+        r = self.conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"HTTP {r.status}: {body[:200]!r}")
+        return {"bytes": len(body), "seconds": float(r.headers["X-Scales-Seconds"])}
+
+
+def mixed_load(srv, seconds: float, concurrency: int, protocol: str = "grpc", timeout: float = 120) -> dict:
     images = crops([64, 128, 256, 512], 4)
     lat, errors, pixels = [], [], 0
     small_lat = []  # inputs of 256x256 or less (issue 20's second tail target)
@@ -82,26 +104,43 @@ def mixed_load(srv, seconds: float, concurrency: int) -> dict:
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
+    # Per protocol: completed requests and their latencies (both: even clients gRPC, odd HTTP; each
+    # client draws the same image sequence whatever its protocol).
+    by_proto: dict[str, list[float]] = {"grpc": [], "http": []}
+
     def client(k: int):
         nonlocal pixels
         rng = random.Random(k)
+        proto = protocol if protocol != "both" else ("grpc", "http")[k % 2]
+        web = HttpUpscaler(srv.http_port, timeout) if proto == "http" else None
         while time.monotonic() < stop_at:
             s, data = rng.choice(images)
             scale = rng.choice([2, 2, 4])
             t0 = time.monotonic()
             try:
-                r = srv.client.upscale(data, scale=scale, timeout=120)
+                if web:
+                    web.upscale(data, scale)
+                    with lock:
+                        lat.append(time.monotonic() - t0)
+                        by_proto[proto].append(lat[-1])
+                        if s <= 256:
+                            small_lat.append(lat[-1])
+                        pixels += s * s
+                    continue
+                r = srv.client.upscale(data, scale=scale, timeout=timeout)
                 with lock:
                     lat.append(time.monotonic() - t0)
+                    by_proto[proto].append(lat[-1])
                     if s <= 256:
                         small_lat.append(lat[-1])
                         tm = r.info.timings
                         small_worst.append((lat[-1], s, scale, round(tm.queue_ms), round(tm.decode_ms),
                                             round(tm.inference_ms), round(tm.encode_ms), round(tm.total_ms)))
                     pixels += s * s
-            except grpc.RpcError as e:
+            except (grpc.RpcError, RuntimeError, OSError, http.client.HTTPException) as e:
                 with lock:
-                    errors.append(f"{e.code()}: {e.details()}")
+                    errors.append(f"{proto} {e.code() if isinstance(e, grpc.RpcError) else ''}: "
+                                  f"{e.details() if isinstance(e, grpc.RpcError) else e}")
 
     t0 = time.monotonic()
     threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
@@ -118,7 +157,11 @@ def mixed_load(srv, seconds: float, concurrency: int) -> dict:
 
     def p99(v):
         return round(1000 * v[min(len(v) - 1, int(0.99 * len(v)))], 1) if v else None
+    per_protocol = {p: {"requests": len(v), "images_per_s": round(len(v) / wall, 2),
+                        "latency_p50_ms": round(1000 * statistics.median(v), 1)}
+                    for p, v in by_proto.items() if v}
     return {
+        "protocol": protocol, "per_protocol": per_protocol,
         "concurrency": concurrency, "seconds": round(wall, 1), "requests": len(lat), "errors": len(errors),
         "error_samples": errors[:3], "images_per_s": round(len(lat) / wall, 2),
         "input_mpixels_per_s": round(pixels / wall / 1e6, 3),
@@ -177,6 +220,10 @@ def main() -> int:
     ap.add_argument("--skip-overhead", action="store_true", help="the mixed load only")
     ap.add_argument("--server-args", default="", help="extra scales-server flags, space separated")
     ap.add_argument("--json", help="write the result here")
+    ap.add_argument("--protocol", choices=["grpc", "http", "both"], default="grpc",
+                    help="the mixed load's clients: all gRPC, all HTTP, or half each at once")
+    ap.add_argument("--timeout", type=float, default=120,
+                    help="each request's client deadline, seconds (a loaded machine may need more at -c 32)")
     a = ap.parse_args()
     build = Path(a.build)
     server_harness.SERVER = str(build / "server" / "scales-server")
@@ -184,9 +231,12 @@ def main() -> int:
     out = {"machine": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() + " cores"}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        srv = start_server(tmp, "--max-in-flight", "256", "--max-queue", "256", *extra)
+        hp = server_harness.free_port()
+        srv = start_server(tmp, "--max-in-flight", "256", "--max-queue", "256", "--http-listen", f"127.0.0.1:{hp}",
+                           *extra)
+        srv.http_port = hp
         try:
-            out["mixed"] = mixed_load(srv, a.seconds, a.concurrency)
+            out["mixed"] = mixed_load(srv, a.seconds, a.concurrency, a.protocol, a.timeout)
         finally:
             srv.proc.terminate()
             srv.proc.wait(timeout=120)

@@ -52,6 +52,11 @@ render servicemonitor ServiceMonitor=1 -- --set serviceMonitor.enabled=true --ap
 render servicemonitor-no-api ServiceMonitor=0 -- --set serviceMonitor.enabled=true
 render tokens-no-headless Service=1 -- --set server.authTokensSecret=scales-tokens --set headless.enabled=false
 grep -q 'secretName: scales-tokens' "$work/tokens-no-headless.yaml" || fail "tokens: the Secret is not mounted"
+render http -- --set http.enabled=true --set ports.http=8081
+grep -q 'SCALES_HTTP_LISTEN: "0.0.0.0:8081"' "$work/http.yaml" || fail "http: SCALES_HTTP_LISTEN not set"
+grep -q 'containerPort: 8081' "$work/http.yaml" || fail "http: no container port"
+grep -A2 -- '- name: http$' "$work/http.yaml" | grep -q 'port: 8081' || fail "http: the Service has no http port"
+grep -q 'SCALES_HTTP_LISTEN: ""' "$work/default.yaml" || fail "default: HTTP is not turned off"
 
 # values.schema.json: each bad value is refused, naming the key.
 reject() {
@@ -66,7 +71,8 @@ reject colour --set colour=blue
 reject targetCPUUtilizationPercentage --set autoscaling.targetCPUUtilizationPercentage=150
 reject interval --set serviceMonitor.interval=soon
 reject maxReplicas --set autoscaling.minReplicas=5 --set autoscaling.maxReplicas=3
-echo "test-chart: values.schema.json and the templates refuse 7 bad value sets"
+reject http --set ports.http=70000
+echo "test-chart: values.schema.json and the templates refuse 8 bad value sets"
 
 # The ConfigMap against the real server: known options only, and it serves with them.
 env_file="$work/env"

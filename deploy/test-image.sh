@@ -7,7 +7,8 @@
 #   3. the image's configuration: non-root user, ports, HEALTHCHECK, models, no toolchain;
 #   4. scales-server from the image (buildah run: podman run cannot set rlimits on these
 #      machines), its HEALTHCHECK command run inside it, Set5 x2 and x4 upscaled through it with
-#      the host's scales-upscale and compared pixel for pixel with --local; SIGTERM stops it.
+#      the host's scales-upscale (and baby by curl over HTTP) and compared pixel for pixel with
+#      --local; SIGTERM stops it.
 # Usage: deploy/test-image.sh PATH/TO/scales-upscale
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,7 +82,7 @@ echo "test-image: built in $((SECONDS - start)) s; image $size_mb MB (base $base
 cfg() { podman image inspect --format "{{$1}}" "$image"; }
 [ "$(cfg .Config.User)" = "10001:10001" ] || fail "image user is '$(cfg .Config.User)', not 10001:10001"
 ports="$(cfg .Config.ExposedPorts)"
-[[ "$ports" == *50051/tcp* && "$ports" == *9090/tcp* ]] || fail "exposed ports: $ports"
+[[ "$ports" == *50051/tcp* && "$ports" == *8080/tcp* && "$ports" == *9090/tcp* ]] || fail "exposed ports: $ports"
 health_cmd="$(podman image inspect --format '{{range .Config.Healthcheck.Test}}{{.}} {{end}}' "$image")"
 [[ "$health_cmd" == "CMD scales-upscale health --server 127.0.0.1:50051 "* ]] || fail "HEALTHCHECK: '$health_cmd'"
 ctr="$(buildah from --pull-never -q "$image")"
@@ -92,12 +93,13 @@ want="$(cd "$root/models/weights" && ls -- *.safetensors *.md | LC_ALL=C sort | 
 [ "$models" = "$want" ] || fail "/models holds: $models (expected the released models and cards: $want)"
 tools="$(in_image sh -c 'for t in g++ cc cmake make; do command -v "$t"; done; echo end')"
 [ "$tools" = end ] || fail "the runtime image contains build tools: $tools"
-echo "test-image: user 10001, ports 50051+9090, HEALTHCHECK, /models, no toolchain: ok"
+echo "test-image: user 10001, ports 50051+8080+9090, HEALTHCHECK, /models, no toolchain: ok"
 
 # --- 4. run it -------------------------------------------------------------------------------
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port="$(free_port)" mport="$(free_port)"
+port="$(free_port)" mport="$(free_port)" hport="$(free_port)"
 buildah run --isolation chroot --env "SCALES_LISTEN=127.0.0.1:$port" --env "SCALES_METRICS_LISTEN=127.0.0.1:$mport" \
+  --env "SCALES_HTTP_LISTEN=127.0.0.1:$hport" \
   "$ctr" -- scales-server >"$work/server.log" 2>&1 &
 server_pid=$!
 # The image's own HEALTHCHECK command, pointed at this run's port; a first start may be slow,
@@ -116,6 +118,10 @@ for s in 2 4; do
   "$cli" --local -m "$root/models/weights/scales-edsr-x$s.safetensors" -i "$set5/X$s" -o "$work/local$s" \
     2>"$work/local$s.log" || { cat "$work/local$s.log"; fail "--local x$s"; }
 done
+# The HTTP front door of the image: the page, and one Set5 image by curl.
+curl -sf "http://127.0.0.1:$hport/" | grep -q "SCALES-SR upscaler" || fail "the image's web page"
+curl -sf --data-binary "@$set5/X2/babyx2.png" "http://127.0.0.1:$hport/v1/models/scales-edsr-x2:upscale" \
+  -o "$work/http-baby.png" || { cat "$work/server.log"; fail "POST /v1/models/scales-edsr-x2:upscale"; }
 "$root/scripts/py" - "$work" <<'PY' || fail "the image's results differ from --local"
 import sys
 from pathlib import Path
@@ -130,6 +136,8 @@ for s in (2, 4):
         assert a.shape == b.shape and np.array_equal(a, b), f"x{s} {f.name}: differs"
         n += 1
 assert n == 10, f"compared {n} images, expected 10"
+assert np.array_equal(np.asarray(Image.open(work / "http-baby.png")), np.asarray(Image.open(work / "local2" / "babyx2.png"))), \
+    "HTTP baby differs"
 print(f"test-image: Set5 x2 and x4 through the image equal --local pixel for pixel ({n} images)")
 PY
 # SIGTERM to the server itself (buildah run answers SIGTERM by killing its child).

@@ -65,6 +65,7 @@ class Call : public std::enable_shared_from_this<Call> {
             self->cx_.io.post([self] { self->decode_and_submit(ms_since(self->req_.t0)); });
         },
         [self = shared_from_this()](MemoryBudget::Refusal why, const std::string& msg) {
+          self->result_.too_large = why == MemoryBudget::Refusal::too_large;
           if (self->cx_.metrics && why != MemoryBudget::Refusal::cancelled)
             self->cx_.metrics->memory_refused(why == MemoryBudget::Refusal::too_large ? "too_large" : "wait_over");
           self->fail(why == MemoryBudget::Refusal::cancelled ? Code::cancelled : Code::resource_exhausted, msg);
@@ -82,6 +83,7 @@ class Call : public std::enable_shared_from_this<Call> {
       step();
       return true;
     } catch (const imageio::LimitError& e) {
+      result_.too_large = true;
       fail(Code::resource_exhausted, e.what());
     } catch (const Error& e) {
       fail(Code::invalid_argument, e.what());

@@ -52,7 +52,10 @@ CallOptions parse_options(const scales::v1::UpscaleOptions& o, const Registry& r
 struct CallResult {
   Code code = Code::ok;
   std::string message;  // empty when ok
-  std::string model;    // as requested, or as resolved once found
+  // With resource_exhausted: the request itself is over a limit (its image's pixels or sides, or
+  // more memory than the whole budget), not the server full; HTTP answers 413 rather than 429.
+  bool too_large = false;
+  std::string model;  // as requested, or as resolved once found
   int in_w = 0, in_h = 0, out_w = 0, out_h = 0;
   std::string image;  // the encoded result
   scales::v1::ResultInfo info;

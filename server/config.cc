@@ -17,15 +17,29 @@ std::string read_text(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-bool Config::loopback() const {
-  return listen.starts_with("127.") || listen.starts_with("localhost") || listen.starts_with("[::1]");
+namespace {
+bool is_loopback(const std::string& a) {
+  return a.starts_with("127.") || a.starts_with("localhost") || a.starts_with("[::1]");
 }
+}  // namespace
+
+bool Config::loopback() const { return is_loopback(listen); }
+bool Config::http_loopback() const { return is_loopback(http_listen); }
 
 int parse_config(int argc, char** argv, Config& c) {
-  CLI::App app{"SCALES-SR upscaling service (gRPC)."};
+  CLI::App app{"SCALES-SR upscaling service (gRPC, and HTTP with --http-listen)."};
   app.add_option("--listen", c.listen, "gRPC address")->envname("SCALES_LISTEN")->capture_default_str();
   app.add_option("--metrics-listen", c.metrics_listen, "Prometheus /metrics HTTP address")
       ->envname("SCALES_METRICS_LISTEN")
+      ->capture_default_str();
+  app.add_option("--http-listen", c.http_listen,
+                 "HTTP address of the REST API and the web page (HOST:PORT; off when unset); same TLS and tokens as "
+                 "gRPC")
+      ->envname("SCALES_HTTP_LISTEN");
+  app.add_option("--http-threads", c.http_threads,
+                 "HTTP handler threads: requests served at once (an upscale holds its thread until answered)")
+      ->envname("SCALES_HTTP_THREADS")
+      ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--models", c.models_dir, "model directory (*.safetensors; name = file stem)")
       ->envname("SCALES_MODELS")
@@ -120,7 +134,7 @@ int parse_config(int argc, char** argv, Config& c) {
       ->envname("SCALES_MAX_MESSAGE_MB")
       ->check(CLI::Range(1, 2047))
       ->capture_default_str();
-  app.add_option("--max-upload-mb", c.max_upload_mb, "largest UpscaleStream upload, MiB")
+  app.add_option("--max-upload-mb", c.max_upload_mb, "largest UpscaleStream upload or HTTP request body, MiB")
       ->envname("SCALES_MAX_UPLOAD_MB")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();

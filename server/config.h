@@ -12,6 +12,8 @@ namespace scales::server {
 struct Config {
   std::string listen = "0.0.0.0:50051";
   std::string metrics_listen = "0.0.0.0:9090";
+  std::string http_listen;  // the HTTP front door (REST and the web page); empty: off
+  int http_threads = 64;    // its handler threads: HTTP requests served at once
   std::string models_dir = "models/weights";
   int workers = 1;     // engine workers (each owns an engine)
   int threads = 0;     // engine threads per worker; 0 on the command line = all cores / workers
@@ -41,7 +43,8 @@ struct Config {
   std::string tokens_file;
   std::vector<std::string> tokens;  // read from tokens_file: one per line, '#' comments
 
-  bool loopback() const;  // listen is a loopback address
+  bool loopback() const;       // listen is a loopback address
+  bool http_loopback() const;  // http_listen is
 };
 
 // Parses the command line and the environment into `c`. Returns -1 to go on, else the exit code:

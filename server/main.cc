@@ -2,6 +2,8 @@
 //
 //   scales-server --listen 0.0.0.0:50051 --models models/weights
 //
+//   scales-server --listen 0.0.0.0:50051 --http-listen 0.0.0.0:8080 ...   (REST and the web page too)
+//
 // Every flag can also be set by the environment variable named in --help. Signals: SIGHUP reloads
 // the model directory; SIGTERM/SIGINT drain: new calls get UNAVAILABLE, in-flight and queued
 // calls finish within --grace-seconds, then the process exits.
@@ -18,6 +20,7 @@
 
 #include "config.h"
 #include "grpc/health/v1/health.pb.h"
+#include "http/http_server.h"
 #include "io_pool.h"
 #include "memory_budget.h"
 #include "metrics.h"
@@ -153,6 +156,24 @@ int main(int argc, char** argv) {
     return 2;
   }
   server->GetHealthCheckService()->SetServingStatus("scales.v1.Upscaler", true);
+  // The HTTP front door: same service (admission, draining, metrics), same TLS and tokens.
+  std::unique_ptr<scales::server::http::HttpServer> http;
+  if (!c.http_listen.empty()) {
+    http = std::make_unique<scales::server::http::HttpServer>(
+        scales::server::http::HttpOptions{c.http_listen, c.http_threads, static_cast<size_t>(c.max_upload_mb) << 20,
+                                          c.tls_cert, c.tls_key, c.tls_client_ca},
+        service, registry);
+    if (std::string error; !http->start(error)) {
+      std::fprintf(stderr, "error: %s\n", error.c_str());
+      return 2;
+    }
+    if (!c.http_loopback() && (c.tls_cert.empty() || c.tokens.empty()))
+      std::fprintf(stderr, "warning: HTTP %s is not loopback and runs without %s%s%s (docs/service.md: production)\n",
+                   c.http_listen.c_str(), c.tls_cert.empty() ? "TLS" : "",
+                   c.tls_cert.empty() && c.tokens.empty() ? " and " : "", c.tokens.empty() ? "bearer tokens" : "");
+    std::fprintf(stderr, "HTTP on %s (port %d, %s): REST /v1/models, web page /\n", c.http_listen.c_str(), http->port(),
+                 c.tls_cert.empty() ? "plain" : "TLS");
+  }
   for (const auto& m : *registry.snapshot())
     std::fprintf(stderr, "model %s x%d%s\n", m->name.c_str(), m->model->info().scale,
                  m->is_default ? " (default)" : "");
@@ -185,6 +206,7 @@ int main(int argc, char** argv) {
     server->GetHealthCheckService()->SetServingStatus(false);
     // Every admitted call answered and written first: Shutdown closes the connections at once.
     if (!service.wait_idle(deadline)) std::fprintf(stderr, "grace period over: cancelling the calls left\n");
+    if (http) http->stop();
     server->Shutdown(deadline);
     server->Wait();
     scheduler.stop();  // its last results are encoded on the I/O pool

@@ -17,11 +17,12 @@ Metrics::Metrics(const std::string& listen)
       exposer_(listen),
       requests_(prometheus::BuildCounter()
                     .Name("scales_requests_total")
-                    .Help("Upscale calls finished, by model and gRPC status code")
+                    .Help("Image calls finished, by model, gRPC status code name and protocol (grpc, http)")
                     .Register(*registry_)),
       request_seconds_(prometheus::BuildHistogram()
                            .Name("scales_request_duration_seconds")
-                           .Help("End-to-end Upscale latency in the server (decode, queue, inference, encode)")
+                           .Help("End-to-end image call latency in the server (decode, queue, inference, encode), by "
+                                 "model and protocol")
                            .Register(*registry_)),
       queue_seconds_(prometheus::BuildHistogram()
                          .Name("scales_queue_duration_seconds")
@@ -129,9 +130,10 @@ void Metrics::set_model_info(const std::string& model, int scale, const std::str
       .Set(1);
 }
 
-void Metrics::request_done(const std::string& model, const std::string& code, double total_s) {
-  requests_.Add({{"model", model}, {"code", code}}).Increment();
-  request_seconds_.Add({{"model", model}}, seconds_buckets()).Observe(total_s);
+void Metrics::request_done(const std::string& model, const std::string& code, double total_s,
+                           const std::string& protocol) {
+  requests_.Add({{"model", model}, {"code", code}, {"protocol", protocol}}).Increment();
+  request_seconds_.Add({{"model", model}, {"protocol", protocol}}, seconds_buckets()).Observe(total_s);
 }
 
 void Metrics::image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels) {

@@ -23,8 +23,9 @@ class Metrics {
   void set_build_info(const std::string& version, const std::string& kernel, const std::string& backend);
   void set_model_info(const std::string& model, int scale, const std::string& architecture, const std::string& variant);
 
-  // One finished Upscale call: gRPC status code name ("OK", "INVALID_ARGUMENT", ...).
-  void request_done(const std::string& model, const std::string& code, double total_s);
+  // One finished image call: gRPC status code name ("OK", "INVALID_ARGUMENT", ...) whatever the
+  // protocol, so both protocols sum on one dashboard; `protocol`: "grpc" or "http".
+  void request_done(const std::string& model, const std::string& code, double total_s, const std::string& protocol);
   // One image run through the engine.
   void image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels);
   // One batch of tiles handed to an engine worker.

@@ -6,8 +6,12 @@
 #include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
+#include "auth.h"
 #include "footprint.h"
+#include "model_cards.h"
 
 namespace scales::server {
 
@@ -29,8 +33,9 @@ grpc::Status to_status(const CallResult& r) {
 }
 
 // One structured log line per request.
-void log_request(const std::string& rpc, const CallResult& r, const grpc::Status& st, double ms) {
+void log_request(const std::string& rpc, const CallResult& r, const grpc::Status& st, double ms, const char* protocol) {
   nlohmann::json j = {{"rpc", rpc},
+                      {"protocol", protocol},
                       {"model", r.model},
                       {"in", std::to_string(r.in_w) + "x" + std::to_string(r.in_h)},
                       {"out", std::to_string(r.out_w) + "x" + std::to_string(r.out_h)},
@@ -40,40 +45,28 @@ void log_request(const std::string& rpc, const CallResult& r, const grpc::Status
   std::fprintf(stderr, "%s\n", j.dump().c_str());
 }
 
-// Size and cost as the engine counted them from the model's weights.
-void shape_costs(const ModelInfo& i, scales::v1::ModelInfo* out) {
-  out->set_binary_params(i.binary_params);
-  out->set_binary_macs_per_pixel(i.binary_macs_per_pixel);
-  out->set_fp_params(i.fp_params);
-  out->set_fp_macs_per_pixel(i.fp_macs_per_pixel);
-}
-
 }  // namespace
 
 grpc::Status UpscalerService::authorize(const grpc::CallbackServerContext* ctx) const {
-  if (tokens_.empty()) return grpc::Status::OK;
   const auto& md = ctx->client_metadata();
   const auto it = md.find("authorization");
-  if (it == md.end())
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                        "this server needs 'authorization: Bearer <token>' metadata");
-  const std::string value(it->second.data(), it->second.size());
-  if (!value.starts_with("Bearer "))
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "authorization metadata must be 'Bearer <token>'");
-  const std::string token = value.substr(7);
-  for (const auto& t : tokens_)
-    if (t == token) return grpc::Status::OK;
-  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "bearer token not accepted");
+  std::optional<std::string_view> value;
+  if (it != md.end()) value = std::string_view(it->second.data(), it->second.size());
+  const AuthResult a = check_bearer(tokens_, value);
+  if (a == AuthResult::ok) return grpc::Status::OK;
+  return grpc::Status(
+      a == AuthResult::rejected ? grpc::StatusCode::PERMISSION_DENIED : grpc::StatusCode::UNAUTHENTICATED,
+      auth_message(a, "metadata"));
 }
 
-void UpscalerService::record(const char* rpc, const CallResult& r, Clock::time_point t0) {
+void UpscalerService::record(const char* rpc, const CallResult& r, Clock::time_point t0, const char* protocol) {
   const double ms = ms_since(t0);
-  log_request(rpc, r, to_status(r), ms);
-  metrics_.request_done(r.model, code_name(r.code), ms / 1000);
+  log_request(rpc, r, to_status(r), ms, protocol);
+  metrics_.request_done(r.model, code_name(r.code), ms / 1000, protocol);
   metrics_.in_flight_add(-1);
 }
 
-grpc::Status UpscalerService::admit(const std::string& model) {
+grpc::Status UpscalerService::admit(const std::string& model, const char* protocol) {
   {
     std::lock_guard<std::mutex> lk(open_mu_);
     if (!draining_) {
@@ -82,7 +75,7 @@ grpc::Status UpscalerService::admit(const std::string& model) {
       return grpc::Status::OK;
     }
   }
-  metrics_.request_done(model, "UNAVAILABLE", 0);
+  metrics_.request_done(model, "UNAVAILABLE", 0, protocol);
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; retry on another instance");
 }
 
@@ -116,12 +109,13 @@ class UnaryReactor final : public grpc::ServerUnaryReactor {
 
 }  // namespace
 
-grpc::Status UpscalerService::queue_full(const char* rpc, const std::string& model, Clock::time_point t0) {
+grpc::Status UpscalerService::queue_full(const char* rpc, const std::string& model, Clock::time_point t0,
+                                         const char* protocol) {
   CallResult r;
   r.model = model;
   r.code = Code::resource_exhausted;
   r.message = "queue full (" + std::to_string(io_.queued()) + " requests waiting); retry later";
-  record(rpc, r, t0);
+  record(rpc, r, t0, protocol);
   return to_status(r);
 }
 
@@ -332,25 +326,7 @@ grpc::ServerUnaryReactor* UpscalerService::ListModels(grpc::CallbackServerContex
     r->Finish(st);
     return r;
   }
-  for (const auto& m : *registry_.snapshot()) {
-    const ModelInfo& i = m->model->info();
-    auto* o = resp->add_models();
-    o->set_name(m->name);
-    o->set_scale(i.scale);
-    o->set_architecture(i.architecture);
-    o->set_variant(i.variant);
-    o->set_blocks(i.blocks);
-    o->set_channels(i.channels);
-    o->set_binary(i.binary);
-    o->set_is_default(m->is_default);
-    for (const auto& s : m->scores) {
-      auto* sc = o->add_scores();
-      sc->set_set(s.set);
-      sc->set_psnr(s.psnr);
-      sc->set_ssim(s.ssim);
-    }
-    shape_costs(i, o);
-  }
+  model_cards(registry_, resp);
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

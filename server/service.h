@@ -56,6 +56,11 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
   }
   // Bearer tokens accepted in the "authorization" metadata ("Bearer <token>"); empty: no auth.
   void set_tokens(std::vector<std::string> tokens) { tokens_ = std::move(tokens); }
+  const std::vector<std::string>& tokens() const { return tokens_; }  // the HTTP front door checks them too
+  bool draining() {
+    std::lock_guard<std::mutex> lk(open_mu_);
+    return draining_;
+  }
   // OK, UNAUTHENTICATED (no bearer token) or PERMISSION_DENIED (an unknown one).
   grpc::Status authorize(const grpc::CallbackServerContext* ctx) const;
 
@@ -71,13 +76,14 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
     start_call(calls_, std::move(req), std::move(reply));
   }
   // Accepting a call: UNAVAILABLE while draining, else counts it in flight and open (until the
-  // reactor's OnDone calls call_done()).
-  grpc::Status admit(const std::string& model);
+  // reactor's OnDone calls call_done()). `protocol` ("grpc", "http") labels the log line and metrics.
+  grpc::Status admit(const std::string& model, const char* protocol = "grpc");
   bool submit(IoPool::Job job) { return io_.submit(std::move(job)); }
   // The RESOURCE_EXHAUSTED answer when the queue is full (logged and counted).
-  grpc::Status queue_full(const char* rpc, const std::string& model, Clock::time_point t0);
+  grpc::Status queue_full(const char* rpc, const std::string& model, Clock::time_point t0,
+                          const char* protocol = "grpc");
   // The log line and metrics of a finished, admitted call.
-  void record(const char* rpc, const CallResult& r, Clock::time_point t0);
+  void record(const char* rpc, const CallResult& r, Clock::time_point t0, const char* protocol = "grpc");
 
  private:
   Registry& registry_;

@@ -13,9 +13,10 @@ from PIL import Image
 from server_harness import needs_server, start_server
 from test_service import png_bytes, png_header_only
 
-# A 1000x1000 x2 request reserves about 122 MiB (footprint.h: the float output, the output pixels
-# and up to three encoded copies); a 160 MiB budget holds one at a time, plus small ones.
-BUDGET = "160M"
+# A 1000x1000 x2 noise PNG request reserves about 40 MiB (footprint.h: the upload, the input
+# samples, the encoder's rows, two encoded copies bounded by the raw output); a 60 MiB budget
+# holds one at a time, plus small ones.
+BUDGET = "60M"
 
 
 def big_png(seed: int) -> bytes:
@@ -49,17 +50,17 @@ def test_a_request_larger_than_the_budget_is_refused_on_its_header(tmp_path):
         with_header = png_header_only(3000, 3000)
         try:
             srv.client.upscale(with_header, scale=2)
-            raise AssertionError("a 3000x3000 x2 request fit a 160 MiB budget")
+            raise AssertionError("a 3000x3000 x2 request fit a 60 MiB budget")
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-            assert "whole budget of 160 MiB" in e.details() and "--memory-budget" in e.details(), e.details()
+            assert "whole budget of 60 MiB" in e.details() and "--memory-budget" in e.details(), e.details()
         assert time.monotonic() - t0 < 5
         # The server still serves what fits.
         small = np.random.default_rng(2).integers(0, 256, (40, 30, 3), dtype=np.uint8)
         assert srv.client.upscale(png_bytes(small), scale=2).info.width == 60
         m = settled_metrics(srv)
         assert m['scales_memory_refusals_total{reason="too_large"}'] == 1
-        assert m['scales_memory_budget_bytes{state="capacity"}'] == 160 << 20
+        assert m['scales_memory_budget_bytes{state="capacity"}'] == 60 << 20
         assert m['scales_memory_budget_bytes{state="in_use"}'] == 0
 
 

@@ -281,9 +281,9 @@ def test_metrics_after_traffic(tmp_path):
         def get(prefix):
             return [v for k, v in m.items() if k.startswith(prefix)]
 
-        assert sum(get('scales_requests_total{code="OK",model="scales-edsr-x2"}')) == 3
+        assert sum(get('scales_requests_total{code="OK",model="scales-edsr-x2",protocol="grpc"}')) == 3
         assert sum(get('scales_requests_total{code="NOT_FOUND"')) == 1
-        assert get('scales_request_duration_seconds_count{model="scales-edsr-x2"}') == [3.0]
+        assert get('scales_request_duration_seconds_count{model="scales-edsr-x2",protocol="grpc"}') == [3.0]
         # Buckets reach a minute (multi-second upscales) and every request falls under +Inf.
         assert any(k.startswith("scales_request_duration_seconds_bucket") and 'le="60' in k and v == 3 for k, v in m.items())
         assert get('scales_queue_duration_seconds_count{model="scales-edsr-x2"}') == [3.0]
