@@ -208,6 +208,7 @@ class Call : public std::enable_shared_from_this<Call> {
   void fail(Code c, std::string msg) {
     if (encoder_) encoder_->abort();  // stops and joins its thread: nothing more is streamed
     encoder_.reset();
+    result_.out_w = result_.out_h = 0;  // no output was made (the log says so)
     result_.code = c;
     result_.message = std::move(msg);
     result_.image.clear();
