@@ -25,6 +25,18 @@ START_TIMEOUT_S = 120
 needs_server = pytest.mark.skipif(not SERVER, reason="SCALES_SERVER not set (scripts/test builds and sets it)")
 
 
+def tls_files(tmp: Path) -> tuple[Path, Path, Path]:
+    """A self-signed certificate for localhost/127.0.0.1, its key, and a bearer-tokens file that
+    accepts "secret-one" and "secret-two": what the TLS + token tests of gRPC and HTTP serve with."""
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    tokens = tmp / "tokens"
+    tokens.write_text("# accepted tokens\nsecret-one\nsecret-two\n")
+    return cert, key, tokens
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ import pytest
 from google.protobuf import json_format
 from PIL import Image
 
-from server_harness import BENCH, ROOT, free_port, needs_server, start_server
+from server_harness import BENCH, ROOT, free_port, needs_server, start_server, tls_files
 
 pytestmark = needs_server
 CLI = os.environ.get("SCALES_UPSCALE")
@@ -196,12 +196,7 @@ def test_limits_413_and_full_429(tmp_path):
 def test_tokens_and_tls(tmp_path):
     """HTTPS with the gRPC port's certificate, and its bearer tokens: none 401, a wrong one 403, the right one
     served; probes and the page stay open; plain HTTP on the TLS port gets no answer."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    tokens = tmp_path / "tokens"
-    tokens.write_text("# accepted tokens\nsecret-one\nsecret-two\n")
+    cert, key, tokens = tls_files(tmp_path)
     hp, port, metrics_port = free_port(), free_port(), free_port()
     log = tmp_path / "tls.log"
     proc = subprocess.Popen([os.environ["SCALES_SERVER"], "--listen", f"127.0.0.1:{port}", "--metrics-listen",

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 import io
 
-from server_harness import BENCH, ROOT, needs_server, start_server
+from server_harness import BENCH, ROOT, needs_server, start_server, tls_files
 
 CLI = os.environ.get("SCALES_UPSCALE")
 RELEASED = sorted((ROOT / "models" / "weights").glob("*.safetensors"))  # what the server serves
@@ -467,12 +467,7 @@ def test_tls_and_bearer_tokens(tmp_path):
     PERMISSION_DENIED, the right one served; health stays open for probes; plaintext refused."""
     from server_harness import START_TIMEOUT_S, free_port
     from upscaler_client import Client
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    tokens = tmp_path / "tokens"
-    tokens.write_text("# accepted tokens\nsecret-one\nsecret-two\n")
+    cert, key, tokens = tls_files(tmp_path)
     port, metrics_port = free_port(), free_port()
     log = tmp_path / "tls.log"
     proc = subprocess.Popen([os.environ["SCALES_SERVER"], "--listen", f"127.0.0.1:{port}", "--metrics-listen",
