@@ -37,7 +37,11 @@ class Call : public std::enable_shared_from_this<Call> {
     }
     result_.model = opt_.model->name;
     imageio::Header header;
-    if (!image_step([&] { header = imageio::probe_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits); }))
+    if (!image_step([&] {
+          header = req_.upload_fd >= 0
+                       ? imageio::probe_descriptor(req_.upload_fd, "image", cx_.limits)
+                       : imageio::probe_buffer(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits);
+        }))
       return;
     if (!cx_.budget) return decode_and_submit(wait_ms);
     if (cx_.budget->waiting() >= cx_.max_memory_waiters)
@@ -100,10 +104,14 @@ class Call : public std::enable_shared_from_this<Call> {
     if (req_.cancelled()) return fail(Code::cancelled, "cancelled while waiting for memory");
     imageio::DecodedSamples d;
     const auto td = Clock::now();
-    if (!image_step(
-            [&] { d = imageio::decode_buffer_samples(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits); }))
+    if (!image_step([&] {
+          d = req_.upload_fd >= 0
+                  ? imageio::decode_descriptor_samples(req_.upload_fd, "image", cx_.limits)
+                  : imageio::decode_buffer_samples(req_.bytes.data(), req_.bytes.size(), "image", cx_.limits);
+        }))
       return;
     req_.bytes = {};  // decoded: the caller may free the upload
+    req_.upload_fd = -1;
     if (req_.release_upload) req_.release_upload();
     const int scale = opt_.model->model->info().scale;
     result_.in_w = d.rgb.width;

@@ -90,6 +90,9 @@ struct CallRequest {
   // Set: called once the image is decoded, when `bytes` is no longer read (the caller may free
   // the upload then rather than at the reply).
   std::function<void()> release_upload;
+  // At or above 0: the upload was spooled to this file (upload.h) and is read from here, not
+  // from `bytes`; the caller keeps it open until `reply` (or release_upload) is called.
+  int upload_fd = -1;
 };
 
 // Runs the call's first stage on the calling thread (an I/O pool job): `reply` is called exactly

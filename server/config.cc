@@ -1,8 +1,13 @@
 #include "config.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -138,6 +143,17 @@ int parse_config(int argc, char** argv, Config& c) {
       ->envname("SCALES_MAX_UPLOAD_MB")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  app.add_option("--spool-above-mb", c.spool_above_mb,
+                 "UpscaleStream uploads larger than this wait on disk, not in memory, MiB (0 = never)")
+      ->envname("SCALES_SPOOL_ABOVE_MB")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-spool-mb", c.max_spool_mb, "all uploads on disk together, MiB; past it RESOURCE_EXHAUSTED")
+      ->envname("SCALES_MAX_SPOOL_MB")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--spool-dir", c.spool_dir, "directory for spooled uploads (default: $TMPDIR, else /tmp)")
+      ->envname("SCALES_SPOOL_DIR");
   app.add_option("--grace-seconds", c.grace_seconds, "how long SIGTERM waits for in-flight calls")
       ->envname("SCALES_GRACE_SECONDS")
       ->check(CLI::NonNegativeNumber)
@@ -184,6 +200,16 @@ int parse_config(int argc, char** argv, Config& c) {
       return 2;
     }
     c.memory_budget_source = "--memory-budget";
+  }
+  if (c.spool_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    c.spool_dir = tmp && *tmp ? tmp : "/tmp";
+  }
+  // Checked now rather than at the first large upload.
+  if (c.spool_above_mb > 0 && ::access(c.spool_dir.c_str(), W_OK | X_OK) != 0) {
+    std::fprintf(stderr, "error: spool directory %s is not a writable directory (--spool-dir): %s\n",
+                 c.spool_dir.c_str(), std::strerror(errno));
+    return 2;
   }
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency() / static_cast<unsigned>(c.workers));
   return -1;

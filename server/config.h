@@ -35,6 +35,9 @@ struct Config {
   int max_side = 16384;
   int max_message_mb = 64;
   int max_upload_mb = 1024;
+  int spool_above_mb = 64;  // an UpscaleStream upload larger than this waits on disk (upload.h); 0: never
+  int max_spool_mb = 3072;  // all spooled uploads together
+  std::string spool_dir;    // where; empty on the command line: $TMPDIR, else /tmp
   int grace_seconds = 30;
   std::string backend = "auto";
   std::string fp_precision = "model";  // EngineOptions::fp_precision

@@ -28,6 +28,7 @@ namespace scales::server {
 // result is produced; past it the call ends with RESOURCE_EXHAUSTED.
 inline constexpr size_t kMaxStreamQueue = size_t{64} << 20;
 
+// `upload_bytes`: the upload as held in memory (0 for one spooled to disk, upload.h).
 // `streamed`: the result leaves in chunks as it is encoded (UpscaleStream), not in one reply.
 size_t request_footprint(const imageio::Header& h, int scale, size_t upload_bytes, bool streamed = false);
 

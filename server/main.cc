@@ -106,10 +106,12 @@ int main(int argc, char** argv) {
     });
   for (const auto& m : *registry.snapshot())
     metrics->set_model_info(m->name, m->model->info().scale, m->model->info().architecture, m->model->info().variant);
+  scales::server::SpoolQuota spool_quota(static_cast<size_t>(c.max_spool_mb) << 20);
   scales::server::UpscalerService service(registry, io, scheduler, *metrics,
                                           {{c.max_pixels, c.max_side},
                                            static_cast<size_t>(c.max_upload_mb) << 20,
-                                           static_cast<size_t>(c.max_message_mb) << 20});
+                                           static_cast<size_t>(c.max_message_mb) << 20,
+                                           {static_cast<size_t>(c.spool_above_mb) << 20, c.spool_dir, &spool_quota}});
 
   // Declared after the service, so destroyed before it: a call still waiting for memory at exit
   // is refused (through the service) while the service exists.

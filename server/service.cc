@@ -164,8 +164,8 @@ namespace {
 class StreamReactor final
     : public grpc::ServerBidiReactor<scales::v1::UpscaleStreamRequest, scales::v1::UpscaleStreamResponse> {
  public:
-  StreamReactor(UpscalerService& svc, grpc::CallbackServerContext* ctx, size_t max_upload)
-      : svc_(svc), ctx_(ctx), max_upload_(max_upload), t0_(Clock::now()) {
+  StreamReactor(UpscalerService& svc, grpc::CallbackServerContext* ctx, size_t max_upload, const SpoolOptions& spool)
+      : svc_(svc), ctx_(ctx), max_upload_(max_upload), t0_(Clock::now()), upload_(spool) {
     if (auto st = svc_.authorize(ctx); !st.ok()) {
       Finish(st);
       return;
@@ -187,15 +187,20 @@ class StreamReactor final
       if (upload_.size() + in_.chunk().size() > max_upload_)
         return fail(Code::resource_exhausted,
                     "upload exceeds " + std::to_string(max_upload_ >> 20) + " MiB (--max-upload-mb)");
-      upload_.append(in_.chunk());
+      try {
+        upload_.append(in_.chunk());
+      } catch (const UploadError& e) {
+        return fail(Code::resource_exhausted, e.what());
+      }
       StartRead(&in_);
       return;
     }
     if (cancelled_) return fail(Code::cancelled, "cancelled during upload");
     if (first_) return fail(Code::invalid_argument, "stream carried no request message");
     auto job = [this] {
-      CallRequest req{upload_, options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); }};
-      req.release_upload = [this] { std::string().swap(upload_); };
+      CallRequest req{upload_.bytes(), options_, t0_, ctx_->deadline(), [this] { return cancelled_.load(); }};
+      if (upload_.spooled()) req.upload_fd = upload_.fd();
+      req.release_upload = [this] { upload_.release(); };
       req.stream = [this](const scales::v1::ResultInfo* first, std::string bytes) {
         scales::v1::UpscaleStreamResponse m;
         if (first) *m.mutable_info() = *first;
@@ -203,7 +208,7 @@ class StreamReactor final
         send(std::move(m));
       };
       svc_.start(std::move(req), [this](CallResult r) {
-        std::string().swap(upload_);
+        upload_.release();
         if (r.code == Code::ok) {  // the complete info: size and timings are known now
           scales::v1::UpscaleStreamResponse m;
           *m.mutable_info() = r.info;
@@ -301,7 +306,7 @@ class StreamReactor final
   std::atomic<bool> cancelled_{false};
   scales::v1::UpscaleStreamRequest in_;
   scales::v1::UpscaleOptions options_;
-  std::string upload_;
+  Upload upload_;  // in memory, or spooled to disk once large
 
   std::mutex mu_;  // guards the fields below (writes come from the encoder's thread and gRPC's)
   std::deque<scales::v1::UpscaleStreamResponse> pending_;
@@ -315,7 +320,7 @@ class StreamReactor final
 
 grpc::ServerBidiReactor<scales::v1::UpscaleStreamRequest, scales::v1::UpscaleStreamResponse>*
 UpscalerService::UpscaleStream(grpc::CallbackServerContext* ctx) {
-  return new StreamReactor(*this, ctx, limits_.max_upload_bytes);
+  return new StreamReactor(*this, ctx, limits_.max_upload_bytes, limits_.spool);
 }
 
 grpc::ServerUnaryReactor* UpscalerService::ListModels(grpc::CallbackServerContext* ctx,

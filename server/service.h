@@ -18,6 +18,7 @@
 #include "scales/imageio.h"
 #include "scales/v1/upscaler.grpc.pb.h"
 #include "scheduler/scheduler.h"
+#include "upload.h"
 
 namespace scales::server {
 
@@ -25,6 +26,7 @@ struct ServiceLimits {
   imageio::Limits image;         // checked on the header, before decoding
   size_t max_upload_bytes = 0;   // UpscaleStream's whole upload
   size_t max_message_bytes = 0;  // Upscale's response must fit one message
+  SpoolOptions spool;            // where UpscaleStream's large uploads wait (upload.h)
 };
 
 class UpscalerService final : public scales::v1::Upscaler::CallbackService {

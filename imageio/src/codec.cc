@@ -1,6 +1,11 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <vips/vips8>
 
@@ -293,23 +298,53 @@ Decoded decode_file(const std::string& path, const Limits& limits) {
 }
 
 namespace {
-// decode_buffer's and probe_buffer's gate: only the four formats the service documents.
-void check_accepted_format(const void* data, size_t size, const std::string& what) {
-  if (size == 0) throw Error(what + ": image is empty (0 bytes)");
-  // Only the four formats the service documents: libvips would otherwise hand unknown bytes to
-  // every loader it has (ImageMagick's included), a much larger attack surface.
-  const char* loader = vips_foreign_find_load_buffer(data, size);
+// The gate of every decode from the network (buffer or descriptor): only the four formats the
+// service documents. libvips would otherwise hand unknown bytes to every loader it has
+// (ImageMagick's included), a much larger attack surface. `loader` is what libvips' sniffing
+// found: a class name ("VipsForeignLoadPngBuffer") or a nickname ("pngload_source"), or null.
+void check_loader(const char* loader, const std::string& what) {
   if (!loader) {
     vips_error_clear();
     throw Error(what + ": not a recognised image (PNG, JPEG, WebP or TIFF)");
   }
-  // The loader's class name ("VipsForeignLoadPngBuffer") or nickname ("pngload_buffer").
   std::string name(loader);
-  for (const char* cut : {"VipsForeignLoad", "Buffer", "load_buffer"})
+  for (const char* cut : {"VipsForeignLoad", "Buffer", "Source", "load_buffer", "load_source"})
     if (const auto at = name.find(cut); at != std::string::npos) name.erase(at, std::string(cut).size());
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
   if (name != "png" && name != "jpeg" && name != "webp" && name != "tiff")
     throw Error(what + ": image format '" + name + "' is not accepted (PNG, JPEG, WebP or TIFF)");
+}
+
+void check_accepted_format(const void* data, size_t size, const std::string& what) {
+  if (size == 0) throw Error(what + ": image is empty (0 bytes)");
+  check_loader(vips_foreign_find_load_buffer(data, size), what);
+}
+
+Header header_of(const vips::VImage& im, const std::string& what, const Limits& limits) {
+  check_limits(im, what, limits);
+  Header h;
+  h.width = im.width();
+  h.height = im.height();
+  h.bands = im.bands();
+  h.bytes_per_sample = static_cast<int>(vips_format_sizeof(im.format()));
+  h.has_alpha = im.has_alpha();
+  h.rotated = im.get_typeof(VIPS_META_ORIENTATION) != 0 && im.get_int(VIPS_META_ORIENTATION) != 1;
+  return h;
+}
+
+// A source reading `fd` from its start, its format checked. libvips dup()s the descriptor, and
+// the copy shares the file offset, hence the rewind: a probe and then a decode of one file each
+// read it whole, one after the other (never at once).
+vips::VSource checked_source(int fd, const std::string& what) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) throw Error(what + ": cannot read the upload: " + std::strerror(errno));
+  if (st.st_size == 0) throw Error(what + ": image is empty (0 bytes)");
+  if (lseek(fd, 0, SEEK_SET) != 0) throw Error(what + ": cannot read the upload: " + std::strerror(errno));
+  vips::VSource src = vips::VSource::new_from_descriptor(fd);
+  check_loader(vips_foreign_find_load_source(src.get_source()), what);
+  // Sniffing read the first bytes; the loader starts again from the first one.
+  if (vips_source_rewind(src.get_source()) != 0) throw vips::VError();
+  return src;
 }
 }  // namespace
 
@@ -317,18 +352,25 @@ Header probe_buffer(const void* data, size_t size, const std::string& what, cons
   check_accepted_format(data, size, what);
   try {
     // new_from_buffer parses the header only; pixels are decoded when first read.
-    const vips::VImage im = vips::VImage::new_from_buffer(data, size, "", load_options());
-    check_limits(im, what, limits);
-    Header h;
-    h.width = im.width();
-    h.height = im.height();
-    h.bands = im.bands();
-    h.bytes_per_sample = static_cast<int>(vips_format_sizeof(im.format()));
-    h.has_alpha = im.has_alpha();
-    h.rotated = im.get_typeof(VIPS_META_ORIENTATION) != 0 && im.get_int(VIPS_META_ORIENTATION) != 1;
-    return h;
+    return header_of(vips::VImage::new_from_buffer(data, size, "", load_options()), what, limits);
   } catch (const vips::VError& e) {
     throw Error(what + ": cannot decode image: " + std::string(e.what()));
+  }
+}
+
+Header probe_descriptor(int fd, const std::string& what, const Limits& limits) {
+  try {
+    return header_of(vips::VImage::new_from_source(checked_source(fd, what), "", load_options()), what, limits);
+  } catch (const vips::VError& e) {
+    throw Error(what + ": cannot decode image: " + std::string(e.what()));
+  }
+}
+
+DecodedSamples decode_descriptor_samples(int fd, const std::string& what, const Limits& limits) {
+  try {
+    return decode(vips::VImage::new_from_source(checked_source(fd, what), "", load_options()), what, limits);
+  } catch (const vips::VError& e) {
+    throw Error(what + ": cannot decode image: " + reason(e));
   }
 }
 

@@ -82,6 +82,10 @@ DecodedSamples decode_file_samples(const std::string& path, const Limits& limits
 // whatever libvips loads (the local CLI's own files).
 Decoded decode_buffer(const void* data, size_t size, const std::string& what, const Limits& limits = {});
 DecodedSamples decode_buffer_samples(const void* data, size_t size, const std::string& what, const Limits& limits = {});
+// The same gate and result, reading an open file from its start (the server's spooled uploads):
+// the encoded bytes stay on disk and only the samples are held. `fd` stays open and owned by the
+// caller; its file offset moves.
+DecodedSamples decode_descriptor_samples(int fd, const std::string& what, const Limits& limits = {});
 
 // What an image's header says, read without decoding a pixel: enough to know how much memory
 // decoding and upscaling it will take before committing to it (the server's memory budget).
@@ -94,6 +98,7 @@ struct Header {
 };
 // The same formats, errors and limit checks as decode_buffer, stopping after the header.
 Header probe_buffer(const void* data, size_t size, const std::string& what, const Limits& limits = {});
+Header probe_descriptor(int fd, const std::string& what, const Limits& limits = {});
 
 // The output formats, the one vocabulary of the CLI, the server and the codec: each parses its
 // input (a flag, a file name, the API's enum) into a Format once, and everything after that
