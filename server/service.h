@@ -59,6 +59,7 @@ class UpscalerService final : public scales::v1::Upscaler::CallbackService {
   // Bearer tokens accepted in the "authorization" metadata ("Bearer <token>"); empty: no auth.
   void set_tokens(std::vector<std::string> tokens) { tokens_ = std::move(tokens); }
   const std::vector<std::string>& tokens() const { return tokens_; }  // the HTTP front door checks them too
+  const SpoolOptions& spool() const { return limits_.spool; }         // and spools its large bodies the same way
   bool draining() {
     std::lock_guard<std::mutex> lk(open_mu_);
     return draining_;

@@ -96,12 +96,23 @@ void add_upscale_route(httplib::Server& server, UpscalerService& service, const 
               [&service, &stopping](const httplib::Request& req, httplib::Response& res,
                                     const httplib::ContentReader& content_reader) {
                 const auto t0 = Clock::now();
-                std::string body;
-                if (!content_reader([&body](const char* data, size_t n) {
-                      body.append(data, n);
-                      return true;
+                // Held in memory, or spooled to disk once large, as UpscaleStream's uploads (upload.h).
+                Upload body(service.spool());
+                std::string spool_error;
+                if (!content_reader([&body, &spool_error](const char* data, size_t n) {
+                      try {
+                        body.append({data, n});
+                        return true;
+                      } catch (const UploadError& e) {
+                        spool_error = e.what();
+                        return false;
+                      }
                     })) {
                   res.set_header("Connection", "close");
+                  if (!spool_error.empty()) {
+                    res.set_header("Retry-After", "1");
+                    return send_error(res, 429, spool_error);  // the spool is full, as gRPC's RESOURCE_EXHAUSTED
+                  }
                   // httplib sets 413 when the body passes the payload limit (--max-upload-mb).
                   if (res.status == 413) return send_error(res, 413, "request body too large (--max-upload-mb)");
                   return send_error(res, 400, "cannot read the request body");
@@ -112,7 +123,7 @@ void add_upscale_route(httplib::Server& server, UpscalerService& service, const 
                 const std::string model = req.matches[1];
                 Parsed p = parse(req, model);
                 if (!p.error.empty()) return send_error(res, 400, p.error);
-                if (body.empty())
+                if (body.size() == 0)
                   return send_error(res, 400, "empty body: POST the image's bytes (curl --data-binary @file)");
                 if (auto st = service.admit(model, "http"); !st.ok()) {
                   res.set_header("Retry-After", "1");
@@ -124,7 +135,8 @@ void add_upscale_route(httplib::Server& server, UpscalerService& service, const 
                 // touches a promise this thread has already destroyed.
                 auto done = std::make_shared<std::promise<CallResult>>();
                 std::future<CallResult> result = done->get_future();
-                CallRequest call{body, p.options, t0, p.deadline, [&stopping] { return stopping.load(); }};
+                CallRequest call{body.bytes(), p.options, t0, p.deadline, [&stopping] { return stopping.load(); }};
+                if (body.spooled()) call.upload_fd = body.fd();
                 auto job = [&service, call = std::move(call), done]() mutable {
                   service.start(std::move(call), [done](CallResult r) { done->set_value(std::move(r)); });
                 };

@@ -1,5 +1,5 @@
-"""UpscaleStream uploads above --spool-above-mb wait on disk, not in memory (server/upload.h):
-the result is the same as from memory, the files have no name and are closed with the call, and
+"""UpscaleStream uploads and HTTP bodies above --spool-above-mb wait on disk, not in memory
+(server/upload.h): the result is the same as from memory, the files have no name and are closed with the call, and
 a full spool (--max-spool-mb) is RESOURCE_EXHAUSTED while the server keeps serving."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import subprocess
 import grpc
 import numpy as np
 
-from server_harness import SERVER, needs_server, start_server
+from server_harness import SERVER, needs_server
+from test_http import error, start_with_http, upscale
 from test_service import png_bytes
 
 
@@ -35,11 +36,14 @@ def test_a_spooled_upload_gives_the_same_result_and_leaves_nothing(tmp_path):
     spool.mkdir()
     image = noise_png(720, 1)
     assert len(image) > (1 << 20)  # above the 1 MiB threshold: spooled
-    with start_server(tmp_path, "--spool-above-mb", "1", "--spool-dir", str(spool)) as srv:
-        info, spooled = srv.client.upscale_stream(image, scale=2, chunk=256 << 10)
+    with start_with_http(tmp_path, "--spool-above-mb", "1", "--spool-dir", str(spool)) as srv:
+        info, spooled = srv.client.upscale_stream(image, model="scales-edsr-x2", chunk=256 << 10)
         assert (info.width, info.height) == (1440, 1440)
         # The unary call holds its upload in memory (one message): the same bytes out.
-        assert srv.client.upscale(image, scale=2).image == spooled
+        assert srv.client.upscale(image, model="scales-edsr-x2").image == spooled
+        a = upscale(srv.http_port, image)  # an HTTP body is spooled too
+        assert a.status == 200, a.body[:300]
+        assert a.body == spooled
         assert list(spool.iterdir()) == []  # never a named file
         assert open_files_in(srv.proc.pid, spool) == []  # closed with the call
 
@@ -48,9 +52,11 @@ def test_a_spooled_upload_gives_the_same_result_and_leaves_nothing(tmp_path):
 def test_a_full_spool_is_resource_exhausted_and_the_server_goes_on(tmp_path):
     spool = tmp_path / "spool"
     spool.mkdir()
-    with start_server(tmp_path, "--spool-above-mb", "1", "--max-spool-mb", "2", "--spool-dir", str(spool)) as srv:
+    with start_with_http(tmp_path, "--spool-above-mb", "1", "--max-spool-mb", "2", "--spool-dir", str(spool)) as srv:
+        too_big = noise_png(1000, 2)  # about 3 MB
+        error(upscale(srv.http_port, too_big), 429, "RESOURCE_EXHAUSTED", "spool is full")
         try:
-            srv.client.upscale_stream(noise_png(1000, 2), scale=2)  # about 3 MB
+            srv.client.upscale_stream(too_big, scale=2)
             raise AssertionError("a 3 MB upload fit a 2 MiB spool")
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
