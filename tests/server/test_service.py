@@ -259,13 +259,18 @@ def test_small_request_is_not_stuck_behind_a_huge_one(tmp_path):
 
 @needs_server
 def test_sigterm_drains_in_flight_calls(tmp_path):
-    srv = start_server(tmp_path, "--workers", "1")  # stopped by the test itself
+    # A grace long enough for the call on a loaded machine (it failed once past the default 30 s
+    # while training and a soak shared the 2 cores): the test is about draining, not the grace.
+    srv = start_server(tmp_path, "--workers", "1", "--grace-seconds", "600")  # stopped by the test itself
     big = png_bytes(np.random.default_rng(2).integers(0, 256, (600, 600, 3), dtype=np.uint8))
-    fut = srv.client.upscale_future(big, scale=4, timeout=120)
-    time.sleep(0.3)
+    fut = srv.client.upscale_future(big, scale=4, timeout=600)
+    # SIGTERM once the call is in (a fixed sleep could signal before it arrived: UNAVAILABLE).
+    deadline = time.monotonic() + 60
+    while srv.metrics()["scales_in_flight_requests"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     srv.proc.send_signal(signal.SIGTERM)
     assert fut.result().info.width == 2400  # the in-flight call completes
-    assert srv.proc.wait(timeout=60) == 0
+    assert srv.proc.wait(timeout=120) == 0
     assert "draining" in srv.log_text() and "stopped" in srv.log_text()
 
 
