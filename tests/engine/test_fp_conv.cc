@@ -74,6 +74,24 @@ TEST(FpConv, Fp32BandsEqualTheWholeMap) {
   for (size_t i = 0; i < whole.size(); ++i) ASSERT_NEAR(whole[i], banded[i], 1e-5f * scale) << "at " << i;
 }
 
+// The primitive cache keeps a shape in use: a server's full-tile shape, used every call, stays
+// while edge bands of ever new image widths come and go (least recently used out). When the
+// cache was cleared whole at 32 shapes, the hot one was rebuilt after each 32 new ones.
+TEST(FpConv, TheShapeInUseSurvivesManyNewShapes) {
+  Conv3x3 conv(random_conv(kOut, kIn, 3));
+  const int hot_w = 16, h = 4, cold = 80;
+  const auto x = feature_map(h, hot_w + cold, kIn, 4);
+  std::vector<float> out(static_cast<size_t>(h) * (hot_w + cold) * kOut), first(static_cast<size_t>(h) * hot_w * kOut);
+  conv.run(x.data(), h, hot_w, first.data(), 1);
+  for (int i = 1; i <= cold; ++i) {
+    conv.run(x.data(), h, hot_w + i, out.data(), 1);  // a shape seen once
+    conv.run(x.data(), h, hot_w, out.data(), 1);      // the hot one again
+  }
+  EXPECT_EQ(conv.primitives_built(), static_cast<size_t>(1 + cold));
+  // The kept entry still computes what it did at first.
+  for (size_t i = 0; i < first.size(); ++i) ASSERT_EQ(out[i], first[i]) << "at " << i;
+}
+
 // The narrow conv (out <= 4: the engine's own kernel, fp/conv3x3_narrow.h) against the plain
 // definition in double, border pixels included, on channel counts with and without its 4-pixel
 // x 16-channel blocks, widths too narrow for a block, and bands; it ignores a recorded precision.

@@ -1,6 +1,7 @@
 #include "fp/conv3x3.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
@@ -56,18 +57,31 @@ struct Conv3x3::Impl {
   };
   // Shared, so a call still using an entry keeps it when another call's insert evicts it. Tile and
   // image sizes vary, so the cache is bounded (kMaxEntries): an entry costs a primitive and one
-  // copy of the weights.
+  // copy of the weights. The least recently used entry goes first: a server's full-tile shapes
+  // come back every call, while each new image size adds edge bands seen once, which used to
+  // flush the whole cache (and so the hot shapes) every 32 of them.
   static constexpr size_t kMaxEntries = 32;
-  std::mutex mu;  // guards entries
-  std::map<Key, std::shared_ptr<const Entry>> entries;
+  struct Slot {
+    std::shared_ptr<const Entry> entry;
+    uint64_t used;  // `uses` when last returned
+  };
+  std::mutex mu;  // guards entries and uses
+  std::map<Key, Slot> entries;
+  uint64_t uses = 0;
+  size_t built = 0;  // entries ever made
 
   std::shared_ptr<const Entry> entry(const Key& k, dnnl::stream& strm);
 };
 
 std::shared_ptr<const Conv3x3::Impl::Entry> Conv3x3::Impl::entry(const Key& k, dnnl::stream& strm) {
   auto it = entries.find(k);
-  if (it != entries.end()) return it->second;
-  if (entries.size() >= kMaxEntries) entries.clear();
+  if (it != entries.end()) {
+    it->second.used = ++uses;
+    return it->second.entry;
+  }
+  if (entries.size() >= kMaxEntries)
+    entries.erase(std::min_element(entries.begin(), entries.end(),
+                                   [](const auto& a, const auto& b) { return a.second.used < b.second.used; }));
   auto& eng = cpu_engine();
   const memory::dim ci = p.in, co = p.out, w = k.width, sh = k.src_rows;
   const memory::dim oh = sh + k.pad_top + k.pad_bottom - 2;
@@ -105,8 +119,14 @@ std::shared_ptr<const Conv3x3::Impl::Entry> Conv3x3::Impl::entry(const Key& k, d
     e.to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, f32_md, eng, src_md, ra));
   }
   strm.wait();
-  entries.emplace(k, made);
+  entries.emplace(k, Slot{made, ++uses});
+  ++built;
   return made;
+}
+
+size_t Conv3x3::primitives_built() const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->built;
 }
 
 namespace {

@@ -29,6 +29,8 @@ class Conv3x3 {
   // What run() computes in when low precision is allowed: the recorded precision if this CPU runs
   // it natively, else fp32; always fp32 for a narrow conv (out <= kNarrowOut, fp/conv3x3_narrow.h).
   Precision precision() const { return native_; }
+  // How many band shapes have had a primitive built: a test watches the cache keep its hot shapes.
+  size_t primitives_built() const;
 
   // src: height x width x in, dst: height x width x out; `threads` OpenMP threads for oneDNN.
   // low_precision = false runs fp32 whatever the model file says (the engine's reference path).
