@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
   for (const auto& m : *registry.snapshot())
     metrics->set_model_info(m->name, m->model->info().scale, m->model->info().architecture, m->model->info().variant);
   scales::server::SpoolQuota spool_quota(static_cast<size_t>(c.max_spool_mb) << 20);
+  metrics->set_spool(spool_quota.cap(), 0);
+  spool_quota.on_change([m = metrics.get(), cap = spool_quota.cap()](size_t used) { m->set_spool(cap, used); });
   scales::server::UpscalerService service(registry, io, scheduler, *metrics,
                                           {{c.max_pixels, c.max_side},
                                            static_cast<size_t>(c.max_upload_mb) << 20,

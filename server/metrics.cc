@@ -93,6 +93,16 @@ Metrics::Metrics(const std::string& listen)
               .Name("scales_memory_refusals_total")
               .Help("Requests refused by the memory budget: larger than all of it, or it did not free up in time")
               .Register(*registry_)),
+      spool_capacity_(prometheus::BuildGauge()
+                          .Name("scales_upload_spool_bytes")
+                          .Help("Large uploads waiting on disk (--max-spool-mb), and the bytes they hold")
+                          .Register(*registry_)
+                          .Add({{"state", "capacity"}})),
+      spool_in_use_(prometheus::BuildGauge()
+                        .Name("scales_upload_spool_bytes")
+                        .Help("Large uploads waiting on disk (--max-spool-mb), and the bytes they hold")
+                        .Register(*registry_)
+                        .Add({{"state", "in_use"}})),
       build_info_(prometheus::BuildGauge()
                       .Name("scales_build_info")
                       .Help("Always 1; labels describe the build")
@@ -112,6 +122,11 @@ void Metrics::set_memory(size_t capacity, size_t in_use, size_t waiting) {
   memory_capacity_.Set(static_cast<double>(capacity));
   memory_in_use_.Set(static_cast<double>(in_use));
   memory_waiting_.Set(static_cast<double>(waiting));
+}
+
+void Metrics::set_spool(size_t capacity, size_t in_use) {
+  spool_capacity_.Set(static_cast<double>(capacity));
+  spool_in_use_.Set(static_cast<double>(in_use));
 }
 
 void Metrics::set_device(size_t memory_in_use, size_t memory_reserved, double kernel_seconds) {

@@ -34,6 +34,8 @@ class Metrics {
   void in_flight_add(double d) { in_flight_.Increment(d); }
   // The memory budget (memory_budget.h): its size, the bytes reserved, the requests waiting.
   void set_memory(size_t capacity, size_t in_use, size_t waiting);
+  // The upload spool (upload.h): its cap (--max-spool-mb) and the bytes on disk.
+  void set_spool(size_t capacity, size_t in_use);
   // A request refused by the budget: "too_large" (more than the whole budget) or "wait_over".
   void memory_refused(const std::string& reason) { memory_refusals_.Add({{"reason", reason}}).Increment(); }
   // The device backend's totals so far (DeviceStats): memory gauges and device busy time.
@@ -58,6 +60,8 @@ class Metrics {
   prometheus::Gauge& memory_in_use_;
   prometheus::Gauge& memory_waiting_;
   prometheus::Family<prometheus::Counter>& memory_refusals_;
+  prometheus::Gauge& spool_capacity_;
+  prometheus::Gauge& spool_in_use_;
   double device_seconds_seen_ = 0;  // guarded by mu_
   prometheus::Family<prometheus::Gauge>& build_info_;
   prometheus::Family<prometheus::Gauge>& model_info_;

@@ -1,12 +1,12 @@
 #include "upload.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace scales::server {
 
@@ -15,7 +15,19 @@ bool SpoolQuota::take(size_t n) {
   do {
     if (used + n > cap_) return false;
   } while (!used_.compare_exchange_weak(used, used + n));
+  notify();
   return true;
+}
+
+void SpoolQuota::give(size_t n) {
+  used_.fetch_sub(n);
+  notify();
+}
+
+void SpoolQuota::notify() {
+  if (!on_change_) return;
+  std::lock_guard<std::mutex> lk(notify_mu_);
+  on_change_(used_.load());
 }
 
 void Upload::append(std::string_view chunk) {
@@ -48,8 +60,7 @@ void Upload::spool() {
     fd_ = ::mkostemp(name.data(), O_CLOEXEC);
     if (fd_ >= 0) ::unlink(name.data());
   }
-  if (fd_ < 0)
-    throw UploadError("cannot create an upload spool file in " + o_.dir + ": " + std::strerror(errno));
+  if (fd_ < 0) throw UploadError("cannot create an upload spool file in " + o_.dir + ": " + std::strerror(errno));
   write_all(memory_.data(), memory_.size());
   std::string().swap(memory_);
 }

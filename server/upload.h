@@ -13,6 +13,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -24,18 +26,23 @@ class SpoolQuota {
  public:
   explicit SpoolQuota(size_t cap) : cap_(cap) {}
   bool take(size_t n);  // false (and nothing taken) when n more would pass the cap
-  void give(size_t n) { used_.fetch_sub(n); }
+  void give(size_t n);
   size_t used() const { return used_.load(); }
   size_t cap() const { return cap_; }
+  // Called with the bytes in use after each change (the metrics gauge); set before any upload.
+  void on_change(std::function<void(size_t used)> f) { on_change_ = std::move(f); }
 
  private:
   const size_t cap_;
   std::atomic<size_t> used_{0};
+  std::function<void(size_t)> on_change_;
+  std::mutex notify_mu_;  // the gauge gets the value read under it: the last change's call is last
+  void notify();
 };
 
 struct SpoolOptions {
-  size_t above = 0;          // spool an upload once it is larger than this; 0: never spool
-  std::string dir = "/tmp";  // where spool files are created (unnamed)
+  size_t above = 0;             // spool an upload once it is larger than this; 0: never spool
+  std::string dir = "/tmp";     // where spool files are created (unnamed)
   SpoolQuota* quota = nullptr;  // null: no cap
 };
 

@@ -65,6 +65,9 @@ def test_a_full_spool_is_resource_exhausted_and_the_server_goes_on(tmp_path):
         info, _ = srv.client.upscale_stream(noise_png(720, 3), scale=2)  # about 1.6 MB
         assert info.width == 1440
         assert open_files_in(srv.proc.pid, spool) == []
+        m = srv.metrics()
+        assert m['scales_upload_spool_bytes{state="capacity"}'] == 2 << 20
+        assert m['scales_upload_spool_bytes{state="in_use"}'] == 0
 
 
 @needs_server

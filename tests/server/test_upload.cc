@@ -1,12 +1,12 @@
 // An upload stays in memory up to its threshold, then moves to an unnamed spool file holding
 // every byte in order; the spool quota refuses what would pass it and gets every byte back.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
-
-#include <sys/stat.h>
-#include <unistd.h>
+#include <vector>
 
 #include "upload.h"
 
@@ -67,7 +67,7 @@ TEST_F(SpoolDir, LargeUploadsMoveToAnUnnamedFileWithEveryByte) {
   const int fd = u.fd();
   u.release();
   EXPECT_EQ(quota.used(), 0u);
-  struct stat st{};
+  struct stat st {};
   EXPECT_NE(::fstat(fd, &st), 0);  // closed (and so deleted)
   u.release();                     // idempotent
   EXPECT_EQ(quota.used(), 0u);
@@ -91,6 +91,18 @@ TEST_F(SpoolDir, TheQuotaRefusesAndIsGivenBackByTheDestructor) {
     EXPECT_EQ(quota.used(), 4100u);
   }
   EXPECT_EQ(quota.used(), 0u);
+}
+
+TEST_F(SpoolDir, TheGaugeFollowsEveryChange) {
+  SpoolQuota quota(1 << 20);
+  std::vector<size_t> seen;
+  quota.on_change([&](size_t used) { seen.push_back(used); });
+  {
+    Upload u({100, dir, &quota});
+    u.append(pattern(80, 'a'));   // in memory: no change
+    u.append(pattern(300, 'b'));  // spooled: 80, then 300 more
+  }
+  EXPECT_EQ(seen, (std::vector<size_t>{80, 380, 0}));
 }
 
 TEST_F(SpoolDir, AnUnwritableDirectoryIsAClearError) {
