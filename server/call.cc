@@ -52,8 +52,9 @@ class Call : public std::enable_shared_from_this<Call> {
     if (req_.deadline != std::chrono::system_clock::time_point::max())
       until = std::min(until, MemoryBudget::Clock::now() + std::chrono::duration_cast<MemoryBudget::Clock::duration>(
                                                                req_.deadline - std::chrono::system_clock::now()));
-    const size_t bytes =
-        request_footprint(header, opt_.model->model->info().scale, req_.bytes.size(), static_cast<bool>(req_.stream));
+    const size_t bytes = request_footprint(
+        header, opt_.model->model->info().scale, req_.bytes.size(), opt_.encode.format,
+        cx_.scheduler.tile_size(*opt_.model->model, header.width, header.height), static_cast<bool>(req_.stream));
     // Granted at once (the usual case) means granted on this I/O thread, inside acquire(): decode
     // right here. Granted later means on the thread that returned the memory (a gRPC thread, the
     // budget's timer): decode goes back to the I/O pool.

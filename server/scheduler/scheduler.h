@@ -63,6 +63,11 @@ class Scheduler {
   bool submit(Request r);
   size_t in_flight() const;
   size_t waiting_tiles() const;
+  // The LR tile side an image of this size will be cut into (the engines' setting or automatic
+  // size): what a request's memory reservation counts its rows of tiles by (footprint.h).
+  int tile_size(const Model& model, int width, int height) const {
+    return engines_.front()->tile_size(model, width, height);
+  }
   std::string kernel() const;
   std::string backend() const;       // "cpu" or the device backend's name
   DeviceStats device_stats() const;  // summed over the workers' engines
