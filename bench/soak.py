@@ -159,10 +159,12 @@ def run_soak(server: str, seconds: float, clients: int, tmp: Path, csv: Path | N
                     elif kind == "deadline":
                         c.upscale(data, scale=scale, timeout=0.001 + rng.random() * 0.05)
                     elif kind == "oversize":
-                        big = png_header(3000, 3000) if rng.random() < 0.5 else png_header(2500, 1500)
-                        # 3000x3000 passes no pixel limit (4 Mpx); 2500x1500 x4 passes it but needs
-                        # more than the 512 MiB budget.
-                        c.upscale(big, scale=4, timeout=60)
+                        over_pixels = rng.random() < 0.5
+                        big = png_header(3000, 3000) if over_pixels else png_header(2500, 1500)
+                        # 3000x3000 passes the pixel limit (4 Mpx); 2500x1500 x4 does not, but as a
+                        # TIFF (built whole in memory, then returned in one message) it needs more
+                        # than the 512 MiB budget (server/footprint.h: about 610 MiB).
+                        c.upscale(big, scale=4, fmt="FORMAT_PNG" if over_pixels else "FORMAT_TIFF", timeout=60)
                     else:
                         c.upscale(rng.randbytes(rng.randint(1, 4000)), scale=2, timeout=60)
                     record(kind, "OK", "")
