@@ -2,13 +2,12 @@
 // from memory gives, behind the same format gate, and a probe followed by a decode on one
 // descriptor each read the file from its start.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <random>
 #include <string>
 #include <vips/vips8>
-
-#include <unistd.h>
 
 #include "scales/imageio.h"
 
