@@ -187,6 +187,8 @@ class StreamReactor final
       if (upload_.size() + in_.chunk().size() > max_upload_)
         return fail(Code::resource_exhausted,
                     "upload exceeds " + std::to_string(max_upload_ >> 20) + " MiB (--max-upload-mb)");
+      // Past --spool-above-mb this writes the chunk to the spool file, on this gRPC thread: a
+      // write into the page cache, which returns at once unless the disk falls far behind.
       try {
         upload_.append(in_.chunk());
       } catch (const UploadError& e) {

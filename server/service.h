@@ -1,6 +1,7 @@
 // The gRPC protocol layer, RPC adapters only: authorization, admission and draining, reading and
 // writing the messages, status codes (proto/scales/v1/upscaler.proto), the log line and request
-// metrics. Each image request becomes a Call (call.h) on the I/O pool; the reactors never block.
+// metrics. Each image request becomes a Call (call.h) on the I/O pool; the reactors never block (a spooled
+// upload's chunk is written to the page cache on the reactor's thread: upload.h).
 #pragma once
 
 #include <atomic>
