@@ -163,7 +163,8 @@ def run_soak(server: str, seconds: float, clients: int, tmp: Path, csv: Path | N
                         big = png_header(3000, 3000) if over_pixels else png_header(2500, 1500)
                         # 3000x3000 passes the pixel limit (4 Mpx); 2500x1500 x4 does not, but as a
                         # TIFF (built whole in memory, then returned in one message) it needs more
-                        # than the 512 MiB budget (server/footprint.h: about 610 MiB).
+                        # than the 512 MiB budget whatever the tile size (server/footprint.h: the TIFF held whole, two
+                        # encoded copies and the samples alone come to 525 MiB).
                         c.upscale(big, scale=4, fmt="FORMAT_PNG" if over_pixels else "FORMAT_TIFF", timeout=60)
                     else:
                         c.upscale(rng.randbytes(rng.randint(1, 4000)), scale=2, timeout=60)

