@@ -31,6 +31,8 @@ std::shared_ptr<const Model> swinir() {
 
 TEST(Backends, EveryCpuKernelVariantMatchesTheReferenceOpByOp) {
   const Image a = testing::random_image(19, 13, 3), b = testing::random_image(19, 13, 4);
+  // Wide: the fused epilogue's 16-pixel spatial blocks, nine full and a partial one.
+  const Image wide = testing::random_image(150, 5, 6);
   const Image sw = testing::random_image(20, 16, 5);
   for (const auto& k : kernels::kernel_variants()) {
     if (!k.supported) continue;
@@ -40,14 +42,17 @@ TEST(Backends, EveryCpuKernelVariantMatchesTheReferenceOpByOp) {
     backend::CpuBackend cpu(pool, k, ws);
     for (int channels : {32, 65}) {
       const auto m = edsr(channels);
-      const auto checks = testing::compare_op_by_op(m->network(), {&a, &b}, cpu);
-      ASSERT_FALSE(checks.empty());
-      bool fused = false;
-      for (const auto& c : checks) {
-        EXPECT_EQ(c.max_abs, 0.0) << "op " << c.op << " (" << c.name << "), C=" << channels;
-        fused = fused || c.ops > 1;
+      for (const std::vector<const Image*>& batch : {std::vector<const Image*>{&a, &b}, {&wide}}) {
+        const auto checks = testing::compare_op_by_op(m->network(), batch, cpu);
+        ASSERT_FALSE(checks.empty());
+        bool fused = false;
+        for (const auto& c : checks) {
+          EXPECT_EQ(c.max_abs, 0.0) << "op " << c.op << " (" << c.name << "), C=" << channels
+                                    << ", width=" << batch[0]->width;
+          fused = fused || c.ops > 1;
+        }
+        EXPECT_TRUE(fused) << "the binary body ran op by op: the fused chain went untested";
       }
-      EXPECT_TRUE(fused) << "the binary body ran op by op: the fused chain went untested";
     }
     const auto m = swinir();
     for (const auto& c : testing::compare_op_by_op(m->network(), {&sw}, cpu))

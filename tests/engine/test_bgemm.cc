@@ -66,9 +66,11 @@ const Shape kShapes[] = {{1, 1, 1, 1, 1, 64},
                          {3, 6, 2, 9, 33, 1152},
                          {3, 1, 1, 5, 7, 64 * 3},
                          {1, 8, 8, 33, 64, 512},
-                         // three-run rows past AVX2's byte-count fold (33 words, one odd) and past its
+                         // three-run rows past AVX2's byte-count fold (14 pairs): 33 words, the odd
+                         // first one seeding Harley-Seal's "ones", and 30 words, even; and past its
                          // gathered-row bound (270 words: the lookup form)
                          {3, 11, 11, 3, 9, 64 * 33},
+                         {3, 10, 10, 3, 9, 64 * 30},
                          {3, 90, 90, 3, 9, 64 * 270}};
 
 INSTANTIATE_TEST_SUITE_P(All, Bgemm, ::testing::Combine(testing::all_isas(), ::testing::ValuesIn(kShapes)),

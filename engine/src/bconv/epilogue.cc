@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bconv/sigmoid.h"
+
 namespace scales::bconv {
 
 namespace {
-float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
-
 // The row functions run once per pixel per layer, so they are built for several ISAs from this
 // one source (GCC picks the clone at load time). The results do not depend on the clone: the
 // build uses ISO C++ (no FMA contraction) and every reduction has a fixed order below.

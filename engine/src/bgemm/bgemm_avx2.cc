@@ -13,7 +13,10 @@
 //   time (ones, twos = CSA(ones, u, v)), so one lookup popcount ("twos", counted twice) serves two
 //   words, and "ones" is counted once at the end: 476-488 G/s (P = 2 spills: 334-346).
 // The 3x3 conv's rows (three runs) take Harley-Seal; the linear's one-run rows keep the lookup
-// with P = 4, the fastest form measured for them.
+// with P = 4, the fastest form measured for them. Two later changes to the Harley-Seal form, an
+// odd word seeding "ones" and the sums converted to output in vector form, took the 64 -> 64
+// conv from 458-480 to 574-613 G/s (efficiency 0.65-0.68 -> 0.80-0.87; `scales-bench
+// --kernel-only`, both builds alternating in one run, 2026-12-03, docs/benchmarks.md).
 #include <immintrin.h>
 
 #include <cstddef>
@@ -80,6 +83,16 @@ inline void rows_avx2(const Rows& a, int r0, const Weights& w, int32_t* out) {
 // gathered first (at most kMaxWords; longer rows take the lookup form).
 constexpr int kMaxWords = 256;
 
+// The 8 output channels' popcounts, u64 lanes 0-3 in lo and 4-7 in hi (each < 2^32), as
+// k_bits - 2 * pop in 8 int32 lanes: the two halves interleaved into one register, then put
+// back in channel order. In vector form because the scalar loop it replaces was about a tenth
+// of the 3x3 kernel's instructions at 64 channels (9 words per row).
+inline __m256i dot_from_popcounts(__m256i lo, __m256i hi, int k_bits) {
+  const __m256i mixed = _mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xaa);  // 0 4 1 5 2 6 3 7
+  const __m256i pop = _mm256_permutevar8x32_epi32(mixed, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+  return _mm256_sub_epi32(_mm256_set1_epi32(k_bits), _mm256_add_epi32(pop, pop));
+}
+
 inline void row_avx2_hs(const Rows& a, int r0, const Weights& w, int32_t* out) {
   const __m256i lut = nibble_popcount_lut();
   const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
@@ -87,11 +100,20 @@ inline void row_avx2_hs(const Rows& a, int r0, const Weights& w, int32_t* out) {
   alignas(32) uint64_t x[kMaxWords];
   for (int s = 0, k = 0; s < a.runs; ++s)
     for (int j = 0; j < a.run_words; ++j) x[k++] = a.run[s][static_cast<std::ptrdiff_t>(r0) * a.stride + j];
+  // With an odd word count the first word seeds the carry-save adder's "ones" instead of being
+  // counted on its own: "ones" is counted once at the end anyway, so the odd word costs one XOR
+  // (a 3x3 conv over 64 channels has 9 words: 5 lookups instead of 6).
+  const int k0 = K & 1;
   for (int g = 0; g < w.groups(); ++g) {
     const uint64_t* wg = w.lane8.data() + static_cast<std::size_t>(g) * w.k_words * 8;
     __m256i acc64[2] = {zero, zero}, acc8[2] = {zero, zero}, ones[2] = {zero, zero};
-    int k = 0, pairs = 0;
-    for (; k + 2 <= K; k += 2) {
+    if (k0) {
+      const __m256i xa = _mm256_set1_epi64x(static_cast<long long>(x[0]));
+      for (int h = 0; h < 2; ++h)
+        ones[h] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + 4 * h)), xa);
+    }
+    int pairs = 0;
+    for (int k = k0; k + 2 <= K; k += 2) {
       const __m256i xa = _mm256_set1_epi64x(static_cast<long long>(x[k]));
       const __m256i xb = _mm256_set1_epi64x(static_cast<long long>(x[k + 1]));
       const uint64_t* wk = wg + static_cast<std::size_t>(k) * 8;
@@ -104,8 +126,8 @@ inline void row_avx2_hs(const Rows& a, int r0, const Weights& w, int32_t* out) {
         const __m256i c = popcnt_bytes(twos, lut, low4);
         acc8[h] = _mm256_add_epi8(acc8[h], _mm256_add_epi8(c, c));
       }
-      // A byte gains at most 16 per pair: fold before 255 is in reach (ones and the odd word
-      // add at most 16 more at the end).
+      // A byte gains at most 16 per pair: fold before 255 is in reach ("ones" adds at most 8
+      // more at the end).
       if (++pairs == 14) {
         for (int h = 0; h < 2; ++h) {
           acc64[h] = _mm256_add_epi64(acc64[h], _mm256_sad_epu8(acc8[h], zero));
@@ -114,22 +136,19 @@ inline void row_avx2_hs(const Rows& a, int r0, const Weights& w, int32_t* out) {
         pairs = 0;
       }
     }
-    const __m256i xa = _mm256_set1_epi64x(k < K ? static_cast<long long>(x[k]) : 0);
-    for (int h = 0; h < 2; ++h) {
-      acc8[h] = _mm256_add_epi8(acc8[h], popcnt_bytes(ones[h], lut, low4));
-      if (k < K) {  // the odd word out
-        const __m256i u =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + static_cast<std::size_t>(k) * 8 + 4 * h));
-        acc8[h] = _mm256_add_epi8(acc8[h], popcnt_bytes(_mm256_xor_si256(u, xa), lut, low4));
-      }
-    }
-    alignas(32) int64_t pop[8];
     for (int h = 0; h < 2; ++h)
-      _mm256_store_si256(reinterpret_cast<__m256i*>(pop + 4 * h),
-                         _mm256_add_epi64(acc64[h], _mm256_sad_epu8(acc8[h], zero)));
+      acc64[h] =
+          _mm256_add_epi64(acc64[h], _mm256_sad_epu8(_mm256_add_epi8(acc8[h], popcnt_bytes(ones[h], lut, low4)), zero));
+    const __m256i dot = dot_from_popcounts(acc64[0], acc64[1], w.k_bits);
     const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
     int32_t* o = out + 8 * g;
-    for (int l = 0; l < n; ++l) o[l] = w.k_bits - 2 * static_cast<int32_t>(pop[l]);
+    if (n == 8) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), dot);
+    } else {
+      alignas(32) int32_t d[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(d), dot);
+      for (int l = 0; l < n; ++l) o[l] = d[l];
+    }
   }
 }
 
