@@ -60,8 +60,8 @@ TEST(Epilogue, FusedRowEqualsTheTwoPasses) {
   for (const kernels::KernelVariant& kv : kernels::kernel_variants()) {
     if (!kv.supported || !kv.epilogue_prepare) continue;
     ++fused_variants;
-    for (int c : {1, 15, 16, 17, 63, 64, 65, 130}) {
-      for (int parts = 0; parts < 64; ++parts) {  // bit i: s_row, cfac, prelu, next, shift, spatial
+    for (int c : {1, 15, 16, 17, 32, 48, 63, 64, 65, 130}) {  // 16-64 by 16: the fixed-width paths
+      for (int parts = 0; parts < 64; ++parts) {              // bit i: s_row, cfac, prelu, next, shift, spatial
         const bool has_s = parts & 1, has_cfac = parts & 2, has_prelu = parts & 4, has_next = parts & 8;
         SCOPED_TRACE(std::string(kv.name) + " C=" + std::to_string(c) + " parts=" + std::to_string(parts));
         std::mt19937 rng(c * 131 + parts);
