@@ -13,7 +13,9 @@
 namespace scales::bconv {
 
 #if defined(__x86_64__)
-// test_sigmoid_avx512.cc: sigmoid16 over n floats (n a multiple of 16).
+// test_sigmoid_avx2.cc / test_sigmoid_avx512.cc: sigmoid8 / sigmoid16 over n floats (n a
+// multiple of 16).
+void sigmoid8_for_test(const float* v, float* out, int n);
 void sigmoid16_for_test(const float* v, float* out, int n);
 #endif
 
@@ -70,19 +72,38 @@ TEST(Sigmoid, NanGivesAFiniteValue) {
 }
 
 #if defined(__x86_64__)
-TEST(Sigmoid, Avx512FormEqualsTheScalarForm) {
-  if (!__builtin_cpu_supports("avx512f")) GTEST_SKIP() << "no AVX-512F on this CPU";
+// Every sweep value, 100,000 random bit patterns (NaNs, infinities and denormals among them) and a
+// NaN, padded to a multiple of 16.
+std::vector<float> vector_inputs() {
   std::vector<float> v = sweep();
   std::mt19937 rng(7);
-  for (int i = 0; i < 100000; ++i) v.push_back(std::bit_cast<float>(static_cast<uint32_t>(rng())));  // any bits
+  for (int i = 0; i < 100000; ++i) v.push_back(std::bit_cast<float>(static_cast<uint32_t>(rng())));
   v.push_back(std::numeric_limits<float>::quiet_NaN());
   v.resize((v.size() + 15) / 16 * 16, 0.5f);
-  std::vector<float> got(v.size());
-  sigmoid16_for_test(v.data(), got.data(), static_cast<int>(v.size()));
+  return v;
+}
+
+void expect_equal_to_scalar(const std::vector<float>& v, const std::vector<float>& got) {
   for (size_t i = 0; i < v.size(); ++i) {
     const float want = sigmoid(v[i]);
     ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want)) << "v = " << v[i];
   }
+}
+
+TEST(Sigmoid, Avx2FormEqualsTheScalarForm) {
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2 on this CPU";
+  const std::vector<float> v = vector_inputs();
+  std::vector<float> got(v.size());
+  sigmoid8_for_test(v.data(), got.data(), static_cast<int>(v.size()));
+  expect_equal_to_scalar(v, got);
+}
+
+TEST(Sigmoid, Avx512FormEqualsTheScalarForm) {
+  if (!__builtin_cpu_supports("avx512f")) GTEST_SKIP() << "no AVX-512F on this CPU";
+  const std::vector<float> v = vector_inputs();
+  std::vector<float> got(v.size());
+  sigmoid16_for_test(v.data(), got.data(), static_cast<int>(v.size()));
+  expect_equal_to_scalar(v, got);
 }
 #endif
 

@@ -52,6 +52,9 @@ void channel_sums_row(const float* x_row, int width, int channels, double* sums)
 using EpiloguePrepareFn = void (*)(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                    const float* prelu_slope, int width, int channels, float* x_row,
                                    const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums);
+void epilogue_prepare_row_avx2(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+                               const float* prelu_slope, int width, int channels, float* x_row,
+                               const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums);
 void epilogue_prepare_row_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                  const float* prelu_slope, int width, int channels, float* x_row,
                                  const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums);

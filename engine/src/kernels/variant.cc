@@ -13,7 +13,8 @@ std::vector<KernelVariant> probe() {
   v.push_back({"ref", bgemm::bgemm_ref, bgemm::pack_signs_ref, true});
 #if defined(SCALES_KERNEL_AVX2)
   __builtin_cpu_init();
-  v.push_back({"avx2", bgemm::bgemm_avx2, bgemm::pack_signs_avx2, static_cast<bool>(__builtin_cpu_supports("avx2"))});
+  v.push_back({"avx2", bgemm::bgemm_avx2, bgemm::pack_signs_avx2, static_cast<bool>(__builtin_cpu_supports("avx2")),
+               bconv::epilogue_prepare_row_avx2});
 #endif
 #if defined(SCALES_KERNEL_AVX512)
   v.push_back({"avx512", bgemm::bgemm_avx512, bgemm::pack_signs_avx512,
