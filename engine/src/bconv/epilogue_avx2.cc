@@ -65,16 +65,15 @@ void epilogue_prepare_row_avx2(const float* gk, const float* s_row, const float*
       for (int c0 = 0; c0 < channels; c0 += 8) {
         const bool part = !full && channels - c0 < 8;
         // Masked loads read zeros past the row's channels, as the reference never reads them.
-        auto load = [&](const float* q) {
-          return part ? _mm256_maskload_ps(q + c0, tail) : _mm256_loadu_ps(q + c0);
-        };
+        auto load = [&](const float* q) { return part ? _mm256_maskload_ps(q + c0, tail) : _mm256_loadu_ps(q + c0); };
         __m256 g = load(gk);
         if (s_row) g = _mm256_mul_ps(g, s);
         if (cfac) g = _mm256_mul_ps(g, load(cfac));
-        const __m256i yi = part ? _mm256_maskload_epi32(yp + c0, tail)
-                                : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yp + c0));
+        const __m256i yi =
+            part ? _mm256_maskload_epi32(yp + c0, tail) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yp + c0));
         __m256 z = _mm256_add_ps(load(zp), _mm256_mul_ps(_mm256_cvtepi32_ps(yi), g));
-        if (prelu_slope) z = _mm256_blendv_ps(z, _mm256_mul_ps(load(prelu_slope), z), _mm256_cmp_ps(z, zero, _CMP_LT_OQ));
+        if (prelu_slope)
+          z = _mm256_blendv_ps(z, _mm256_mul_ps(load(prelu_slope), z), _mm256_cmp_ps(z, zero, _CMP_LT_OQ));
         if (part) {
           _mm256_maskstore_ps(zp + c0, tail, z);
         } else {
