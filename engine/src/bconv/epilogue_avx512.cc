@@ -58,8 +58,8 @@ struct RowArgs {
 };
 
 // One pixel at any channel count: 16-channel steps, the last one masked.
-inline __m512 pixel_any(const RowArgs& a, int channels, int words, const int32_t* yp, float* zp, __m512 s,
-                        uint64_t* packed, __m512 zero) {
+inline __m512 pixel_any(const RowArgs& a, int channels, const int32_t* yp, float* zp, __m512 s, uint64_t* packed,
+                        __m512 zero) {
   __m512 acc = zero;
   uint64_t word = 0;
   for (int c0 = 0; c0 < channels; c0 += 16) {
@@ -84,7 +84,6 @@ inline __m512 pixel_any(const RowArgs& a, int channels, int words, const int32_t
     }
     if (a.sw) acc = _mm512_mask_add_ps(acc, m, acc, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a.sw + c0), z));
   }
-  (void)words;
   return acc;
 }
 
@@ -182,7 +181,7 @@ void epilogue_prepare_row_avx512(const float* gk, const float* s_row, const floa
     for (int i = 0; i < n; ++i) {
       const int p = p0 + i;
       const __m512 s = _mm512_set1_ps(s_row ? s_row[p] : 1.0f);
-      block[i] = pixel_any(a, channels, words, ybin + static_cast<std::size_t>(p) * channels,
+      block[i] = pixel_any(a, channels, ybin + static_cast<std::size_t>(p) * channels,
                            x_row + static_cast<std::size_t>(p) * channels, s,
                            packed_row ? packed_row + static_cast<std::size_t>(p) * words : nullptr, zero);
     }
