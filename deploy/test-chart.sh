@@ -55,7 +55,7 @@ grep -q 'secretName: scales-tokens' "$work/tokens-no-headless.yaml" || fail "tok
 render http -- --set http.enabled=true --set ports.http=8081
 grep -q 'SCALES_HTTP_LISTEN: "0.0.0.0:8081"' "$work/http.yaml" || fail "http: SCALES_HTTP_LISTEN not set"
 grep -q 'containerPort: 8081' "$work/http.yaml" || fail "http: no container port"
-grep -A2 -- '- name: http$' "$work/http.yaml" | grep -q 'port: 8081' || fail "http: the Service has no http port"
+grep -A2 -- '- name: http$' "$work/http.yaml" | grep -c 'port: 8081' >/dev/null || fail "http: the Service has no http port"
 grep -q 'SCALES_HTTP_LISTEN: ""' "$work/default.yaml" || fail "default: HTTP is not turned off"
 
 # values.schema.json: each bad value is refused, naming the key.

@@ -119,7 +119,10 @@ for s in 2 4; do
     2>"$work/local$s.log" || { cat "$work/local$s.log"; fail "--local x$s"; }
 done
 # The HTTP front door of the image: the page, and one Set5 image by curl.
-curl -sf "http://127.0.0.1:$hport/" | grep -q "SCALES-SR upscaler" || fail "the image's web page"
+# The page goes to a file first: under pipefail, `curl | grep -q` fails whenever grep
+# finds its match and exits while curl is still writing (curl then dies of SIGPIPE).
+curl -sf "http://127.0.0.1:$hport/" -o "$work/page.html" || fail "GET / of the image's HTTP front door"
+grep -q "SCALES-SR upscaler" "$work/page.html" || fail "the image's web page has no 'SCALES-SR upscaler'"
 curl -sf --data-binary "@$set5/X2/babyx2.png" "http://127.0.0.1:$hport/v1/models/scales-edsr-x2:upscale" \
   -o "$work/http-baby.png" || { cat "$work/server.log"; fail "POST /v1/models/scales-edsr-x2:upscale"; }
 "$root/scripts/py" - "$work" <<'PY' || fail "the image's results differ from --local"
