@@ -9,6 +9,10 @@
 // With --onnx-dir, every FP network is also timed in ONNX Runtime (ort_runner.h), right after the
 // engine on the same input in the same repeat, from DIR/fp-x<S>-b<B>c<C>.onnx as
 // `scales_train.onnx_export --front-dir DIR` writes them: what a user of FP models would run.
+// Then the networks are timed one after another (warm-up and every repeat of one network before
+// the next) instead of interleaved: an ONNX Runtime session keeps its memory arena at the peak
+// of its largest input, and three x4 FP sessions that had each run a 1280x720 input held more
+// than this 24 GiB machine has (the worker was killed). The worker keeps one session loaded.
 //
 //   scales-latency --nets scales:4x32,scales:8x64,fp:4x32 --scales 2,4 \
 //       --inputs 256x256,1280x720 --threads 2 --repeats 5 [--kernel avx2] [--onnx-dir DIR] [--json]
@@ -145,27 +149,35 @@ int main(int argc, char** argv) {
     if (!onnx_dir.empty()) ort = std::make_unique<scales::bench::OrtRunner>(ort_worker);
     std::vector<std::vector<double>> times(nets.size() * inputs.size()), ort_times(times.size()),
         fp32_times(times.size());
-    for (size_t n = 0; n < nets.size(); ++n)
-      for (size_t i = 0; i < inputs.size(); ++i) {  // warm-up
-        engine.upscale(*nets[n].model, images[i]);
-        if (is_file(n)) engine32.upscale(*nets[n].model, images[i]);
-        if (!nets[n].onnx.empty()) ort->time_ms(nets[n].onnx, inputs[i].width, inputs[i].height, threads);
-      }
-    for (int r = 0; r < repeats; ++r)
-      for (size_t n = 0; n < nets.size(); ++n)
-        for (size_t i = 0; i < inputs.size(); ++i) {
-          const double t0 = now_ms();
-          engine.upscale(*nets[n].model, images[i]);
-          times[n * inputs.size() + i].push_back(now_ms() - t0);
-          if (is_file(n)) {
-            const double t1 = now_ms();
-            engine32.upscale(*nets[n].model, images[i]);
-            fp32_times[n * inputs.size() + i].push_back(now_ms() - t1);
+    // One pass: warm-up (r = -1), then the repeats, over the networks [first, last).
+    auto pass = [&](size_t first, size_t last) {
+      for (int r = -1; r < repeats; ++r)
+        for (size_t n = first; n < last; ++n)
+          for (size_t i = 0; i < inputs.size(); ++i) {
+            if (r < 0) {
+              engine.upscale(*nets[n].model, images[i]);
+              if (is_file(n)) engine32.upscale(*nets[n].model, images[i]);
+              if (!nets[n].onnx.empty()) ort->time_ms(nets[n].onnx, inputs[i].width, inputs[i].height, threads);
+              continue;
+            }
+            const double t0 = now_ms();
+            engine.upscale(*nets[n].model, images[i]);
+            times[n * inputs.size() + i].push_back(now_ms() - t0);
+            if (is_file(n)) {
+              const double t1 = now_ms();
+              engine32.upscale(*nets[n].model, images[i]);
+              fp32_times[n * inputs.size() + i].push_back(now_ms() - t1);
+            }
+            if (!nets[n].onnx.empty())
+              ort_times[n * inputs.size() + i].push_back(
+                  ort->time_ms(nets[n].onnx, inputs[i].width, inputs[i].height, threads));
           }
-          if (!nets[n].onnx.empty())
-            ort_times[n * inputs.size() + i].push_back(
-                ort->time_ms(nets[n].onnx, inputs[i].width, inputs[i].height, threads));
-        }
+    };
+    if (ort) {
+      for (size_t n = 0; n < nets.size(); ++n) pass(n, n + 1);
+    } else {
+      pass(0, nets.size());
+    }
 
     json out;
     out["machine"] = {{"cpu", cpu_model()}, {"hardware_threads", std::thread::hardware_concurrency()}};

@@ -3,8 +3,10 @@
 // benchmarks neither link nor load ONNX Runtime: the npm package ships its library without C
 // headers, and a child process keeps it out of the engine's address space and thread pools.
 //
-// The worker keeps every session loaded, so a benchmark can alternate it with the engine round by
-// round; each call returns the time of one session.run as the worker measured it.
+// The worker keeps the last model's session loaded, so a benchmark can alternate it with the
+// engine round by round; asking for another model releases it (its memory arena can be GBs), so
+// time one model's warm-up and repeats before the next. Each call returns the time of one
+// session.run as the worker measured it.
 #pragma once
 
 #include <sys/types.h>

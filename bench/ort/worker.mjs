@@ -1,5 +1,5 @@
 // ONNX Runtime timing worker: the FP speed baseline beside the engine (scales-latency,
-// bench/ort_runner.h). A long-lived process so that sessions stay loaded and warm between the
+// bench/ort_runner.h). A long-lived process so that a session stays loaded and warm between the
 // rounds its parent alternates with the engine; it times only session.run, as the engine's figure
 // covers only upscale().
 //
@@ -19,9 +19,16 @@ import ort from "onnxruntime-node";
 const sessions = new Map();  // "model|threads" -> InferenceSession
 const inputs = new Map();    // "WxH" -> Tensor
 
+// One session at a time: a session's memory arena stays at the peak of the largest input it
+// has run, and several x4 FP sessions after a 1280x720 input outgrow the machine. Callers time
+// one model after another (warm-up first), so a switch costs no timed run.
 async function session(model, threads) {
   const key = `${model}|${threads}`;
   if (!sessions.has(key)) {
+    for (const [k, old] of sessions) {
+      await old.release();
+      sessions.delete(k);
+    }
     sessions.set(key, await ort.InferenceSession.create(model, {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",

@@ -52,6 +52,18 @@ def test_worker_reports_bad_requests_and_keeps_going(tmp_path):
     assert replies[3]["ms"] > 0
 
 
+def test_worker_switches_models_and_back(tmp_path):
+    """The worker holds one session (a switch releases the other, whose arena can be GBs): a model
+    asked for again after another one is loaded anew and computes what it did the first time."""
+    a = export_onnx(shape_model("fp:1x8", 2, seed=1), tmp_path / "a.onnx")
+    b = export_onnx(shape_model("fp:1x8", 4, seed=2), tmp_path / "b.onnx")
+    req = lambda m, out: {"model": str(m), "width": 9, "height": 7, "threads": 1, "output_file": str(tmp_path / out)}
+    replies = run_worker([req(a, "a1.bin"), req(b, "b.bin"), req(a, "a2.bin")])
+    assert [r.get("dims") for r in replies] == [[1, 3, 14, 18], [1, 3, 28, 36], [1, 3, 14, 18]], replies
+    a1, a2 = (np.fromfile(tmp_path / f, dtype=np.float32) for f in ("a1.bin", "a2.bin"))
+    assert a1.size == 3 * 14 * 18 and np.array_equal(a1, a2)
+
+
 def test_binary_networks_are_refused(tmp_path, capsys):
     assert onnx_main(["--shape", "scales:4x32", "--out", str(tmp_path / "b.onnx")]) == 2
     assert "only FP networks" in capsys.readouterr().err
