@@ -55,8 +55,18 @@ TEST(Backends, EveryCpuKernelVariantMatchesTheReferenceOpByOp) {
       }
     }
     const auto m = swinir();
-    for (const auto& c : testing::compare_op_by_op(m->network(), {&sw}, cpu))
-      EXPECT_EQ(c.max_abs, 0.0) << "SwinIR op " << c.op << " (" << c.name << ")";
+    bool attention = false;
+    for (const auto& c : testing::compare_op_by_op(m->network(), {&sw}, cpu)) {
+      if (k.window_attention && c.name == "window_attention") {
+        // The fused kernel (attn/window.h) rounds differently from the reference's oneDNN path
+        // (FMA, its own exp); bit-equality there is not a goal, agreement to float rounding is.
+        EXPECT_LT(c.max_abs, 1e-5) << "SwinIR op " << c.op << " (fused window attention)";
+        attention = true;
+      } else {
+        EXPECT_EQ(c.max_abs, 0.0) << "SwinIR op " << c.op << " (" << c.name << ")";
+      }
+    }
+    EXPECT_TRUE(!k.window_attention || attention) << "the fused window attention went untested";
   }
 }
 

@@ -1,5 +1,6 @@
 // The one place a CPU kernel variant is chosen. A variant is one ISA's binary GEMM core
-// (bgemm/bgemm.h) and sign packing; the 3x3 conv and the linear both run on it. Variants are
+// (bgemm/bgemm.h) and sign packing; the 3x3 conv and the linear both run on it. It also names
+// that ISA's fused epilogue and fused window attention, where there are ones. Variants are
 // compiled per ISA (one translation unit each, see engine/CMakeLists.txt); the CPU is probed
 // once; the best supported variant wins unless a name is requested (tests, benchmarks,
 // SCALES_KERNEL). "ref" is the reference GEMM, always built.
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "attn/window.h"
 #include "bconv/epilogue.h"
 #include "bconv/kernel.h"
 #include "bgemm/bgemm.h"
@@ -25,6 +27,10 @@ struct KernelVariant {
   // The body's epilogue and next-layer preparation in one pass (bconv/epilogue.h); null: the
   // generic epilogue_row and prepare_row, one after the other.
   bconv::EpiloguePrepareFn epilogue_prepare = nullptr;
+  // SwinIR's fused window attention (attn/window.h) and its lanes; null: the generic oneDNN path
+  // (backend/cpu/attention.cc). An FP kernel, but it lives here because it is chosen per ISA too.
+  attn::WindowFn window_attention = nullptr;
+  int attention_lanes = 0;
 
   // One output row of a binary 3x3 conv (bconv/kernel.h).
   void row(const bconv::PackedMap& a, const bconv::BconvWeights& w, int y, int32_t* out) const {

@@ -1,10 +1,16 @@
-// Windowed multi-head self-attention on the CPU: qkv (L x 3C) -> (L x C). Each pool task takes a
-// group of kWindowsPerTask windows through gather, QK^T, + bias (+ mask), softmax, AV and
-// scatter, so its scores (heads x N x N per window) are reused while still in cache instead of
-// making four passes over all of them (25 MB per layer at 128x128, 6 heads).
+// Windowed multi-head self-attention on the CPU: qkv (L x 3C) -> (L x C). Where the kernel variant
+// has a fused window kernel (attn/window.h: AVX-512, AVX2) and the shape fits it, each window
+// goes through it in one pass (fused_item). Otherwise, the generic path (attention_item): each
+// pool task takes a group of kWindowsPerTask windows through gather, QK^T, + bias (+ mask),
+// softmax, AV and scatter with oneDNN, so its scores (heads x N x N per window) are reused while
+// still in cache instead of making four passes over all of them (25 MB per layer at 128x128, 6
+// heads).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
+#include "attn/window.h"
 #include "backend/cpu/ops.h"
 #include "fp/ops.h"
 
@@ -86,6 +92,50 @@ void attention_item(const net::op::WindowAttention& m, const float* qkv, int H, 
   });
 }
 
+// The fused path: the windows' token rows and shift regions (as attention_item forms them), the
+// position bias transposed to [head][key][query] once per call, then one kernel call per window.
+void fused_item(const net::op::WindowAttention& m, const float* qkv, int H, int W, int c, float* out,
+                net::Runtime& rt) {
+  const int ws = m.window, heads = m.heads, hd = c / heads, n = ws * ws, sh = m.shift;
+  const int wx = W / ws, nw = (H / ws) * wx;
+  std::vector<float> bias_t(static_cast<size_t>(heads) * n * n);
+  const float* b = m.position_bias->data();
+  for (int h = 0; h < heads; ++h)
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j)
+        bias_t[(static_cast<size_t>(h) * n + j) * n + i] = b[(static_cast<size_t>(h) * n + i) * n + j];
+  attn::WindowArgs base;
+  base.qkv = qkv;
+  base.out = out;
+  base.bias_t = bias_t.data();
+  base.n = n;
+  base.c = c;
+  base.heads = heads;
+  base.scale = static_cast<float>(std::pow(static_cast<double>(hd), -0.5));
+  const attn::WindowFn fn = rt.kernel.window_attention;
+  const int tasks = (nw + kWindowsPerTask - 1) / kWindowsPerTask;
+  rt.pool.parallel_for(tasks, [&](int task) {
+    int32_t token[attn::kMaxTokens];
+    uint8_t region[attn::kMaxTokens];
+    for (int win = task * kWindowsPerTask; win < std::min(nw, (task + 1) * kWindowsPerTask); ++win) {
+      const int by = win / wx, bx = win % wx;
+      bool masked = false;
+      for (int j = 0; j < n; ++j) {
+        const int r = by * ws + j / ws, col = bx * ws + j % ws;  // in the rolled map
+        token[j] = ((r + sh) % H) * W + (col + sh) % W;
+        if (sh) {
+          region[j] = static_cast<uint8_t>(((r >= H - ws) + (r >= H - sh)) * 3 + (col >= W - ws) + (col >= W - sh));
+          masked |= region[j] != region[0];
+        }
+      }
+      attn::WindowArgs a = base;
+      a.token = token;
+      a.region = masked ? region : nullptr;
+      fn(a);
+    }
+  });
+}
+
 }  // namespace
 
 void window_attention(const net::op::WindowAttention& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt) {
@@ -93,7 +143,15 @@ void window_attention(const net::op::WindowAttention& p, Batch& b, const Tensor&
     throw Error("window attention: the input must be 3C channels on whole windows");
   Tensor out;
   out.make_host(*b.host_memory, b.size(), x.h, x.w, x.c / 3);
-  for (int i = 0; i < b.size(); ++i) attention_item(p, x.item(i), x.h, x.w, x.c / 3, out.item(i), rt);
+  const int c = x.c / 3, n = p.window * p.window;
+  const bool fused = rt.kernel.window_attention &&
+                     attn::fused_fits(n, c, p.heads, rt.kernel.attention_lanes, static_cast<int64_t>(x.h) * x.w);
+  for (int i = 0; i < b.size(); ++i) {
+    if (fused)
+      fused_item(p, x.item(i), x.h, x.w, c, out.item(i), rt);
+    else
+      attention_item(p, x.item(i), x.h, x.w, c, out.item(i), rt);
+  }
   y = std::move(out);
 }
 
