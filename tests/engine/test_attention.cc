@@ -71,9 +71,9 @@ TEST_P(WindowAttention, FusedMatchesTheDefinition) {
   for (int hd = 1; hd <= attn::kMaxHeadDim; ++hd) cases.push_back({64, 3 * hd, 3, hd % 2 == 0, 1.0f});
   cases.push_back({64, 60, 6, false, 1.0f});  // paper-size SwinIR
   cases.push_back({64, 60, 6, true, 1.0f});
-  cases.push_back({64, 32, 4, true, 1.0f});   // the shipped models
-  cases.push_back({16, 48, 3, true, 1.0f});   // window 4
-  cases.push_back({64, 60, 6, true, 4.0f});   // scores in the tens: the max shift matters
+  cases.push_back({64, 32, 4, true, 1.0f});  // the shipped models
+  cases.push_back({16, 48, 3, true, 1.0f});  // window 4
+  cases.push_back({64, 60, 6, true, 4.0f});  // scores in the tens: the max shift matters
   uint32_t seed = 1;
   for (const Case& k : cases) {
     SCOPED_TRACE("n=" + std::to_string(k.n) + " c=" + std::to_string(k.c) + " heads=" + std::to_string(k.heads) +
@@ -96,11 +96,11 @@ INSTANTIATE_TEST_SUITE_P(Isa, WindowAttention, scales::testing::all_isas(),
 
 TEST(WindowAttentionFits, RefusesWhatTheKernelsCannotHold) {
   EXPECT_TRUE(attn::fused_fits(64, 60, 6, 16, 16384));
-  EXPECT_FALSE(attn::fused_fits(49, 60, 6, 16, 16384));   // window 7: not whole lanes
-  EXPECT_TRUE(attn::fused_fits(56, 60, 6, 8, 16384));     // 56 tokens are whole 8-lane groups
-  EXPECT_FALSE(attn::fused_fits(64, 180, 6, 16, 16384));  // head dim 30
-  EXPECT_FALSE(attn::fused_fits(64, 60, 7, 16, 16384));   // 60 channels do not split in 7 heads
-  EXPECT_FALSE(attn::fused_fits(400, 60, 6, 16, 16384));  // window 20
+  EXPECT_FALSE(attn::fused_fits(49, 60, 6, 16, 16384));             // window 7: not whole lanes
+  EXPECT_TRUE(attn::fused_fits(56, 60, 6, 8, 16384));               // 56 tokens are whole 8-lane groups
+  EXPECT_FALSE(attn::fused_fits(64, 180, 6, 16, 16384));            // head dim 30
+  EXPECT_FALSE(attn::fused_fits(64, 60, 7, 16, 16384));             // 60 channels do not split in 7 heads
+  EXPECT_FALSE(attn::fused_fits(400, 60, 6, 16, 16384));            // window 20
   EXPECT_FALSE(attn::fused_fits(64, 60, 6, 16, int64_t{1} << 24));  // offsets past int32
 }
 

@@ -105,6 +105,63 @@ TEST(Epilogue, FusedRowEqualsTheTwoPasses) {
   if (fused_variants == 0) GTEST_SKIP() << "no kernel variant with a fused epilogue runs on this CPU";
 }
 
+TEST(Epilogue, VectorSpatialFactorsEqualTheGenericOnes) {
+  int vector_variants = 0;
+  for (const kernels::KernelVariant& kv : kernels::kernel_variants()) {
+    if (!kv.supported || !kv.spatial_factors) continue;
+    ++vector_variants;
+    // SwinIR's widths (60, 120, 180) and the tails of 8- and 16-lane steps; token counts around
+    // whole blocks of 8 and 16.
+    for (int c : {1, 7, 8, 12, 16, 17, 32, 60, 64, 120, 180}) {
+      for (int width : {1, 7, 8, 9, 15, 16, 17, 64}) {
+        SCOPED_TRACE(std::string(kv.name) + " C=" + std::to_string(c) + " tokens=" + std::to_string(width));
+        std::mt19937 rng(c * 977 + width);
+        std::normal_distribution<float> nd;
+        std::vector<float> w(c), x(static_cast<size_t>(width) * c);
+        for (auto& e : w) e = 0.3f * nd(rng);
+        for (auto& e : x) e = 2.0f * nd(rng);
+        const float b = 0.1f * nd(rng);
+        std::vector<float> want(width), got(width + 1, -7.0f);  // one guard element past the end
+        spatial_factors(w.data(), b, x.data(), width, c, want.data());
+        kv.spatial_factors(w.data(), b, x.data(), width, c, got.data());
+        for (int p = 0; p < width; ++p) EXPECT_EQ(got[p], want[p]) << "token " << p;
+        EXPECT_EQ(got[width], -7.0f) << "written past the last token";
+      }
+    }
+  }
+  if (vector_variants == 0) GTEST_SKIP() << "no kernel variant with vector spatial factors runs on this CPU";
+}
+
+TEST(Epilogue, RepeatedResidualEqualsCopyingThenTheRow) {
+  for (int in : {1, 12, 60}) {
+    for (int reps : {1, 2, 3}) {
+      for (int parts = 0; parts < 4; ++parts) {  // bit 0: s_row, bit 1: cfac
+        const int out = in * reps, width = 19;
+        SCOPED_TRACE("in=" + std::to_string(in) + " out=" + std::to_string(out) + " parts=" + std::to_string(parts));
+        std::mt19937 rng(in * 7 + reps * 3 + parts);
+        std::normal_distribution<float> nd;
+        std::uniform_int_distribution<int32_t> ud(-576, 576);
+        std::vector<float> gk(out), cf(out), s(width), x(static_cast<size_t>(width) * in);
+        std::vector<int32_t> ybin(static_cast<size_t>(width) * out);
+        for (auto& e : gk) e = 0.01f * nd(rng);
+        for (auto& e : cf) e = 0.5f + 0.1f * nd(rng);
+        for (auto& e : s) e = 0.5f + 0.1f * nd(rng);
+        for (auto& e : x) e = nd(rng);
+        for (auto& e : ybin) e = ud(rng);
+        const float* s_row = parts & 1 ? s.data() : nullptr;
+        const float* cfac = parts & 2 ? cf.data() : nullptr;
+        std::vector<float> want(static_cast<size_t>(width) * out), got(want.size(), NAN);
+        for (int t = 0; t < width; ++t)
+          for (int o = 0; o < out; ++o)
+            want[static_cast<size_t>(t) * out + o] = x[static_cast<size_t>(t) * in + o % in];
+        epilogue_row(gk.data(), s_row, cfac, ybin.data(), nullptr, width, out, want.data());
+        epilogue_row_repeat(gk.data(), s_row, cfac, ybin.data(), width, out, x.data(), in, got.data());
+        ASSERT_EQ(got, want);
+      }
+    }
+  }
+}
+
 TEST(Epilogue, RowFollowsTheFormula) {
   const int c = 5, width = 3;
   const std::vector<float> gk = {0.5f, -1.0f, 2.0f, 0.25f, 1.0f}, cfac = {1.0f, 0.5f, 0.25f, 2.0f, 1.0f};

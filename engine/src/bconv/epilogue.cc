@@ -77,6 +77,24 @@ SCALES_ROW_CLONES void epilogue_row(const float* gk, const float* s_row, const f
   }
 }
 
+SCALES_ROW_CLONES void epilogue_row_repeat(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+                                           int width, int channels, const float* x, int in, float* z) {
+  for (int p = 0; p < width; ++p) {
+    const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
+    const float* xp = x + static_cast<size_t>(p) * in;
+    float* zp = z + static_cast<size_t>(p) * channels;
+    const float s = s_row ? s_row[p] : 1.0f;
+    for (int r = 0; r < channels; r += in)  // r .. r + in - 1: one copy of x
+      for (int i = 0; i < in; ++i) {
+        const int o = r + i;
+        float g = gk[o];
+        if (s_row) g = g * s;
+        if (cfac) g = g * cfac[o];
+        zp[o] = xp[i] + static_cast<float>(yp[o]) * g;
+      }
+  }
+}
+
 SCALES_ROW_CLONES void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s) {
   for (int p = 0; p < width; ++p) s[p] = sigmoid(dot16(w, x + static_cast<size_t>(p) * channels, channels) + b);
 }

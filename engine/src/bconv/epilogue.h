@@ -33,6 +33,13 @@ std::vector<float> scale_factors(const ScalesParams& p);
 void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, const float* prelu_slope,
                   int width, int channels, float* x_row);
 
+// epilogue_row for a binary linear whose FP residual is its input repeated: z[t, r*I + i] =
+// x[t, i] + ybin[t, r*I + i] * g[t, r*I + i] for `width` tokens of C = R*I outputs, I = `in`
+// (R = 1: x itself), written to z without first copying x there; equal to copying x R times
+// and running epilogue_row (no PReLU), bit for bit.
+void epilogue_row_repeat(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                         int channels, const float* x, int in, float* z);
+
 // s[p] = sigmoid(sum_c w[c] * x[p, c] + b) for `width` pixels (or tokens) of C channels: the
 // spatial factors as prepare_row forms them (SwinIR's binary linears use it too).
 void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s);
@@ -58,5 +65,12 @@ void epilogue_prepare_row_avx2(const float* gk, const float* s_row, const float*
 void epilogue_prepare_row_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                  const float* prelu_slope, int width, int channels, float* x_row,
                                  const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums);
+
+// spatial_factors in a kernel variant's vector form (16 or 8 tokens at a time), equal to it bit
+// for bit: SwinIR's binary linears form s[t] of their input this way (the conv body gets its
+// factors from the fused epilogue above instead).
+using SpatialFactorsFn = void (*)(const float* w, float b, const float* x, int width, int channels, float* s);
+void spatial_factors_avx2(const float* w, float b, const float* x, int width, int channels, float* s);
+void spatial_factors_avx512(const float* w, float b, const float* x, int width, int channels, float* s);
 
 }  // namespace scales::bconv

@@ -108,4 +108,34 @@ void epilogue_prepare_row_avx2(const float* gk, const float* s_row, const float*
   if (next && !next->fc1_w.empty()) channel_sums_row(x_row, width, channels, sums);
 }
 
+// dot16 per token in two 8-lane halves (16-channel steps in channel order, each product and sum
+// rounded, the tail masked), folded per token as fold16 does, then sigmoid8 on 8 tokens at once.
+void spatial_factors_avx2(const float* w, float b, const float* x, int width, int channels, float* s) {
+  alignas(32) float dots[8];
+  for (int p0 = 0; p0 < width; p0 += 8) {
+    const int n = width - p0 < 8 ? width - p0 : 8;
+    for (int i = 0; i < n; ++i) {
+      const float* xp = x + static_cast<std::size_t>(p0 + i) * channels;
+      __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (int c0 = 0; c0 < channels; c0 += 8) {
+        const int left = channels - c0;
+        __m256 prod;
+        if (left >= 8) {
+          prod = _mm256_mul_ps(_mm256_loadu_ps(w + c0), _mm256_loadu_ps(xp + c0));
+        } else {
+          const __m256i m = lane_mask(left);
+          prod = _mm256_mul_ps(_mm256_maskload_ps(w + c0, m), _mm256_maskload_ps(xp + c0, m));
+        }
+        acc[(c0 / 8) & 1] = _mm256_add_ps(acc[(c0 / 8) & 1], prod);  // masked-off lanes add +0 to +0
+      }
+      dots[i] = fold16(acc[0], acc[1]);
+    }
+    const __m256 sv = sigmoid8(_mm256_add_ps(_mm256_load_ps(dots), _mm256_set1_ps(b)));
+    if (n == 8)
+      _mm256_storeu_ps(s + p0, sv);
+    else
+      _mm256_maskstore_ps(s + p0, lane_mask(n), sv);
+  }
+}
+
 }  // namespace scales::bconv

@@ -193,4 +193,29 @@ void epilogue_prepare_row_avx512(const float* gk, const float* s_row, const floa
   if (a.sums) channel_sums_row(x_row, width, channels, sums);
 }
 
+// dot16 per token as pixel_any accumulates it (16-channel steps in channel order, each product
+// and sum rounded, the tail masked into lanes 0..), then spatial_block's fold and sigmoid for 16
+// tokens at once.
+void spatial_factors_avx512(const float* w, float b, const float* x, int width, int channels, float* s) {
+  const __m512 zero = _mm512_setzero_ps();
+  __m512 block[16];
+  for (int p0 = 0; p0 < width; p0 += 16) {
+    const int n = width - p0 < 16 ? width - p0 : 16;
+    for (int i = 0; i < n; ++i) {
+      const float* xp = x + static_cast<std::size_t>(p0 + i) * channels;
+      __m512 acc = zero;
+      for (int c0 = 0; c0 < channels; c0 += 16) {
+        const int left = channels - c0;
+        const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+        acc = _mm512_mask_add_ps(acc, m, acc,
+                                 _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + c0), _mm512_maskz_loadu_ps(m, xp + c0)));
+      }
+      block[i] = acc;
+    }
+    for (int i = n; i < 16; ++i) block[i] = zero;
+    const __mmask16 out = n == 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
+    _mm512_mask_storeu_ps(s + p0, out, spatial_block(block, b));
+  }
+}
+
 }  // namespace scales::bconv

@@ -31,6 +31,8 @@ struct KernelVariant {
   // (backend/cpu/attention.cc). An FP kernel, but it lives here because it is chosen per ISA too.
   attn::WindowFn window_attention = nullptr;
   int attention_lanes = 0;
+  // spatial_factors' vector form (bconv/epilogue.h), equal to it bit for bit; null: the generic one.
+  bconv::SpatialFactorsFn spatial_factors = nullptr;
 
   // One output row of a binary 3x3 conv (bconv/kernel.h).
   void row(const bconv::PackedMap& a, const bconv::BconvWeights& w, int y, int32_t* out) const {

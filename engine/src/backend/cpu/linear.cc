@@ -1,6 +1,7 @@
 // A linear layer per token on the CPU. Binary: sign bits of x + shift -> popcount GEMM (the
 // dispatched ISA's kernel) -> z = res(x) + ybin * ((alpha k[o]) s[t]) c[o], the factors formed in
-// the PyTorch order (bconv/epilogue.h). FP (the twin): oneDNN's matmul.
+// the PyTorch order (bconv/epilogue.h), s[t] by the variant's vector form where it has one. FP
+// (the twin): oneDNN's matmul.
 #include <algorithm>
 
 #include "backend/cpu/ops.h"
@@ -39,19 +40,33 @@ void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, floa
   }
   const float* shift = m.shift.empty() ? nullptr : m.shift.data();
   const bool spatial = !m.spatial_w.empty();
+  // The kernel variant's vector forms where it has them (bit for bit the generic ones).
+  const bconv::SpatialFactorsFn spatial_fn =
+      rt.kernel.spatial_factors ? rt.kernel.spatial_factors : bconv::spatial_factors;
   rt.pool.parallel_for(chunks(tokens), [&](int ch) {
     const int64_t t0 = static_cast<int64_t>(ch) * kTokensPerChunk;
     const int n = static_cast<int>(std::min<int64_t>(kTokensPerChunk, tokens - t0));
     const float* xc = x + t0 * in;
     float* yc = y + t0 * out;
-    std::vector<uint64_t> bits(static_cast<size_t>(n) * words);
-    std::vector<int32_t> ybin(static_cast<size_t>(n) * out);
-    std::vector<float> sp(spatial ? n : 0);
+    // Per-thread scratch, kept between chunks and calls: a chunk is 4 KB-24 KB, and three
+    // allocations per 64 tokens were a visible share of a SwinIR forward.
+    thread_local std::vector<uint64_t> bits;
+    thread_local std::vector<int32_t> ybin;
+    thread_local std::vector<float> sp;
+    bits.resize(static_cast<size_t>(kTokensPerChunk) * words);
+    ybin.resize(static_cast<size_t>(kTokensPerChunk) * out);
+    sp.resize(kTokensPerChunk);
     rt.kernel.pack(xc, n, in, shift, bits.data());
     rt.kernel.linear(bits.data(), n, L.weights, ybin.data());
-    if (spatial) bconv::spatial_factors(m.spatial_w.data(), m.spatial_b, xc, n, in, sp.data());
+    if (spatial) spatial_fn(m.spatial_w.data(), m.spatial_b, xc, n, in, sp.data());
     // y = res(x) (the FP residual matched to `out` channels; 0 without one), then y += ybin * g
     // in place (0 + v = v exactly: the same as PyTorch's residual-free y * g).
+    const float* s_row = spatial ? sp.data() : nullptr;
+    const float* c_row = cfac.empty() ? nullptr : cfac.data();
+    if (m.residual && out % in == 0) {  // x (repeated): read in the epilogue, not copied to y first
+      bconv::epilogue_row_repeat(L.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, yc);
+      return;
+    }
     if (!m.residual) std::fill(yc, yc + static_cast<size_t>(n) * out, 0.0f);
     for (int k = 0; k < n && m.residual; ++k) {
       const float* xt = xc + static_cast<size_t>(k) * in;
@@ -67,8 +82,9 @@ void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, floa
         }
       }
     }
-    bconv::epilogue_row(L.gk.data(), spatial ? sp.data() : nullptr, cfac.empty() ? nullptr : cfac.data(), ybin.data(),
-                        nullptr, n, out, yc);
+    // (The variant's fused epilogue was tried here: at SwinIR's 60/120/180 outputs it takes its
+    // masked path and was slower than this row function's vectorised clone.)
+    bconv::epilogue_row(L.gk.data(), s_row, c_row, ybin.data(), nullptr, n, out, yc);
   });
 }
 
