@@ -1,7 +1,8 @@
 // attn/window.h's fused window attention, 16 queries per step in the lanes of a zmm register.
 // The window's q, scaled, is first transposed to channel-major (q^T: C x n) and its output
-// comes back through a channel-major buffer too: scalar copies, about twice as fast here as
-// 16-lane gathers and scatters per head (which were 40% of the kernel's time). Then for each
+// comes back through a channel-major buffer too, 16 x 16 blocks transposed in registers: 16-lane
+// gathers and scatters per head had been 40% of the kernel's time, and scalar copies were no
+// faster. Then for each
 // head and each group of 16 queries:
 //   1. q^T (hd x 16) loaded into hd registers;
 //   2. one row of scores per key j, s_j = sum_d k_j[d] q^T[d] + bias^T[j] (k_j[d] broadcast from
@@ -79,6 +80,37 @@ void head(const WindowArgs& a, int h, const int32_t* in3, const float* qt_rows, 
   }
 }
 
+// r[0..15] (16 rows of 16 floats) transposed in registers: r[k] becomes column k. Unpacks pair the
+// rows' elements within each 128-bit lane, 4-float shuffles gather a column's four rows per lane,
+// and 128-bit lane shuffles put the four row groups together.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);      // per lane: a0 b0 a1 b1
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);  // per lane: a2 b2 a3 b3
+  }
+  for (int g = 0; g < 4; ++g) {  // rows 4g .. 4g+3; u[4g + k]: column 4L + k of them in lane L
+    u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; ++k) {
+    const __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], _MM_SHUFFLE(2, 0, 2, 0));
+    const __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], _MM_SHUFFLE(3, 1, 3, 1));
+    const __m512 w0 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], _MM_SHUFFLE(2, 0, 2, 0));
+    const __m512 w1 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], _MM_SHUFFLE(3, 1, 3, 1));
+    r[k] = _mm512_shuffle_f32x4(v0, w0, _MM_SHUFFLE(2, 0, 2, 0));
+    r[8 + k] = _mm512_shuffle_f32x4(v0, w0, _MM_SHUFFLE(3, 1, 3, 1));
+    r[4 + k] = _mm512_shuffle_f32x4(v1, w1, _MM_SHUFFLE(2, 0, 2, 0));
+    r[12 + k] = _mm512_shuffle_f32x4(v1, w1, _MM_SHUFFLE(3, 1, 3, 1));
+  }
+}
+
+inline __mmask16 first_lanes(int k) {
+  return k >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << k) - 1);
+}
+
 using HeadFn = void (*)(const WindowArgs&, int, const int32_t*, const float*, float*);
 
 template <int... D>
@@ -97,17 +129,30 @@ void window_avx512(const WindowArgs& a) {
   buf.resize(static_cast<size_t>(2) * c * n);
   float* qt = buf.data();
   float* ot = qt + static_cast<size_t>(c) * n;
-  for (int i = 0; i < n; ++i) {
-    in3[i] = a.token[i] * 3 * c;
-    const float* q = a.qkv + in3[i];
-    for (int ch = 0; ch < c; ++ch) qt[static_cast<size_t>(ch) * n + i] = q[ch] * a.scale;
-  }
+  for (int i = 0; i < n; ++i) in3[i] = a.token[i] * 3 * c;
+  const __m512 scale = _mm512_set1_ps(a.scale);
+  __m512 r[16];
+  // q^T: 16 tokens x 16 channels at a time, transposed in registers (n is a multiple of 16).
+  for (int i0 = 0; i0 < n; i0 += 16)
+    for (int c0 = 0; c0 < c; c0 += 16) {
+      const int k = c - c0 < 16 ? c - c0 : 16;
+      for (int t = 0; t < 16; ++t) r[t] = _mm512_maskz_loadu_ps(first_lanes(k), a.qkv + in3[i0 + t] + c0);
+      transpose16(r);
+      for (int ch = 0; ch < k; ++ch)
+        _mm512_storeu_ps(qt + static_cast<size_t>(c0 + ch) * n + i0, _mm512_mul_ps(r[ch], scale));
+    }
   for (int h = 0; h < a.heads; ++h)
     heads_by_dim[hd - 1](a, h, in3, qt + static_cast<size_t>(h) * hd * n, ot + static_cast<size_t>(h) * hd * n);
-  for (int i = 0; i < n; ++i) {
-    float* o = a.out + static_cast<size_t>(a.token[i]) * c;
-    for (int ch = 0; ch < c; ++ch) o[ch] = ot[static_cast<size_t>(ch) * n + i];
-  }
+  // The output back to token rows, the same way round.
+  for (int i0 = 0; i0 < n; i0 += 16)
+    for (int c0 = 0; c0 < c; c0 += 16) {
+      const int k = c - c0 < 16 ? c - c0 : 16;
+      for (int ch = 0; ch < 16; ++ch)
+        r[ch] = ch < k ? _mm512_loadu_ps(ot + static_cast<size_t>(c0 + ch) * n + i0) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int t = 0; t < 16; ++t)
+        _mm512_mask_storeu_ps(a.out + static_cast<size_t>(a.token[i0 + t]) * c + c0, first_lanes(k), r[t]);
+    }
 }
 
 }  // namespace scales::attn

@@ -29,9 +29,11 @@ void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, floa
     std::vector<double> part(static_cast<size_t>(blocks) * in, 0.0);
     rt.pool.parallel_for(blocks, [&](int b) {
       double* acc = part.data() + static_cast<size_t>(b) * in;
-      const int64_t t1 = std::min<int64_t>(tokens, (b + 1) * kTokensPerSumBlock);
-      for (int64_t t = static_cast<int64_t>(b) * kTokensPerSumBlock; t < t1; ++t)
-        for (int i = 0; i < in; ++i) acc[i] += x[t * in + i];
+      const int64_t t0 = static_cast<int64_t>(b) * kTokensPerSumBlock;
+      const int64_t t1 = std::min<int64_t>(tokens, t0 + kTokensPerSumBlock);
+      // Each channel adds its tokens in order, as the loop it replaced did, with the running sums
+      // in registers (bconv/epilogue.h).
+      bconv::channel_sums_row(x + t0 * in, static_cast<int>(t1 - t0), in, acc);
     });
     std::vector<double> sum(in, 0.0);
     for (int b = 0; b < blocks; ++b)
