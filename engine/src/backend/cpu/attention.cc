@@ -20,6 +20,22 @@ namespace {
 
 constexpr int kWindowsPerTask = 4;  // windows per pool task (6 heads: 400 KB of scores)
 
+// Where window `win`'s token j comes from, and its shift region: the one definition both paths
+// use. Token j of window (by, bx) in the rolled map is pixel ((by*ws + j/ws + sh) mod H, ...);
+// the region of rolled row r is (r >= H - ws) + (r >= H - sh), likewise for columns, and tokens
+// of different regions are masked with -100.
+struct WindowMap {
+  int H, W, ws, sh, wx;
+  size_t token(int win, int j) const {
+    const int y = ((win / wx) * ws + j / ws + sh) % H, x = ((win % wx) * ws + j % ws + sh) % W;
+    return static_cast<size_t>(y) * W + x;
+  }
+  int region(int win, int j) const {
+    const int r = (win / wx) * ws + j / ws, col = (win % wx) * ws + j % ws;
+    return ((r >= H - ws) + (r >= H - sh)) * 3 + (col >= W - ws) + (col >= W - sh);
+  }
+};
+
 void attention_item(const net::op::WindowAttention& m, const float* qkv, int H, int W, int c, float* out,
                     net::Runtime& rt) {
   const int ws = m.window, heads = m.heads, hd = c / heads, n = ws * ws, sh = m.shift;
@@ -29,18 +45,9 @@ void attention_item(const net::op::WindowAttention& m, const float* qkv, int H, 
   // Scratch, window-major then head: q, k, v, o (L x C each) and the scores (heads x N per token).
   auto q_all = rt.ws.acquire(L * c), k_all = rt.ws.acquire(L * c), v_all = rt.ws.acquire(L * c),
        o_all = rt.ws.acquire(L * c), sc_all = rt.ws.acquire(L * heads * n);
-  // Token j of window (by, bx) in the rolled map is pixel ((by*ws + j/ws + sh) mod H, ...).
-  auto src_token = [&](int win, int j) {
-    const int y = ((win / wx) * ws + j / ws + sh) % H, x = ((win % wx) * ws + j % ws + sh) % W;
-    return static_cast<size_t>(y) * W + x;
-  };
-  // The shifted regions' mask: region of rolled row r is (r >= H - ws) + (r >= H - sh), likewise
-  // for columns; tokens of different regions get -100.
-  auto region = [&](int win, int j) {
-    const int r = (win / wx) * ws + j / ws, col = (win % wx) * ws + j % ws;
-    const int ry = (r >= H - ws) + (r >= H - sh), rx = (col >= W - ws) + (col >= W - sh);
-    return ry * 3 + rx;
-  };
+  const WindowMap map{H, W, ws, sh, wx};
+  auto src_token = [&](int win, int j) { return map.token(win, j); };
+  auto region = [&](int win, int j) { return map.region(win, j); };
   const int tasks = (nw + kWindowsPerTask - 1) / kWindowsPerTask;
   rt.pool.parallel_for(tasks, [&](int task) {
     const int w0 = task * kWindowsPerTask, w1 = std::min(nw, w0 + kWindowsPerTask);
@@ -92,12 +99,13 @@ void attention_item(const net::op::WindowAttention& m, const float* qkv, int H, 
   });
 }
 
-// The fused path: the windows' token rows and shift regions (as attention_item forms them), the
+// The fused path: the windows' token rows and shift regions (WindowMap, as attention_item), the
 // position bias transposed to [head][key][query] once per call, then one kernel call per window.
 void fused_item(const net::op::WindowAttention& m, const float* qkv, int H, int W, int c, float* out,
                 net::Runtime& rt) {
   const int ws = m.window, heads = m.heads, hd = c / heads, n = ws * ws, sh = m.shift;
   const int wx = W / ws, nw = (H / ws) * wx;
+  const WindowMap map{H, W, ws, sh, wx};
   std::vector<float> bias_t(static_cast<size_t>(heads) * n * n);
   const float* b = m.position_bias->data();
   for (int h = 0; h < heads; ++h)
@@ -118,13 +126,12 @@ void fused_item(const net::op::WindowAttention& m, const float* qkv, int H, int 
     int32_t token[attn::kMaxTokens];
     uint8_t region[attn::kMaxTokens];
     for (int win = task * kWindowsPerTask; win < std::min(nw, (task + 1) * kWindowsPerTask); ++win) {
-      const int by = win / wx, bx = win % wx;
+      // Only windows on the bottom/right edges of a shifted layer hold more than one region.
       bool masked = false;
       for (int j = 0; j < n; ++j) {
-        const int r = by * ws + j / ws, col = bx * ws + j % ws;  // in the rolled map
-        token[j] = ((r + sh) % H) * W + (col + sh) % W;
+        token[j] = static_cast<int32_t>(map.token(win, j));  // fused_fits keeps L * 3C within int32
         if (sh) {
-          region[j] = static_cast<uint8_t>(((r >= H - ws) + (r >= H - sh)) * 3 + (col >= W - ws) + (col >= W - sh));
+          region[j] = static_cast<uint8_t>(map.region(win, j));
           masked |= region[j] != region[0];
         }
       }
