@@ -38,6 +38,11 @@ int main(int argc, char** argv) {
   // Every request brings a new image: libvips' operation cache would only keep their buffers
   // alive (up to 100 MB) outside the memory budget.
   vips_cache_set_max(0);
+  // libvips' only threaded work here is each encode's save (imageio::RowEncoder), whose workers
+  // copy queued rows while one thread compresses: more than one worker per encode adds threads,
+  // not speed. libvips keeps every worker it ever started (its thread set), so this also bounds
+  // the server's threads by the encodes running at once. Parallelism is across requests.
+  vips_concurrency_set(1);
   // Buffers of 4 MiB and more are mapped and unmapped on their own, so a finished request's
   // memory goes back to the system instead of staying in malloc's heaps (glibc would otherwise
   // raise this threshold as large blocks are freed, up to 32 MiB); fewer heaps than glibc's

@@ -64,7 +64,9 @@ RowEncoder::RowEncoder(int width, int height, Alpha alpha, const Metadata& meta,
   deep_ = l.deep;
   gray_ = l.gray;
   one_band_ = l.one_band;
-  thread_ = std::thread([this] { run(); });
+  // The encoder's thread (and the libvips workers its save holds) starts with the first piece,
+  // not here: a request waiting in the scheduler's queue holds no threads, so the server's thread
+  // count follows the images being computed, not the images admitted.
 }
 
 RowEncoder::~RowEncoder() {
@@ -109,6 +111,7 @@ void RowEncoder::push(int x0, int y0, const Image& piece) {
       if (x0 < b && a < x0 + w)
         throw Error("a piece at (" + std::to_string(x0) + ", " + std::to_string(y0) + ") overlaps another");
     band->spans.emplace_back(x0, x0 + w);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // the first piece
   }
   // Rounded into the band outside the lock: pieces are disjoint, and the band cannot leave
   // pending_ before this piece is counted below.

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vips/vips8>
@@ -154,6 +156,32 @@ TEST(RowEncoder, AbortWhileLibvipsWaitsForRowsReturns) {
   // and a never-finished encoder's destructor returns too
   RowEncoder dropped(64, 64, {}, {}, {Format::jpeg, 90}, [](const char*, size_t) {});
   dropped.push(0, rows_of(im, 0, 8));
+}
+
+int threads_of_this_process() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  return -1;
+}
+
+// A server builds an encoder per admitted request, long before its first tile is computed: a
+// waiting encoder must hold no thread (the server's threads follow the images being computed).
+TEST(RowEncoder, HoldsNoThreadUntilTheFirstPiece) {
+  const int before = threads_of_this_process();
+  ASSERT_GT(before, 0);
+  std::vector<std::unique_ptr<RowEncoder>> waiting;
+  for (int i = 0; i < 16; ++i)
+    waiting.push_back(std::make_unique<RowEncoder>(64, 64, Alpha{}, Metadata{}, EncodeOptions{Format::png, 90},
+                                                   [](const char*, size_t) {}));
+  EXPECT_EQ(threads_of_this_process(), before);
+  // Given its first piece, one starts its thread; the rest are abandoned without ever starting.
+  waiting[0]->push(0, rows_of(random_image(64, 16, 9), 0, 16));
+  EXPECT_GT(threads_of_this_process(), before);
+  waiting[1]->abort();
+  EXPECT_THROW(waiting[1]->finish(), Error);
+  EXPECT_THROW(waiting[2]->finish(), Error);  // no rows given
+  waiting.clear();
 }
 
 TEST(RowEncoder, RowsAreDroppedOnceEncoded) {

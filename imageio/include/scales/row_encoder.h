@@ -4,12 +4,12 @@
 //
 // How: the rows are rounded to the output's samples as they are pushed (on the pushing thread)
 // and queued; a libvips image whose pixels are generated from that queue is written, on the
-// encoder's own thread, to a target that hands each block of bytes to `write`. libvips asks for
-// the rows top to bottom and a queued row is dropped once every pixel of it has been read, so
-// what is held is the rows pushed but not yet encoded. PNG and JPEG are written row by row;
-// TIFF (libtiff seeks back to write its directory) and WebP (libwebp encodes a whole picture)
-// are built in memory before their first byte comes out, so those stream only on the engine's
-// side.
+// encoder's own thread (started by the first piece), to a target that hands each block of bytes
+// to `write`. libvips asks for the rows top to bottom and a queued row is dropped once every
+// pixel of it has been read, so what is held is the rows pushed but not yet encoded. PNG and
+// JPEG are written row by row; TIFF (libtiff seeks back to write its directory) and WebP
+// (libwebp encodes a whole picture) are built in memory before their first byte comes out, so
+// those stream only on the engine's side.
 //
 // The output is the same image, with the same alpha, depth, gray, ICC, EXIF and XMP policy, as
 // encode_buffer (imageio.h) of the whole image.
@@ -94,7 +94,8 @@ class RowEncoder {
   std::string error_;  // the encoder's failure, once ended
   size_t held_ = 0;
 
-  std::thread thread_;
+  std::thread thread_;  // started by the first push, under mu_ (abort() sets aborted_ under mu_
+                        // first, so no push starts it after)
 };
 
 }  // namespace scales::imageio
