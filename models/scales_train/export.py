@@ -104,9 +104,17 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
             extra["teacher"] = Path(args["teacher"]).name
         if args.get("init_scale_from"):  # scale_start.py: the start's work is part of this model's
             src = Path(args["init_scale_from"])
-            extra["init_scale_from"] = f"{src.parent.name}@{args['start_iterations']}"
-            extra["iterations"] = str(ck.get("iteration", 0) + args["start_iterations"])
-            extra["core_hours"] = f"{core_hours(ck['segments']) + args['start_core_hours']:.2f}"
+            start_it, start_hours = args.get("start_iterations"), args.get("start_core_hours")
+            if start_it is None or start_hours is None:
+                # Checkpoints resumed before train.py carried these: the start's own checkpoint.
+                if not src.is_file():
+                    raise SystemExit(f"error: the run started from {src}, which is gone: its iterations and "
+                                     "core-hours are unknown")
+                src_ck = read_checkpoint(src)
+                start_it, start_hours = int(src_ck["iteration"]), core_hours(src_ck.get("segments", []))
+            extra["init_scale_from"] = f"{src.parent.name}@{start_it}"
+            extra["iterations"] = str(ck.get("iteration", 0) + start_it)
+            extra["core_hours"] = f"{core_hours(ck['segments']) + start_hours:.2f}"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(out, model, extra)
     _, infer, _ = load_inference(out)

@@ -244,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_rng_state(ck["torch_rng"])
         it, train_seconds, history = ck["iteration"], ck["train_seconds"], ck["history"]
         segments = ck.get("segments", [])
+        # The start's iterations and core-hours were set by the first stretch only (above): carry
+        # them, or every resumed stretch's checkpoint would lose them.
+        for k in ("start_iterations", "start_core_hours"):
+            if ck["args"].get(k) is not None:
+                setattr(a, k, ck["args"][k])
     else:
         segments = []
     segment = {"from": it, "to": it, "seconds": 0.0, "threads": torch.get_num_threads(),

@@ -133,3 +133,15 @@ def test_training_from_another_scale_counts_the_start_on_export(tmp_path, bench,
     assert meta["iterations"] == "5" and meta["init_scale_from"] == "x2@3"
     own = sum(sg["seconds"] * sg["threads"] for sg in ck["segments"]) / 3600
     assert meta["core_hours"] == f"{own + ck['args']['start_core_hours']:.2f}"
+    # A resumed stretch keeps the start's counts (only the first stretch sets them).
+    assert train_main(common + ["--scale", "3", "--iters", "4", "--init-scale-from", str(src / "checkpoint.pt"),
+                                "--out", str(dst), "--resume"]) == 0
+    ck = torch.load(dst / "checkpoint.pt")
+    assert ck["args"]["start_iterations"] == 3 and ck["args"]["start_core_hours"] > 0
+    # A checkpoint resumed before they were carried: export reads them from the start's checkpoint.
+    for k in ("start_iterations", "start_core_hours"):
+        del ck["args"][k]
+    torch.save(ck, dst / "checkpoint.pt")
+    assert export_main(["--checkpoint", str(dst / "checkpoint.pt"), "--out", str(out), "--oracle-dir", ""]) == 0
+    _, _, meta = read_model(out)
+    assert meta["iterations"] == "7" and meta["init_scale_from"] == "x2@3"
