@@ -16,6 +16,7 @@ std::vector<KernelVariant> probe() {
   v.push_back({"avx2", bgemm::bgemm_avx2, bgemm::pack_signs_avx2, static_cast<bool>(__builtin_cpu_supports("avx2")),
                bconv::epilogue_prepare_row_avx2});
   v.back().spatial_factors = bconv::spatial_factors_avx2;
+  v.back().gelu_rows = blinear::gelu_rows_avx2;
   if (__builtin_cpu_supports("fma")) {  // every AVX2 CPU sold so far has FMA, but it is a separate flag
     v.back().window_attention = attn::window_avx2;
     v.back().attention_lanes = 8;
@@ -27,6 +28,7 @@ std::vector<KernelVariant> probe() {
                    __builtin_cpu_supports("avx512vl"),
                bconv::epilogue_prepare_row_avx512, attn::window_avx512, 16});
   v.back().spatial_factors = bconv::spatial_factors_avx512;
+  v.back().gelu_rows = blinear::gelu_rows_avx512;
 #endif
 #if defined(SCALES_KERNEL_NEON)
   v.push_back({"neon", bgemm::bgemm_neon, bgemm::pack_signs_ref, true});  // Advanced SIMD is baseline on aarch64

@@ -15,6 +15,7 @@
 #include "bconv/epilogue.h"
 #include "bconv/kernel.h"
 #include "bgemm/bgemm.h"
+#include "blinear/gelu.h"
 #include "blinear/kernel.h"
 
 namespace scales::kernels {
@@ -33,6 +34,8 @@ struct KernelVariant {
   int attention_lanes = 0;
   // spatial_factors' vector form (bconv/epilogue.h), equal to it bit for bit; null: the generic one.
   bconv::SpatialFactorsFn spatial_factors = nullptr;
+  // GELU's vector form (blinear/gelu.h), equal to the generic one bit for bit; null: the generic one.
+  blinear::GeluRowsFn gelu_rows = nullptr;
 
   // One output row of a binary 3x3 conv (bconv/kernel.h).
   void row(const bconv::PackedMap& a, const bconv::BconvWeights& w, int y, int32_t* out) const {

@@ -22,7 +22,7 @@ std::vector<int> Op::inputs() const {
 const char* op_name(const Op& op) {
   static constexpr const char* names[] = {"input",         "conv",       "conv_shuffle", "binary_residual",
                                           "conv_residual", "layer_norm", "linear",       "window_attention",
-                                          "gelu",          "add",        "copy",         "output"};
+                                          "add",           "copy",       "output"};
   static_assert(std::size(names) == std::variant_size_v<OpParams>);
   return names[op.params.index()];
 }

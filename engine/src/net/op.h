@@ -73,9 +73,12 @@ struct LayerNorm {
   const std::vector<float>* w = nullptr;
   const std::vector<float>* b = nullptr;
 };
-// y = linear(x) per token, binary or FP (blinear/params.h); y has p->out channels.
+// y = linear(x) per token, binary or FP (blinear/params.h); y has p->out channels. With `gelu`,
+// then y = gelu(y) (the erf form): SwinIR's fc1, the activation applied while each chunk of
+// tokens is in cache instead of as a pass over the whole hidden tensor.
 struct Linear {
   const LinearLayer* layer = nullptr;
+  bool gelu = false;
 };
 // y = windowed multi-head self-attention of x = qkv (3C channels: q, k, v), y has C channels;
 // windows of window x window tokens, rolled by `shift` (Swin's shifted windows, with the mask).
@@ -83,7 +86,6 @@ struct WindowAttention {
   const std::vector<float>* position_bias = nullptr;  // (heads, N, N), N = window^2
   int heads = 1, window = 8, shift = 0;
 };
-struct Gelu {};  // x = gelu(x), in place (the erf form)
 struct Add {};   // y = y + x
 struct Copy {};  // y = x
 // The batch's output images: x + mean, cropped to scale times each input's size.
@@ -95,7 +97,7 @@ struct Output {
 }  // namespace op
 
 using OpParams = std::variant<op::Input, op::Conv, op::ConvShuffle, op::BinaryResidual, op::ConvResidual, op::LayerNorm,
-                              op::Linear, op::WindowAttention, op::Gelu, op::Add, op::Copy, op::Output>;
+                              op::Linear, op::WindowAttention, op::Add, op::Copy, op::Output>;
 
 struct Op {
   OpParams params;

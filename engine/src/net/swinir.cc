@@ -46,8 +46,7 @@ class Swinir final : public Network {
         p.add(op::Linear{linear(l.proj)}, a, y);
         p.add(op::Add{}, y, cur);
         p.add(op::LayerNorm{&l.norm2_w, &l.norm2_b}, cur, n1);
-        p.add(op::Linear{linear(l.fc1)}, n1, hid);
-        p.add(op::Gelu{}, hid, hid);
+        p.add(op::Linear{linear(l.fc1), /*gelu=*/true}, n1, hid);
         p.add(op::Linear{linear(l.fc2)}, hid, y);
         p.add(op::Add{}, y, cur);
       }

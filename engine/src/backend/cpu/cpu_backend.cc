@@ -49,7 +49,6 @@ size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {
                  [&](const net::op::LayerNorm& p) { cpu::layer_norm(p, b, *x, y, rt); },
                  [&](const net::op::Linear& p) { cpu::linear(p, b, *x, y, rt); },
                  [&](const net::op::WindowAttention& p) { cpu::window_attention(p, b, *x, y, rt); },
-                 [&](const net::op::Gelu&) { cpu::gelu(b, y, rt); },
                  [&](const net::op::Add&) { cpu::add(b, *x, y, rt); },
                  [&](const net::op::Copy&) { cpu::copy(b, *x, y, rt); },
                  [&](const net::op::Output& p) { cpu::output(p, b, *x); },

@@ -63,10 +63,6 @@ void layer_norm(const net::op::LayerNorm& p, Batch& b, const Tensor& x, Tensor& 
     fp::layer_norm(x.item(i), static_cast<int64_t>(x.h) * x.w, x.c, p.w->data(), p.b->data(), y.item(i), rt.pool);
 }
 
-void gelu(Batch& b, Tensor& x, net::Runtime& rt) {
-  for (int i = 0; i < b.size(); ++i) fp::gelu_inplace(x.item(i), floats(x), rt.pool);
-}
-
 void add(Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt) {
   if (x.h != y.h || x.w != y.w || x.c != y.c) throw Error("add: tensors of different shapes");
   const int64_t size = floats(x);

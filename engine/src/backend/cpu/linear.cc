@@ -1,11 +1,13 @@
 // A linear layer per token on the CPU. Binary: sign bits of x + shift -> popcount GEMM (the
 // dispatched ISA's kernel) -> z = res(x) + ybin * ((alpha k[o]) s[t]) c[o], the factors formed in
-// the PyTorch order (bconv/epilogue.h), s[t] by the variant's vector form where it has one. FP
-// (the twin): oneDNN's matmul.
+// the PyTorch order (bconv/epilogue.h), s[t] by the variant's vector form where it has one, then
+// GELU on the chunk where the op asks (blinear/gelu.h). FP (the twin): oneDNN's matmul, then
+// oneDNN's GELU.
 #include <algorithm>
 
 #include "backend/cpu/ops.h"
 #include "bconv/epilogue.h"
+#include "blinear/gelu.h"
 #include "fp/ops.h"
 
 namespace scales::backend::cpu {
@@ -17,7 +19,7 @@ constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixe
 
 int chunks(int64_t tokens) { return static_cast<int>((tokens + kTokensPerChunk - 1) / kTokensPerChunk); }
 
-void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, float* y, net::Runtime& rt) {
+void binary_item(const net::LinearLayer& L, bool gelu, const float* x, int64_t tokens, float* y, net::Runtime& rt) {
   const blinear::LinearParams& m = *L.p;
   const int in = m.in, out = m.out, words = L.weights.words;
   // The channel factors read the mean of x over every token (the whole image or tile): partial
@@ -45,6 +47,7 @@ void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, floa
   // The kernel variant's vector forms where it has them (bit for bit the generic ones).
   const bconv::SpatialFactorsFn spatial_fn =
       rt.kernel.spatial_factors ? rt.kernel.spatial_factors : bconv::spatial_factors;
+  const blinear::GeluRowsFn gelu_fn = rt.kernel.gelu_rows ? rt.kernel.gelu_rows : blinear::gelu_rows;
   rt.pool.parallel_for(chunks(tokens), [&](int ch) {
     const int64_t t0 = static_cast<int64_t>(ch) * kTokensPerChunk;
     const int n = static_cast<int>(std::min<int64_t>(kTokensPerChunk, tokens - t0));
@@ -67,6 +70,7 @@ void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, floa
     const float* c_row = cfac.empty() ? nullptr : cfac.data();
     if (m.residual && out % in == 0) {  // x (repeated): read in the epilogue, not copied to y first
       bconv::epilogue_row_repeat(L.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, yc);
+      if (gelu) gelu_fn(yc, static_cast<size_t>(n) * out);
       return;
     }
     if (!m.residual) std::fill(yc, yc + static_cast<size_t>(n) * out, 0.0f);
@@ -87,6 +91,7 @@ void binary_item(const net::LinearLayer& L, const float* x, int64_t tokens, floa
     // (The variant's fused epilogue was tried here: at SwinIR's 60/120/180 outputs it takes its
     // masked path and was slower than this row function's vectorised clone.)
     bconv::epilogue_row(L.gk.data(), s_row, c_row, ybin.data(), nullptr, n, out, yc);
+    if (gelu) gelu_fn(yc, static_cast<size_t>(n) * out);
   });
 }
 
@@ -100,10 +105,12 @@ void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net:
   out.make_host(*b.host_memory, b.size(), x.h, x.w, m.out);
   const int64_t tokens = static_cast<int64_t>(x.h) * x.w;
   for (int i = 0; i < b.size(); ++i) {
-    if (m.binary)
-      binary_item(*p.layer, x.item(i), tokens, out.item(i), rt);
-    else
+    if (m.binary) {
+      binary_item(*p.layer, p.gelu, x.item(i), tokens, out.item(i), rt);
+    } else {
       fp::linear(x.item(i), tokens, m.in, m.weight.data(), m.bias.data(), m.out, out.item(i), rt.pool);
+      if (p.gelu) fp::gelu_inplace(out.item(i), tokens * m.out, rt.pool);  // the FP twin: oneDNN's
+    }
   }
   y = std::move(out);
 }

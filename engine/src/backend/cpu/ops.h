@@ -10,12 +10,11 @@
 
 namespace scales::backend::cpu {
 
-// glue_ops.cc: input, FP convs, LayerNorm, GELU, add, copy, output.
+// glue_ops.cc: input, FP convs, LayerNorm, add, copy, output.
 void input(const net::op::Input& p, Batch& b, Tensor& y, net::Runtime& rt);
 void conv(const net::op::Conv& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
 void conv_residual(const net::op::ConvResidual& p, Batch& b, Tensor& x, net::Runtime& rt);
 void layer_norm(const net::op::LayerNorm& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
-void gelu(Batch& b, Tensor& x, net::Runtime& rt);
 void add(Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
 void copy(Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
 void output(const net::op::Output& p, Batch& b, const Tensor& x);
