@@ -7,6 +7,10 @@ spent, which is what the EDSR paper did for its x3/x4 models. `init_from_other_s
 tensor whose name and shape match, latent binary weights and SCALES parameters included, and
 leaves the upsampler at its fresh initialisation. The source is a training checkpoint (.pt): model
 files keep only the signs of binary weights, not the latent weights a run continues from.
+
+At the same scale every tensor is copied, the upsampler included: a warm restart, a new run (fresh
+Adam moments, a new warm-up and cosine schedule) from a finished one's weights, which goes on
+improving a model whose schedule has ended without retraining it from scratch.
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ def init_from_other_scale(model: torch.nn.Module, src_cfg, src: dict[str, torch.
     copied = []
     with torch.no_grad():
         for name, t in dst.items():
-            if name.startswith("up.") or name not in src or src[name].shape != t.shape:
+            if (name.startswith("up.") and a["scale"] != b["scale"]) or name not in src or src[name].shape != t.shape:
                 continue
             t.copy_(src[name])
             copied.append(name)

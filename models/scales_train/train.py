@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="EDSR: start the binary network from its FP twin (training checkpoint or FP model file)")
     ap.add_argument("--init-scale-from", default="",
                     help="start from the same network trained at another scale (training checkpoint; "
-                         "all but the upsampler, scale_start.py)")
+                         "all but the upsampler) or at this one (everything: a warm restart); scale_start.py")
     ap.add_argument("--teacher", default="",
                     help="EDSR: distil from this FP EDSR (training checkpoint or FP model file); distill.py")
     ap.add_argument("--distill-out", type=float, default=1.0, help="weight of L1(student, teacher)")

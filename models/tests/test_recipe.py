@@ -104,6 +104,16 @@ def test_network_starts_from_the_same_network_at_another_scale():
         init_from_other_scale(ScalesEDSR(ModelConfig.from_variant("fp", 3, 2, 8)), x2.cfg, x2.state_dict())
 
 
+def test_the_same_scale_copies_everything_a_warm_restart():
+    torch.manual_seed(0)
+    done = ScalesEDSR(ModelConfig.from_variant("scales", 3, 2, 8))
+    torch.manual_seed(1)
+    fresh = ScalesEDSR(ModelConfig.from_variant("scales", 3, 2, 8))
+    copied = init_from_other_scale(fresh, done.cfg, done.state_dict())
+    assert set(copied) == set(fresh.state_dict()) and any(k.startswith("up.") for k in copied)
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in done.state_dict().items())
+
+
 def test_swinir_starts_from_the_same_network_at_another_scale():
     kw = dict(channels=16, groups=1, depth=2, heads=2, window=4)
     torch.manual_seed(0)
