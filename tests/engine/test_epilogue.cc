@@ -162,6 +162,39 @@ TEST(Epilogue, RepeatedResidualEqualsCopyingThenTheRow) {
   }
 }
 
+TEST(Epilogue, MeanResidualEqualsWritingTheMeanThenTheRow) {
+  for (int out : {1, 12, 60}) {
+    for (int k : {1, 2, 3}) {
+      for (int parts = 0; parts < 4; ++parts) {  // bit 0: s_row, bit 1: cfac
+        const int in = out * k, width = 19;
+        SCOPED_TRACE("in=" + std::to_string(in) + " out=" + std::to_string(out) + " parts=" + std::to_string(parts));
+        std::mt19937 rng(out * 5 + k * 11 + parts);
+        std::normal_distribution<float> nd;
+        std::uniform_int_distribution<int32_t> ud(-576, 576);
+        std::vector<float> gk(out), cf(out), s(width), x(static_cast<size_t>(width) * in);
+        std::vector<int32_t> ybin(static_cast<size_t>(width) * out);
+        for (auto& e : gk) e = 0.01f * nd(rng);
+        for (auto& e : cf) e = 0.5f + 0.1f * nd(rng);
+        for (auto& e : s) e = 0.5f + 0.1f * nd(rng);
+        for (auto& e : x) e = nd(rng);
+        for (auto& e : ybin) e = ud(rng);
+        const float* s_row = parts & 1 ? s.data() : nullptr;
+        const float* cfac = parts & 2 ? cf.data() : nullptr;
+        std::vector<float> want(static_cast<size_t>(width) * out), got(want.size(), NAN);
+        for (int t = 0; t < width; ++t)
+          for (int o = 0; o < out; ++o) {
+            float acc = 0.0f;
+            for (int j = 0; j < k; ++j) acc += x[static_cast<size_t>(t) * in + j * out + o];
+            want[static_cast<size_t>(t) * out + o] = acc / static_cast<float>(k);
+          }
+        epilogue_row(gk.data(), s_row, cfac, ybin.data(), nullptr, width, out, want.data());
+        epilogue_row_mean(gk.data(), s_row, cfac, ybin.data(), width, out, x.data(), in, got.data());
+        ASSERT_EQ(got, want);
+      }
+    }
+  }
+}
+
 TEST(Epilogue, RowFollowsTheFormula) {
   const int c = 5, width = 3;
   const std::vector<float> gk = {0.5f, -1.0f, 2.0f, 0.25f, 1.0f}, cfac = {1.0f, 0.5f, 0.25f, 2.0f, 1.0f};

@@ -95,6 +95,26 @@ SCALES_ROW_CLONES void epilogue_row_repeat(const float* gk, const float* s_row, 
   }
 }
 
+SCALES_ROW_CLONES void epilogue_row_mean(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+                                         int width, int channels, const float* x, int in, float* z) {
+  const int k = in / channels;
+  const float kf = static_cast<float>(k);
+  for (int p = 0; p < width; ++p) {
+    const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
+    const float* xp = x + static_cast<size_t>(p) * in;
+    float* zp = z + static_cast<size_t>(p) * channels;
+    const float s = s_row ? s_row[p] : 1.0f;
+    for (int o = 0; o < channels; ++o) {
+      float acc = 0.0f;
+      for (int j = 0; j < k; ++j) acc += xp[j * channels + o];
+      float g = gk[o];
+      if (s_row) g = g * s;
+      if (cfac) g = g * cfac[o];
+      zp[o] = acc / kf + static_cast<float>(yp[o]) * g;
+    }
+  }
+}
+
 SCALES_ROW_CLONES void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s) {
   for (int p = 0; p < width; ++p) s[p] = sigmoid(dot16(w, x + static_cast<size_t>(p) * channels, channels) + b);
 }

@@ -40,6 +40,13 @@ void epilogue_row(const float* gk, const float* s_row, const float* cfac, const 
 void epilogue_row_repeat(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
                          int channels, const float* x, int in, float* z);
 
+// The same for a binary linear that narrows (C outputs, I = K*C inputs): the FP residual is the
+// mean of x's K consecutive chunks of C, z[t, o] = (sum_k x[t, k*C + o]) / K + ybin[t, o] *
+// g[t, o], summed in k order in float; equal to writing that mean to z and running
+// epilogue_row, bit for bit, without the pass that wrote it.
+void epilogue_row_mean(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                       int channels, const float* x, int in, float* z);
+
 // s[p] = sigmoid(sum_c w[c] * x[p, c] + b) for `width` pixels (or tokens) of C channels: the
 // spatial factors as prepare_row forms them (SwinIR's binary linears use it too).
 void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s);
