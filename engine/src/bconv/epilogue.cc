@@ -99,18 +99,28 @@ SCALES_ROW_CLONES void epilogue_row_mean(const float* gk, const float* s_row, co
                                          int width, int channels, const float* x, int in, float* z) {
   const int k = in / channels;
   const float kf = static_cast<float>(k);
+  // Blocks of 64 outputs, the chunks added into `acc` one after the other: every loop runs over
+  // contiguous channels, so each vectorises (a loop over k inside the channel loop did not).
+  constexpr int kBlock = 64;
+  float acc[kBlock];
   for (int p = 0; p < width; ++p) {
     const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
     const float* xp = x + static_cast<size_t>(p) * in;
     float* zp = z + static_cast<size_t>(p) * channels;
     const float s = s_row ? s_row[p] : 1.0f;
-    for (int o = 0; o < channels; ++o) {
-      float acc = 0.0f;
-      for (int j = 0; j < k; ++j) acc += xp[j * channels + o];
-      float g = gk[o];
-      if (s_row) g = g * s;
-      if (cfac) g = g * cfac[o];
-      zp[o] = acc / kf + static_cast<float>(yp[o]) * g;
+    for (int o0 = 0; o0 < channels; o0 += kBlock) {
+      const int nb = std::min(kBlock, channels - o0);
+      for (int o = 0; o < nb; ++o) acc[o] = 0.0f;
+      for (int j = 0; j < k; ++j) {
+        const float* xj = xp + static_cast<size_t>(j) * channels + o0;
+        for (int o = 0; o < nb; ++o) acc[o] = acc[o] + xj[o];
+      }
+      for (int o = 0; o < nb; ++o) {
+        float g = gk[o0 + o];
+        if (s_row) g = g * s;
+        if (cfac) g = g * cfac[o0 + o];
+        zp[o0 + o] = acc[o] / kf + static_cast<float>(yp[o0 + o]) * g;
+      }
     }
   }
 }

@@ -34,24 +34,6 @@ void split(int64_t n, ThreadPool& pool, const Fn& fn) {
 
 }  // namespace
 
-void layer_norm(const float* x, int64_t tokens, int64_t c, const float* gamma, const float* beta, float* y,
-                ThreadPool& pool) {
-  split(tokens, pool, [&](int64_t t0, int64_t t1) {
-    auto& eng = cpu_engine();
-    dnnl::stream strm(eng);
-    memory::desc md({t1 - t0, c}, f32, tag::ab), wmd({c}, f32, tag::a);
-    dnnl::layer_normalization_forward::desc d(
-        dnnl::prop_kind::forward_inference, md, 1e-5f,
-        dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift);
-    dnnl::layer_normalization_forward::primitive_desc pd(d, eng);
-    memory src(md, eng, const_cast<float*>(x + t0 * c)), dst(md, eng, y + t0 * c);
-    memory sc(wmd, eng, const_cast<float*>(gamma)), sh(wmd, eng, const_cast<float*>(beta));
-    dnnl::layer_normalization_forward(pd).execute(
-        strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCALE, sc}, {DNNL_ARG_SHIFT, sh}});
-    strm.wait();
-  });
-}
-
 void gelu_inplace(float* x, int64_t n, ThreadPool& pool) {
   split(n, pool, [&](int64_t i0, int64_t i1) {
     auto& eng = cpu_engine();

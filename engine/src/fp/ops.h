@@ -1,4 +1,4 @@
-// The FP operations of SCALES-SwinIR through oneDNN (2.x API): LayerNorm, GELU, row softmax,
+// The FP operations of SCALES-SwinIR through oneDNN (2.x API): the FP twin's GELU, row softmax,
 // batched matrix products (attention) and the FP twin's linear layers. Row-major float arrays.
 //
 // Each call splits its rows (tokens, matrices) into one part per thread of the engine's pool and
@@ -18,11 +18,6 @@ class ThreadPool;
 namespace scales::fp {
 
 using runtime::ThreadPool;
-
-// y[t, :] = (x[t, :] - mean) / sqrt(var + eps) * gamma + beta over `c` channels, eps = 1e-5.
-// In place allowed (y == x).
-void layer_norm(const float* x, int64_t tokens, int64_t c, const float* gamma, const float* beta, float* y,
-                ThreadPool& pool);
 
 // x = gelu(x) with the exact (erf) form, in place.
 void gelu_inplace(float* x, int64_t n, ThreadPool& pool);

@@ -17,6 +17,7 @@ std::vector<KernelVariant> probe() {
                bconv::epilogue_prepare_row_avx2});
   v.back().spatial_factors = bconv::spatial_factors_avx2;
   v.back().gelu_rows = blinear::gelu_rows_avx2;
+  v.back().layer_norm = fp::layer_norm_rows_avx2;
   if (__builtin_cpu_supports("fma")) {  // every AVX2 CPU sold so far has FMA, but it is a separate flag
     v.back().window_attention = attn::window_avx2;
     v.back().attention_lanes = 8;
@@ -29,6 +30,7 @@ std::vector<KernelVariant> probe() {
                bconv::epilogue_prepare_row_avx512, attn::window_avx512, 16});
   v.back().spatial_factors = bconv::spatial_factors_avx512;
   v.back().gelu_rows = blinear::gelu_rows_avx512;
+  v.back().layer_norm = fp::layer_norm_rows_avx512;
 #endif
 #if defined(SCALES_KERNEL_NEON)
   v.push_back({"neon", bgemm::bgemm_neon, bgemm::pack_signs_ref, true});  // Advanced SIMD is baseline on aarch64

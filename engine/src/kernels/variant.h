@@ -17,6 +17,7 @@
 #include "bgemm/bgemm.h"
 #include "blinear/gelu.h"
 #include "blinear/kernel.h"
+#include "fp/layer_norm.h"
 
 namespace scales::kernels {
 
@@ -36,6 +37,8 @@ struct KernelVariant {
   bconv::SpatialFactorsFn spatial_factors = nullptr;
   // GELU's vector form (blinear/gelu.h), equal to the generic one bit for bit; null: the generic one.
   blinear::GeluRowsFn gelu_rows = nullptr;
+  // LayerNorm's vector form (fp/layer_norm.h), equal to the generic one bit for bit; null: the generic one.
+  fp::LayerNormFn layer_norm = nullptr;
 
   // One output row of a binary 3x3 conv (bconv/kernel.h).
   void row(const bconv::PackedMap& a, const bconv::BconvWeights& w, int y, int32_t* out) const {

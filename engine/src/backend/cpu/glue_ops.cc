@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backend/cpu/ops.h"
+#include "fp/layer_norm.h"
 #include "fp/ops.h"
 
 namespace scales::backend::cpu {
@@ -59,8 +60,18 @@ void conv_residual(const net::op::ConvResidual& p, Batch& b, Tensor& x, net::Run
 
 void layer_norm(const net::op::LayerNorm& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt) {
   if (&x != &y) y.make_host(*b.host_memory, b.size(), x.h, x.w, x.c);
-  for (int i = 0; i < b.size(); ++i)
-    fp::layer_norm(x.item(i), static_cast<int64_t>(x.h) * x.w, x.c, p.w->data(), p.b->data(), y.item(i), rt.pool);
+  const fp::LayerNormFn fn = rt.kernel.layer_norm ? rt.kernel.layer_norm : fp::layer_norm_rows;
+  const int64_t tokens = static_cast<int64_t>(x.h) * x.w;
+  constexpr int64_t kTokensPerTask = 256;
+  const int tasks = static_cast<int>((tokens + kTokensPerTask - 1) / kTokensPerTask);
+  for (int i = 0; i < b.size(); ++i) {
+    const float* xi = x.item(i);
+    float* yi = y.item(i);
+    rt.pool.parallel_for(tasks, [&](int task) {
+      const int64_t t0 = task * kTokensPerTask, n = std::min(kTokensPerTask, tokens - t0);
+      fn(xi + t0 * x.c, n, x.c, p.w->data(), p.b->data(), yi + t0 * x.c);
+    });
+  }
 }
 
 void add(Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt) {
