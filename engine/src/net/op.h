@@ -75,10 +75,13 @@ struct LayerNorm {
 };
 // y = linear(x) per token, binary or FP (blinear/params.h); y has p->out channels. With `gelu`,
 // then y = gelu(y) (the erf form): SwinIR's fc1, the activation applied while each chunk of
-// tokens is in cache instead of as a pass over the whole hidden tensor.
+// tokens is in cache instead of as a pass over the whole hidden tensor. With `norm`, the layer
+// reads LayerNorm(x) with these weights (as op LayerNorm), formed chunk by chunk and never written
+// whole: SwinIR's qkv and fc1 are the only readers of their LayerNorms.
 struct Linear {
   const LinearLayer* layer = nullptr;
   bool gelu = false;
+  const LayerNorm* norm = nullptr;
 };
 // y = windowed multi-head self-attention of x = qkv (3C channels: q, k, v), y has C channels;
 // windows of window x window tokens, rolled by `shift` (Swin's shifted windows, with the mask).

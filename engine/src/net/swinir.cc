@@ -6,7 +6,7 @@
 //   t  = LN(f0)                                  tokens = the map's pixels, row-major
 //   per group: t_in = t
 //     per layer:  t += proj(WA(qkv(LN1(t))))     binary linears + window attention
-//                 t += fc2(gelu(fc1(LN2(t))))
+//                 t += fc2(gelu(fc1(LN2(t))))    (LN1, LN2 and gelu inside the linears' ops)
 //     t = conv_g(t) + t_in                       binary residual 3x3 conv (the FP twin: a plain conv)
 //   f  = conv_after_body(LN(t)) + f0
 //   out = shuffle_s(up(f)) + rgb_mean, cropped   conv_shuffle C -> 3 s^2 -> 3, output
@@ -27,8 +27,8 @@ class Swinir final : public Network {
  public:
   explicit Swinir(model::SwinirWeights w) : w_(std::move(w)) {
     Program& p = prog_;
-    const int x0 = p.tensor(), f0 = p.tensor(), t = p.tensor(), t_in = p.tensor(), n1 = p.tensor(), qkv = p.tensor(),
-              a = p.tensor(), y = p.tensor(), hid = p.tensor();
+    const int x0 = p.tensor(), f0 = p.tensor(), t = p.tensor(), t_in = p.tensor(), qkv = p.tensor(), a = p.tensor(),
+              y = p.tensor(), hid = p.tensor();
     op::Input in;
     std::copy(w_.rgb_mean, w_.rgb_mean + 3, in.mean);
     in.align = w_.window;
@@ -40,13 +40,11 @@ class Swinir final : public Network {
       const model::SwinGroup& G = w_.body[g];
       p.add(op::Copy{}, cur, t_in);
       for (const model::SwinLayer& l : G.layers) {
-        p.add(op::LayerNorm{&l.norm1_w, &l.norm1_b}, cur, n1);
-        p.add(op::Linear{linear(l.qkv)}, n1, qkv);
+        p.add(op::Linear{linear(l.qkv), false, norm(l.norm1_w, l.norm1_b)}, cur, qkv);
         p.add(op::WindowAttention{&l.position_bias, w_.heads, w_.window, l.shift}, qkv, a);
         p.add(op::Linear{linear(l.proj)}, a, y);
         p.add(op::Add{}, y, cur);
-        p.add(op::LayerNorm{&l.norm2_w, &l.norm2_b}, cur, n1);
-        p.add(op::Linear{linear(l.fc1), /*gelu=*/true}, n1, hid);
+        p.add(op::Linear{linear(l.fc1), /*gelu=*/true, norm(l.norm2_w, l.norm2_b)}, cur, hid);
         p.add(op::Linear{linear(l.fc2)}, hid, y);
         p.add(op::Add{}, y, cur);
       }
@@ -99,6 +97,10 @@ class Swinir final : public Network {
     return convs_.emplace_back(std::make_unique<fp::Conv3x3>(c)).get();
   }
 
+  const op::LayerNorm* norm(const std::vector<float>& w, const std::vector<float>& b) {
+    return &norms_.emplace_back(op::LayerNorm{&w, &b});
+  }
+
   const LinearLayer* linear(const model::Linear& l) {
     LinearLayer& L = linears_.emplace_back();
     L.p = &l;
@@ -113,6 +115,7 @@ class Swinir final : public Network {
   model::SwinirWeights w_;
   std::vector<std::unique_ptr<fp::Conv3x3>> convs_;
   std::deque<LinearLayer> linears_;  // deques: ops point at their elements
+  std::deque<op::LayerNorm> norms_;
   std::deque<BinaryConvLayer> binary_;
   Program prog_;
 };

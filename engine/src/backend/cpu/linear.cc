@@ -8,6 +8,7 @@
 #include "backend/cpu/ops.h"
 #include "bconv/epilogue.h"
 #include "blinear/gelu.h"
+#include "fp/layer_norm.h"
 #include "fp/ops.h"
 
 namespace scales::backend::cpu {
@@ -19,9 +20,19 @@ constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixe
 
 int chunks(int64_t tokens) { return static_cast<int>((tokens + kTokensPerChunk - 1) / kTokensPerChunk); }
 
-void binary_item(const net::LinearLayer& L, bool gelu, const float* x, int64_t tokens, float* y, net::Runtime& rt) {
+void binary_item(const net::LinearLayer& L, bool gelu, const net::op::LayerNorm* norm, const float* x, int64_t tokens,
+                 float* y, net::Runtime& rt) {
   const blinear::LinearParams& m = *L.p;
   const int in = m.in, out = m.out, words = L.weights.words;
+  // With `norm` the rows read are LayerNorm(x), formed per block or chunk into per-thread scratch
+  // (a token's LayerNorm does not depend on the others: the same bits as the whole map).
+  const fp::LayerNormFn ln = rt.kernel.layer_norm ? rt.kernel.layer_norm : fp::layer_norm_rows;
+  auto rows = [&](int64_t t0, int n, std::vector<float>& scratch) -> const float* {
+    if (!norm) return x + t0 * in;
+    scratch.resize(static_cast<size_t>(n) * in);
+    ln(x + t0 * in, n, in, norm->w->data(), norm->b->data(), scratch.data());
+    return scratch.data();
+  };
   // The channel factors read the mean of x over every token (the whole image or tile): partial
   // sums over fixed blocks of tokens, added in block order, so the result does not depend on
   // the thread count.
@@ -35,7 +46,9 @@ void binary_item(const net::LinearLayer& L, bool gelu, const float* x, int64_t t
       const int64_t t1 = std::min<int64_t>(tokens, t0 + kTokensPerSumBlock);
       // Each channel adds its tokens in order, as the loop it replaced did, with the running sums
       // in registers (bconv/epilogue.h).
-      bconv::channel_sums_row(x + t0 * in, static_cast<int>(t1 - t0), in, acc);
+      thread_local std::vector<float> block;
+      const float* xb = rows(t0, static_cast<int>(t1 - t0), block);
+      bconv::channel_sums_row(xb, static_cast<int>(t1 - t0), in, acc);
     });
     std::vector<double> sum(in, 0.0);
     for (int b = 0; b < blocks; ++b)
@@ -51,7 +64,8 @@ void binary_item(const net::LinearLayer& L, bool gelu, const float* x, int64_t t
   rt.pool.parallel_for(chunks(tokens), [&](int ch) {
     const int64_t t0 = static_cast<int64_t>(ch) * kTokensPerChunk;
     const int n = static_cast<int>(std::min<int64_t>(kTokensPerChunk, tokens - t0));
-    const float* xc = x + t0 * in;
+    thread_local std::vector<float> normed;
+    const float* xc = rows(t0, n, normed);
     float* yc = y + t0 * out;
     // Per-thread scratch, kept between chunks and calls: a chunk is 4 KB-24 KB, and three
     // allocations per 64 tokens were a visible share of a SwinIR forward.
@@ -111,9 +125,21 @@ void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net:
   const int64_t tokens = static_cast<int64_t>(x.h) * x.w;
   for (int i = 0; i < b.size(); ++i) {
     if (m.binary) {
-      binary_item(*p.layer, p.gelu, x.item(i), tokens, out.item(i), rt);
+      binary_item(*p.layer, p.gelu, p.norm, x.item(i), tokens, out.item(i), rt);
     } else {
-      fp::linear(x.item(i), tokens, m.in, m.weight.data(), m.bias.data(), m.out, out.item(i), rt.pool);
+      const float* xi = x.item(i);
+      runtime::Workspace::Buffer normed;
+      if (p.norm) {  // the FP twin: the LayerNorm whole, then oneDNN's matmul
+        normed = rt.ws.acquire(static_cast<size_t>(tokens) * m.in);
+        const fp::LayerNormFn ln = rt.kernel.layer_norm ? rt.kernel.layer_norm : fp::layer_norm_rows;
+        constexpr int64_t kRows = 256;
+        rt.pool.parallel_for(static_cast<int>((tokens + kRows - 1) / kRows), [&](int task) {
+          const int64_t t0 = task * kRows, n = std::min(kRows, tokens - t0);
+          ln(xi + t0 * m.in, n, m.in, p.norm->w->data(), p.norm->b->data(), normed.data() + t0 * m.in);
+        });
+        xi = normed.data();
+      }
+      fp::linear(xi, tokens, m.in, m.weight.data(), m.bias.data(), m.out, out.item(i), rt.pool);
       if (p.gelu) fp::gelu_inplace(out.item(i), tokens * m.out, rt.pool);  // the FP twin: oneDNN's
     }
   }
