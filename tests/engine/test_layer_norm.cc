@@ -41,7 +41,7 @@ TEST(LayerNorm, MatchesTheDefinition) {
     const int rows = 37;
     const Case k = make(rows, c, c);
     std::vector<float> y(k.x.size());
-    layer_norm_rows(k.x.data(), rows, c, k.gamma.data(), k.beta.data(), y.data());
+    layer_norm_rows(k.x.data(), rows, c, k.gamma.data(), k.beta.data(), y.data(), nullptr);
     for (int t = 0; t < rows; ++t) {
       const float* xt = k.x.data() + static_cast<size_t>(t) * c;
       double mean = 0, var = 0;
@@ -62,8 +62,8 @@ TEST(LayerNorm, MatchesTheDefinition) {
 TEST(LayerNorm, InPlaceEqualsOutOfPlace) {
   const Case k = make(21, 60, 3);
   std::vector<float> out(k.x.size()), in_place = k.x;
-  layer_norm_rows(k.x.data(), 21, 60, k.gamma.data(), k.beta.data(), out.data());
-  layer_norm_rows(in_place.data(), 21, 60, k.gamma.data(), k.beta.data(), in_place.data());
+  layer_norm_rows(k.x.data(), 21, 60, k.gamma.data(), k.beta.data(), out.data(), nullptr);
+  layer_norm_rows(in_place.data(), 21, 60, k.gamma.data(), k.beta.data(), in_place.data(), nullptr);
   EXPECT_EQ(in_place, out);
 }
 
@@ -77,11 +77,17 @@ TEST(LayerNorm, VectorFormsEqualTheGenericOne) {
       const Case k = make(rows, c, 100 + c);
       // A guard value after the rows: the masked tails must not write past them.
       std::vector<float> want(k.x.size() + 1, 7.0f), got(k.x.size() + 1, 7.0f);
-      layer_norm_rows(k.x.data(), rows, c, k.gamma.data(), k.beta.data(), want.data());
-      v.layer_norm(k.x.data(), rows, c, k.gamma.data(), k.beta.data(), got.data());
+      std::vector<float> want_stats(2 * rows), got_stats(2 * rows), applied(k.x.size() + 1, 7.0f);
+      layer_norm_rows(k.x.data(), rows, c, k.gamma.data(), k.beta.data(), want.data(), want_stats.data());
+      v.layer_norm(k.x.data(), rows, c, k.gamma.data(), k.beta.data(), got.data(), got_stats.data());
       for (size_t i = 0; i < got.size(); ++i)
         ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i]))
             << v.name << " c=" << c << " at " << i << ": " << got[i] << " vs " << want[i];
+      ASSERT_EQ(got_stats, want_stats) << v.name << " c=" << c;
+      // The second pass from the recorded stats gives the same bits.
+      layer_norm_apply(k.x.data(), rows, c, got_stats.data(), k.gamma.data(), k.beta.data(), applied.data());
+      for (size_t i = 0; i < applied.size(); ++i)
+        ASSERT_EQ(std::bit_cast<uint32_t>(applied[i]), std::bit_cast<uint32_t>(want[i])) << "apply, c=" << c;
     }
   }
 #if defined(__x86_64__)

@@ -20,7 +20,8 @@ float folded_sum(const float* v, int c, F f) {
 
 }  // namespace
 
-void layer_norm_rows(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y) {
+void layer_norm_rows(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
+                     float* stats) {
   const float cf = static_cast<float>(c);
   for (int64_t t = 0; t < rows; ++t) {
     const float* xt = x + t * c;
@@ -28,6 +29,22 @@ void layer_norm_rows(const float* x, int64_t rows, int c, const float* gamma, co
     const float mean = folded_sum(xt, c, [](float v) { return v; }) / cf;
     const float var = folded_sum(xt, c, [mean](float v) { return (v - mean) * (v - mean); }) / cf;
     const float rstd = 1.0f / std::sqrt(var + kLayerNormEps);
+    if (stats) stats[2 * t] = mean, stats[2 * t + 1] = rstd;
+    for (int i = 0; i < c; ++i) yt[i] = ((xt[i] - mean) * rstd) * gamma[i] + beta[i];
+  }
+}
+
+// Built for several ISAs from this source (GCC picks at load time), as the epilogue rows are;
+// elementwise, so every clone gives the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+void layer_norm_apply(const float* x, int64_t rows, int c, const float* stats, const float* gamma, const float* beta,
+                      float* y) {
+  for (int64_t t = 0; t < rows; ++t) {
+    const float* xt = x + t * c;
+    float* yt = y + t * c;
+    const float mean = stats[2 * t], rstd = stats[2 * t + 1];
     for (int i = 0; i < c; ++i) yt[i] = ((xt[i] - mean) * rstd) * gamma[i] + beta[i];
   }
 }

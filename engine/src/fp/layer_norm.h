@@ -22,10 +22,21 @@ namespace scales::fp {
 
 inline constexpr float kLayerNormEps = 1e-5f;
 
-// `rows` tokens of `c` channels, row-major; y may be x (in place).
-using LayerNormFn = void (*)(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y);
-void layer_norm_rows(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y);
-void layer_norm_rows_avx2(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y);
-void layer_norm_rows_avx512(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y);
+// `rows` tokens of `c` channels, row-major; y may be x (in place). With `stats`, each token's mean
+// and rstd are also written there (2 floats a token), for layer_norm_apply.
+using LayerNormFn = void (*)(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
+                             float* stats);
+void layer_norm_rows(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
+                     float* stats);
+void layer_norm_rows_avx2(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
+                          float* stats);
+void layer_norm_rows_avx512(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
+                            float* stats);
+
+// The last step alone, y = ((x - mean) * rstd) * gamma + beta with the stats a LayerNormFn wrote:
+// the same bits as the whole LayerNorm, at a fraction of its work (no sums), for a second pass
+// over the same tokens.
+void layer_norm_apply(const float* x, int64_t rows, int c, const float* stats, const float* gamma, const float* beta,
+                      float* y);
 
 }  // namespace scales::fp

@@ -29,7 +29,8 @@ inline float fold(__m256 lo, __m256 hi) {
 
 }  // namespace
 
-void layer_norm_rows_avx2(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y) {
+void layer_norm_rows_avx2(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
+                          float* stats) {
   // The per-token divisions and the square root are scalar (the same correctly rounded results).
   const float cf = static_cast<float>(c);
   const __m256 zero = _mm256_setzero_ps();
@@ -41,7 +42,8 @@ void layer_norm_rows_avx2(const float* x, int64_t rows, int c, const float* gamm
       lo = _mm256_add_ps(lo, _mm256_maskload_ps(xt + i, live(c, i)));
       if (i + 8 < c) hi = _mm256_add_ps(hi, _mm256_maskload_ps(xt + i + 8, live(c, i + 8)));
     }
-    const __m256 mean = _mm256_set1_ps(fold(lo, hi) / cf);
+    const float mean_s = fold(lo, hi) / cf;
+    const __m256 mean = _mm256_set1_ps(mean_s);
     lo = zero;
     hi = zero;
     for (int i = 0; i < c; i += 16) {
@@ -55,7 +57,9 @@ void layer_norm_rows_avx2(const float* x, int64_t rows, int c, const float* gamm
         hi = _mm256_add_ps(hi, _mm256_mul_ps(d1, d1));
       }
     }
-    const __m256 rstd = _mm256_set1_ps(1.0f / std::sqrt(fold(lo, hi) / cf + kLayerNormEps));
+    const float rstd_s = 1.0f / std::sqrt(fold(lo, hi) / cf + kLayerNormEps);
+    const __m256 rstd = _mm256_set1_ps(rstd_s);
+    if (stats) stats[2 * t] = mean_s, stats[2 * t + 1] = rstd_s;
     for (int i = 0; i < c; i += 8) {
       const __m256i m = live(c, i);
       const __m256 d = _mm256_sub_ps(_mm256_maskload_ps(xt + i, m), mean);

@@ -33,7 +33,7 @@ inline float fold(__m512 acc) {
 // per-token divisions and square root are scalar (the same correctly rounded results; 512-bit
 // ones cost more).
 template <int N>
-inline void tokens(const float* x, int c, const float* gamma, const float* beta, float* y) {
+inline void tokens(const float* x, int c, const float* gamma, const float* beta, float* y, float* stats) {
   const float cf = static_cast<float>(c);
   __m512 acc[N];
   for (int j = 0; j < N; ++j) acc[j] = _mm512_setzero_ps();
@@ -54,7 +54,11 @@ inline void tokens(const float* x, int c, const float* gamma, const float* beta,
     }
   }
   __m512 rstd[N];
-  for (int j = 0; j < N; ++j) rstd[j] = _mm512_set1_ps(1.0f / std::sqrt(fold(acc[j]) / cf + kLayerNormEps));
+  for (int j = 0; j < N; ++j) {
+    const float r = 1.0f / std::sqrt(fold(acc[j]) / cf + kLayerNormEps);
+    rstd[j] = _mm512_set1_ps(r);
+    if (stats) stats[2 * j] = _mm512_cvtss_f32(mean[j]), stats[2 * j + 1] = r;
+  }
   for (int i = 0; i < c; i += 16) {
     const __mmask16 m = live(c, i);
     const __m512 g = _mm512_maskz_loadu_ps(m, gamma + i), b = _mm512_maskz_loadu_ps(m, beta + i);
@@ -70,10 +74,11 @@ inline void tokens(const float* x, int c, const float* gamma, const float* beta,
 
 }  // namespace
 
-void layer_norm_rows_avx512(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y) {
+void layer_norm_rows_avx512(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
+                            float* stats) {
   int64_t t = 0;
-  for (; t + 4 <= rows; t += 4) tokens<4>(x + t * c, c, gamma, beta, y + t * c);
-  for (; t < rows; ++t) tokens<1>(x + t * c, c, gamma, beta, y + t * c);
+  for (; t + 4 <= rows; t += 4) tokens<4>(x + t * c, c, gamma, beta, y + t * c, stats ? stats + 2 * t : nullptr);
+  for (; t < rows; ++t) tokens<1>(x + t * c, c, gamma, beta, y + t * c, stats ? stats + 2 * t : nullptr);
 }
 
 }  // namespace scales::fp

@@ -69,7 +69,7 @@ void layer_norm(const net::op::LayerNorm& p, Batch& b, const Tensor& x, Tensor& 
     float* yi = y.item(i);
     rt.pool.parallel_for(tasks, [&](int task) {
       const int64_t t0 = task * kTokensPerTask, n = std::min(kTokensPerTask, tokens - t0);
-      fn(xi + t0 * x.c, n, x.c, p.w->data(), p.b->data(), yi + t0 * x.c);
+      fn(xi + t0 * x.c, n, x.c, p.w->data(), p.b->data(), yi + t0 * x.c, nullptr);
     });
   }
 }

@@ -25,12 +25,21 @@ void binary_item(const net::LinearLayer& L, bool gelu, const net::op::LayerNorm*
   const blinear::LinearParams& m = *L.p;
   const int in = m.in, out = m.out, words = L.weights.words;
   // With `norm` the rows read are LayerNorm(x), formed per block or chunk into per-thread scratch
-  // (a token's LayerNorm does not depend on the others: the same bits as the whole map).
+  // (a token's LayerNorm does not depend on the others: the same bits as the whole map). The
+  // channel sums' pass records each token's mean and rstd; the chunks' pass then only applies
+  // them (fp::layer_norm_apply, the same bits).
   const fp::LayerNormFn ln = rt.kernel.layer_norm ? rt.kernel.layer_norm : fp::layer_norm_rows;
+  std::vector<float> stats;
+  bool have_stats = false;
+  if (norm && !m.fc1_w.empty()) stats.resize(static_cast<size_t>(tokens) * 2);
   auto rows = [&](int64_t t0, int n, std::vector<float>& scratch) -> const float* {
     if (!norm) return x + t0 * in;
     scratch.resize(static_cast<size_t>(n) * in);
-    ln(x + t0 * in, n, in, norm->w->data(), norm->b->data(), scratch.data());
+    if (have_stats)
+      fp::layer_norm_apply(x + t0 * in, n, in, stats.data() + 2 * t0, norm->w->data(), norm->b->data(), scratch.data());
+    else
+      ln(x + t0 * in, n, in, norm->w->data(), norm->b->data(), scratch.data(),
+         stats.empty() ? nullptr : stats.data() + 2 * t0);
     return scratch.data();
   };
   // The channel factors read the mean of x over every token (the whole image or tile): partial
@@ -54,6 +63,7 @@ void binary_item(const net::LinearLayer& L, bool gelu, const net::op::LayerNorm*
     for (int b = 0; b < blocks; ++b)
       for (int i = 0; i < in; ++i) sum[i] += part[static_cast<size_t>(b) * in + i];
     cfac = bconv::channel_factors(m, sum, static_cast<double>(tokens));
+    have_stats = !stats.empty();
   }
   const float* shift = m.shift.empty() ? nullptr : m.shift.data();
   const bool spatial = !m.spatial_w.empty();
@@ -135,7 +145,7 @@ void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net:
         constexpr int64_t kRows = 256;
         rt.pool.parallel_for(static_cast<int>((tokens + kRows - 1) / kRows), [&](int task) {
           const int64_t t0 = task * kRows, n = std::min(kRows, tokens - t0);
-          ln(xi + t0 * m.in, n, m.in, p.norm->w->data(), p.norm->b->data(), normed.data() + t0 * m.in);
+          ln(xi + t0 * m.in, n, m.in, p.norm->w->data(), p.norm->b->data(), normed.data() + t0 * m.in, nullptr);
         });
         xi = normed.data();
       }
