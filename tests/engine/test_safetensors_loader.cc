@@ -16,11 +16,13 @@ using json = nlohmann::json;
 
 namespace {
 
+// The smallest released EDSR (the cases below name its tensors: head, tail, ...).
 std::vector<uint8_t> released_model_bytes() {
   const fs::path dir = fs::path(SCALES_SOURCE_DIR) / "models" / "weights";
   fs::path best;
   for (auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".safetensors" && (best.empty() || fs::file_size(e.path()) < fs::file_size(best)))
+    if (e.path().extension() == ".safetensors" && e.path().filename().string().starts_with("scales-edsr-") &&
+        (best.empty() || fs::file_size(e.path()) < fs::file_size(best)))
       best = e.path();
   std::ifstream f(best, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
