@@ -15,7 +15,8 @@ std::vector<size_t> Program::last_uses() const {
 std::vector<int> Op::inputs() const {
   std::vector<int> r;
   if (x >= 0) r.push_back(x);
-  if (y >= 0 && y != x && as<op::Add>()) r.push_back(y);
+  const op::Linear* lin = as<op::Linear>();
+  if (y >= 0 && y != x && (as<op::Add>() || (lin && lin->accumulate))) r.push_back(y);
   return r;
 }
 

@@ -77,11 +77,15 @@ struct LayerNorm {
 // then y = gelu(y) (the erf form): SwinIR's fc1, the activation applied while each chunk of
 // tokens is in cache instead of as a pass over the whole hidden tensor. With `norm`, the layer
 // reads LayerNorm(x) with these weights (as op LayerNorm), formed chunk by chunk and never written
-// whole: SwinIR's qkv and fc1 are the only readers of their LayerNorms.
+// whole: SwinIR's qkv and fc1 are the only readers of their LayerNorms. With `accumulate`,
+// y = y + linear(x) (y exists, of p->out channels): SwinIR's proj and fc2 add into the residual
+// stream as each chunk leaves the epilogue, so their outputs are never written whole (the same
+// bits as linear, then op Add).
 struct Linear {
   const LinearLayer* layer = nullptr;
   bool gelu = false;
   const LayerNorm* norm = nullptr;
+  bool accumulate = false;
 };
 // y = windowed multi-head self-attention of x = qkv (3C channels: q, k, v), y has C channels;
 // windows of window x window tokens, rolled by `shift` (Swin's shifted windows, with the mask).

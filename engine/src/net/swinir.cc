@@ -6,7 +6,7 @@
 //   t  = LN(f0)                                  tokens = the map's pixels, row-major
 //   per group: t_in = t
 //     per layer:  t += proj(WA(qkv(LN1(t))))     binary linears + window attention
-//                 t += fc2(gelu(fc1(LN2(t))))    (LN1, LN2 and gelu inside the linears' ops)
+//                 t += fc2(gelu(fc1(LN2(t))))    (LN1, LN2, gelu and the += inside the linears' ops)
 //     t = conv_g(t) + t_in                       binary residual 3x3 conv (the FP twin: a plain conv)
 //   f  = conv_after_body(LN(t)) + f0
 //   out = shuffle_s(up(f)) + rgb_mean, cropped   conv_shuffle C -> 3 s^2 -> 3, output
@@ -28,7 +28,7 @@ class Swinir final : public Network {
   explicit Swinir(model::SwinirWeights w) : w_(std::move(w)) {
     Program& p = prog_;
     const int x0 = p.tensor(), f0 = p.tensor(), t = p.tensor(), t_in = p.tensor(), qkv = p.tensor(), a = p.tensor(),
-              y = p.tensor(), hid = p.tensor();
+              hid = p.tensor();
     op::Input in;
     std::copy(w_.rgb_mean, w_.rgb_mean + 3, in.mean);
     in.align = w_.window;
@@ -42,11 +42,9 @@ class Swinir final : public Network {
       for (const model::SwinLayer& l : G.layers) {
         p.add(op::Linear{linear(l.qkv), false, norm(l.norm1_w, l.norm1_b)}, cur, qkv);
         p.add(op::WindowAttention{&l.position_bias, w_.heads, w_.window, l.shift}, qkv, a);
-        p.add(op::Linear{linear(l.proj)}, a, y);
-        p.add(op::Add{}, y, cur);
+        p.add(op::Linear{linear(l.proj), false, nullptr, /*accumulate=*/true}, a, cur);
         p.add(op::Linear{linear(l.fc1), /*gelu=*/true, norm(l.norm2_w, l.norm2_b)}, cur, hid);
-        p.add(op::Linear{linear(l.fc2)}, hid, y);
-        p.add(op::Add{}, y, cur);
+        p.add(op::Linear{linear(l.fc2), false, nullptr, /*accumulate=*/true}, hid, cur);
       }
       if (G.conv.binary) {
         BinaryConvLayer& L = binary_.emplace_back();

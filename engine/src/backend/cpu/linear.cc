@@ -1,8 +1,8 @@
 // A linear layer per token on the CPU. Binary: sign bits of x + shift -> popcount GEMM (the
 // dispatched ISA's kernel) -> z = res(x) + ybin * ((alpha k[o]) s[t]) c[o], the factors formed in
 // the PyTorch order (bconv/epilogue.h), s[t] by the variant's vector form where it has one, then
-// GELU on the chunk where the op asks (blinear/gelu.h). FP (the twin): oneDNN's matmul, then
-// oneDNN's GELU.
+// GELU on the chunk where the op asks (blinear/gelu.h), then y += the chunk where the op
+// accumulates. FP (the twin): oneDNN's matmul, then oneDNN's GELU, then the whole-map add.
 #include <algorithm>
 
 #include "backend/cpu/ops.h"
@@ -20,8 +20,8 @@ constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixe
 
 int chunks(int64_t tokens) { return static_cast<int>((tokens + kTokensPerChunk - 1) / kTokensPerChunk); }
 
-void binary_item(const net::LinearLayer& L, bool gelu, const net::op::LayerNorm* norm, const float* x, int64_t tokens,
-                 float* y, net::Runtime& rt) {
+void binary_item(const net::LinearLayer& L, bool gelu, const net::op::LayerNorm* norm, bool accumulate, const float* x,
+                 int64_t tokens, float* y, net::Runtime& rt) {
   const blinear::LinearParams& m = *L.p;
   const int in = m.in, out = m.out, words = L.weights.words;
   // With `norm` the rows read are LayerNorm(x), formed per block or chunk into per-thread scratch
@@ -92,35 +92,39 @@ void binary_item(const net::LinearLayer& L, bool gelu, const net::op::LayerNorm*
     // in place (0 + v = v exactly: the same as PyTorch's residual-free y * g).
     const float* s_row = spatial ? sp.data() : nullptr;
     const float* c_row = cfac.empty() ? nullptr : cfac.data();
+    // With `accumulate` the chunk's result goes to scratch (in L1) and is then added to y: the
+    // same sum as a whole-map add, without writing the linear's output map.
+    thread_local std::vector<float> part;
+    if (accumulate) part.resize(static_cast<size_t>(kTokensPerChunk) * out);
+    float* zc = accumulate ? part.data() : yc;
     if (m.residual && out % in == 0) {  // x (repeated): read in the epilogue, not copied to y first
-      bconv::epilogue_row_repeat(L.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, yc);
-      if (gelu) gelu_fn(yc, static_cast<size_t>(n) * out);
-      return;
-    }
-    if (m.residual && in % out == 0) {  // the mean of x's in / out chunks, likewise in the epilogue
-      bconv::epilogue_row_mean(L.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, yc);
-      if (gelu) gelu_fn(yc, static_cast<size_t>(n) * out);
-      return;
-    }
-    if (!m.residual) std::fill(yc, yc + static_cast<size_t>(n) * out, 0.0f);
-    for (int k = 0; k < n && m.residual; ++k) {
-      const float* xt = xc + static_cast<size_t>(k) * in;
-      float* yt = yc + static_cast<size_t>(k) * out;
-      if (out >= in) {  // x repeated out / in times (once when out == in)
-        for (int r = 0; r < out; r += in) std::copy(xt, xt + in, yt + r);
-      } else {  // the mean of the in / out consecutive chunks of x
-        const int kk = in / out;
-        for (int o = 0; o < out; ++o) {
-          float acc = 0.0f;
-          for (int j = 0; j < kk; ++j) acc += xt[j * out + o];
-          yt[o] = acc / static_cast<float>(kk);
+      bconv::epilogue_row_repeat(L.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, zc);
+    } else if (m.residual && in % out == 0) {  // the mean of x's in / out chunks, likewise in the epilogue
+      bconv::epilogue_row_mean(L.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, zc);
+    } else {
+      if (!m.residual) std::fill(zc, zc + static_cast<size_t>(n) * out, 0.0f);
+      for (int k = 0; k < n && m.residual; ++k) {
+        const float* xt = xc + static_cast<size_t>(k) * in;
+        float* zt = zc + static_cast<size_t>(k) * out;
+        if (out >= in) {  // x repeated out / in times (once when out == in)
+          for (int r = 0; r < out; r += in) std::copy(xt, xt + in, zt + r);
+        } else {  // the mean of the in / out consecutive chunks of x
+          const int kk = in / out;
+          for (int o = 0; o < out; ++o) {
+            float acc = 0.0f;
+            for (int j = 0; j < kk; ++j) acc += xt[j * out + o];
+            zt[o] = acc / static_cast<float>(kk);
+          }
         }
       }
+      // (The variant's fused epilogue was tried here: at SwinIR's 60/120/180 outputs it takes its
+      // masked path and was slower than this row function's vectorised clone.)
+      bconv::epilogue_row(L.gk.data(), s_row, c_row, ybin.data(), nullptr, n, out, zc);
     }
-    // (The variant's fused epilogue was tried here: at SwinIR's 60/120/180 outputs it takes its
-    // masked path and was slower than this row function's vectorised clone.)
-    bconv::epilogue_row(L.gk.data(), s_row, c_row, ybin.data(), nullptr, n, out, yc);
-    if (gelu) gelu_fn(yc, static_cast<size_t>(n) * out);
+    const size_t count = static_cast<size_t>(n) * out;
+    if (gelu) gelu_fn(zc, count);
+    if (accumulate)
+      for (size_t k = 0; k < count; ++k) yc[k] = yc[k] + zc[k];
   });
 }
 
@@ -130,15 +134,21 @@ void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net:
   const blinear::LinearParams& m = *p.layer->p;
   if (x.c != m.in)
     throw Error("linear: input has " + std::to_string(x.c) + " channels, the layer takes " + std::to_string(m.in));
-  Tensor out;
-  out.make_host(*b.host_memory, b.size(), x.h, x.w, m.out);
   const int64_t tokens = static_cast<int64_t>(x.h) * x.w;
+  Tensor out;
+  if (p.accumulate) {
+    if (!y.on_host || y.h != x.h || y.w != x.w || y.c != m.out || static_cast<int>(y.host.size()) < b.size())
+      throw Error("linear: the map it adds into has another shape than its output");
+  } else {
+    out.make_host(*b.host_memory, b.size(), x.h, x.w, m.out);
+  }
+  Tensor& dst = p.accumulate ? y : out;
   for (int i = 0; i < b.size(); ++i) {
     if (m.binary) {
-      binary_item(*p.layer, p.gelu, p.norm, x.item(i), tokens, out.item(i), rt);
+      binary_item(*p.layer, p.gelu, p.norm, p.accumulate, x.item(i), tokens, dst.item(i), rt);
     } else {
       const float* xi = x.item(i);
-      runtime::Workspace::Buffer normed;
+      runtime::Workspace::Buffer normed, sum;
       if (p.norm) {  // the FP twin: the LayerNorm whole, then oneDNN's matmul
         normed = rt.ws.acquire(static_cast<size_t>(tokens) * m.in);
         const fp::LayerNormFn ln = rt.kernel.layer_norm ? rt.kernel.layer_norm : fp::layer_norm_rows;
@@ -149,11 +159,16 @@ void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net:
         });
         xi = normed.data();
       }
-      fp::linear(xi, tokens, m.in, m.weight.data(), m.bias.data(), m.out, out.item(i), rt.pool);
-      if (p.gelu) fp::gelu_inplace(out.item(i), tokens * m.out, rt.pool);  // the FP twin: oneDNN's
+      float* yi = dst.item(i);
+      if (p.accumulate) sum = rt.ws.acquire(static_cast<size_t>(tokens) * m.out);
+      float* zi = p.accumulate ? sum.data() : yi;
+      fp::linear(xi, tokens, m.in, m.weight.data(), m.bias.data(), m.out, zi, rt.pool);
+      if (p.gelu) fp::gelu_inplace(zi, tokens * m.out, rt.pool);  // the FP twin: oneDNN's
+      if (p.accumulate)                                           // the FP twin keeps its whole-map add
+        for (int64_t k = 0; k < tokens * m.out; ++k) yi[k] = yi[k] + zi[k];
     }
   }
-  y = std::move(out);
+  if (!p.accumulate) y = std::move(out);
 }
 
 }  // namespace scales::backend::cpu
