@@ -173,10 +173,11 @@ TEST(Backends, OpsADeviceLacksRunOnTheCpuWithTheSameResult) {
   EXPECT_GT(dev.ran, 0u);
   EXPECT_GT(dev.uploads, 0u);
   EXPECT_GT(dev.downloads, 0u);
-  // SwinIR: only the linears on the "device". Per layer, proj reads the attention output the CPU
-  // made (an upload); qkv, fc1 and fc2 read what the device's linears wrote (proj and fc2 add into
-  // the residual stream there), except each group's first qkv: the stream after the CPU's group
-  // conv and add (an upload per group, and each group starts with a Copy).
+  // SwinIR: only the linears on the "device" (qkv runs inside the CPU's attention op). Per layer,
+  // proj reads the attention output the CPU made (an upload); fc1 and fc2 read what the device's
+  // linears wrote (proj and fc2 add into the residual stream there), and the stream's host copy
+  // (for the attention) is a download. Each group's first proj also uploads the stream after the
+  // CPU's group conv and add (each group starts with a Copy).
   const auto s = swinir();
   PartialDevice lin(cpu, {kind<net::op::Linear>()});
   EXPECT_EQ(run(s->network(), {&sw}, &lin)[0].rgb, run(s->network(), {&sw}, nullptr)[0].rgb);
@@ -184,7 +185,7 @@ TEST(Backends, OpsADeviceLacksRunOnTheCpuWithTheSameResult) {
   const auto groups = std::count_if(ops.begin(), ops.end(), [](const net::Op& o) { return o.as<net::op::Copy>(); });
   EXPECT_GT(lin.ran, 0u);
   EXPECT_GT(groups, 0);
-  EXPECT_EQ(lin.uploads, lin.ran / 4 + static_cast<size_t>(groups));
+  EXPECT_EQ(lin.uploads, lin.ran / 3 + static_cast<size_t>(groups));
 }
 
 TEST(Backends, AnOpThatReadsAnUnwrittenTensorIsRefused) {

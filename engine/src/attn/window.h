@@ -19,13 +19,14 @@
 namespace scales::attn {
 
 struct WindowArgs {
-  const float* qkv = nullptr;       // L x 3C tokens: q | k | v; head h is channels h*hd .. h*hd+hd-1 of each
-  float* out = nullptr;             // L x C
-  const int32_t* token = nullptr;   // n: the window's tokens in window order (rows of qkv and out)
-  const uint8_t* region = nullptr;  // n: each token's shifted-window region; null: one region, no mask
-  const float* bias_t = nullptr;    // heads x n x n: the position bias transposed, [h][key j][query i]
-  int n = 0, c = 0, heads = 1;      // tokens per window, channels (C), heads; hd = C / heads
-  float scale = 1.0f;               // hd^-0.5, applied to q
+  const float* qkv = nullptr;        // L x 3C tokens: q | k | v; head h is channels h*hd .. h*hd+hd-1 of each
+  float* out = nullptr;              // L x C
+  const int32_t* token = nullptr;    // n: the window's tokens in window order (rows of out, and of qkv)
+  const int32_t* qkv_row = nullptr;  // n: each token's row of qkv where it differs from token (a window's own qkv)
+  const uint8_t* region = nullptr;   // n: each token's shifted-window region; null: one region, no mask
+  const float* bias_t = nullptr;     // heads x n x n: the position bias transposed, [h][key j][query i]
+  int n = 0, c = 0, heads = 1;       // tokens per window, channels (C), heads; hd = C / heads
+  float scale = 1.0f;                // hd^-0.5, applied to q
 };
 // s[i][j] = (q_i * scale) . k_j + bias[h][i][j] (+ -100 where region[i] != region[j]);
 // out[i] = softmax_j(s[i][.]) v, per head.

@@ -106,7 +106,7 @@ void window_avx2(const WindowArgs& a) {
   buf.resize(static_cast<size_t>(2) * c * n);
   float* qt = buf.data();
   float* ot = qt + static_cast<size_t>(c) * n;
-  for (int i = 0; i < n; ++i) in3[i] = a.token[i] * 3 * c;
+  for (int i = 0; i < n; ++i) in3[i] = (a.qkv_row ? a.qkv_row[i] : a.token[i]) * 3 * c;
   const __m256 scale = _mm256_set1_ps(a.scale);
   __m256 r[8];
   // q^T: 8 tokens x 8 channels at a time, transposed in registers (n is a multiple of 8).

@@ -129,7 +129,7 @@ void window_avx512(const WindowArgs& a) {
   buf.resize(static_cast<size_t>(2) * c * n);
   float* qt = buf.data();
   float* ot = qt + static_cast<size_t>(c) * n;
-  for (int i = 0; i < n; ++i) in3[i] = a.token[i] * 3 * c;
+  for (int i = 0; i < n; ++i) in3[i] = (a.qkv_row ? a.qkv_row[i] : a.token[i]) * 3 * c;
   const __m512 scale = _mm512_set1_ps(a.scale);
   __m512 r[16];
   // q^T: 16 tokens x 16 channels at a time, transposed in registers (n is a multiple of 16).

@@ -19,13 +19,14 @@ bool fused_fits(int n, int c, int heads, int lanes, int64_t tokens_in_map) {
 void window_ref(const WindowArgs& a) {
   const int n = a.n, c = a.c, hd = c / a.heads;
   std::vector<float> s(n);
+  auto row = [&](int i) { return static_cast<size_t>(a.qkv_row ? a.qkv_row[i] : a.token[i]) * 3 * c; };
   for (int h = 0; h < a.heads; ++h) {
     const float* bt = a.bias_t + static_cast<size_t>(h) * n * n;
     for (int i = 0; i < n; ++i) {
-      const float* q = a.qkv + static_cast<size_t>(a.token[i]) * 3 * c + h * hd;
+      const float* q = a.qkv + row(i) + h * hd;
       float mx = -std::numeric_limits<float>::infinity();
       for (int j = 0; j < n; ++j) {
-        const float* k = a.qkv + static_cast<size_t>(a.token[j]) * 3 * c + c + h * hd;
+        const float* k = a.qkv + row(j) + c + h * hd;
         float acc = 0.0f;
         for (int d = 0; d < hd; ++d) acc += (q[d] * a.scale) * k[d];
         float v = acc + bt[static_cast<size_t>(j) * n + i];
@@ -38,7 +39,7 @@ void window_ref(const WindowArgs& a) {
       float* o = a.out + static_cast<size_t>(a.token[i]) * c + h * hd;
       for (int d = 0; d < hd; ++d) {
         float acc = 0.0f;
-        for (int j = 0; j < n; ++j) acc += s[j] * a.qkv[static_cast<size_t>(a.token[j]) * 3 * c + 2 * c + h * hd + d];
+        for (int j = 0; j < n; ++j) acc += s[j] * a.qkv[row(j) + 2 * c + h * hd + d];
         o[d] = acc / sum;
       }
     }

@@ -89,9 +89,14 @@ struct Linear {
 };
 // y = windowed multi-head self-attention of x = qkv (3C channels: q, k, v), y has C channels;
 // windows of window x window tokens, rolled by `shift` (Swin's shifted windows, with the mask).
+// With `qkv`, x is the C-channel stream and the op forms qkv = Linear{qkv, norm}(x) itself: a
+// binary qkv window by window where the CPU has the fused kernel, so its 3C map (the largest of
+// a layer) is never written whole; otherwise whole, as op Linear, first.
 struct WindowAttention {
   const std::vector<float>* position_bias = nullptr;  // (heads, N, N), N = window^2
   int heads = 1, window = 8, shift = 0;
+  const LinearLayer* qkv = nullptr;
+  const LayerNorm* norm = nullptr;
 };
 struct Add {};   // y = y + x
 struct Copy {};  // y = x

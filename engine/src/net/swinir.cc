@@ -5,7 +5,7 @@
 //   f0 = conv_first(x0)                          conv 3 -> C
 //   t  = LN(f0)                                  tokens = the map's pixels, row-major
 //   per group: t_in = t
-//     per layer:  t += proj(WA(qkv(LN1(t))))     binary linears + window attention
+//     per layer:  t += proj(WA(qkv(LN1(t))))     binary linears + window attention (qkv inside WA's op)
 //                 t += fc2(gelu(fc1(LN2(t))))    (LN1, LN2, gelu and the += inside the linears' ops)
 //     t = conv_g(t) + t_in                       binary residual 3x3 conv (the FP twin: a plain conv)
 //   f  = conv_after_body(LN(t)) + f0
@@ -40,8 +40,14 @@ class Swinir final : public Network {
       const model::SwinGroup& G = w_.body[g];
       p.add(op::Copy{}, cur, t_in);
       for (const model::SwinLayer& l : G.layers) {
-        p.add(op::Linear{linear(l.qkv), false, norm(l.norm1_w, l.norm1_b)}, cur, qkv);
-        p.add(op::WindowAttention{&l.position_bias, w_.heads, w_.window, l.shift}, qkv, a);
+        if (l.qkv.binary) {  // qkv inside the attention op (net/op.h)
+          p.add(op::WindowAttention{&l.position_bias, w_.heads, w_.window, l.shift, linear(l.qkv),
+                                    norm(l.norm1_w, l.norm1_b)},
+                cur, a);
+        } else {
+          p.add(op::Linear{linear(l.qkv), false, norm(l.norm1_w, l.norm1_b)}, cur, qkv);
+          p.add(op::WindowAttention{&l.position_bias, w_.heads, w_.window, l.shift}, qkv, a);
+        }
         p.add(op::Linear{linear(l.proj), false, nullptr, /*accumulate=*/true}, a, cur);
         p.add(op::Linear{linear(l.fc1), /*gelu=*/true, norm(l.norm2_w, l.norm2_b)}, cur, hid);
         p.add(op::Linear{linear(l.fc2), false, nullptr, /*accumulate=*/true}, hid, cur);

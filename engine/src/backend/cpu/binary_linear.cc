@@ -1,0 +1,120 @@
+#include "backend/cpu/binary_linear.h"
+
+#include <algorithm>
+
+#include "bconv/epilogue.h"
+#include "blinear/gelu.h"
+#include "fp/layer_norm.h"
+
+namespace scales::backend::cpu {
+
+namespace {
+
+constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixed: thread-count independent)
+
+fp::LayerNormFn layer_norm_fn(const net::Runtime& rt) {
+  return rt.kernel.layer_norm ? rt.kernel.layer_norm : fp::layer_norm_rows;
+}
+
+}  // namespace
+
+BinaryLinear::BinaryLinear(const net::LinearLayer& layer, const net::op::LayerNorm* norm, bool gelu, net::Runtime& rt)
+    : L_(layer), norm_(norm), gelu_(gelu), rt_(rt) {}
+
+void BinaryLinear::prepare(const float* x, int64_t tokens) {
+  const blinear::LinearParams& m = *L_.p;
+  cfac_.clear();
+  have_stats_ = false;
+  if (m.fc1_w.empty()) return;  // no channel factors: nothing reads the whole map
+  const int in = m.in;
+  if (norm_) stats_.resize(static_cast<size_t>(tokens) * 2);
+  // Partial sums over fixed blocks of tokens, added in block order, so the result does not
+  // depend on the thread count. Each channel adds its tokens in order, with the running sums in
+  // registers (bconv/epilogue.h). With a LayerNorm the block is normalised first, and each
+  // token's mean and rstd kept (the same bits as forming it again).
+  const int blocks = static_cast<int>((tokens + kTokensPerSumBlock - 1) / kTokensPerSumBlock);
+  std::vector<double> part(static_cast<size_t>(blocks) * in, 0.0);
+  const fp::LayerNormFn ln = layer_norm_fn(rt_);
+  rt_.pool.parallel_for(blocks, [&](int b) {
+    const int64_t t0 = static_cast<int64_t>(b) * kTokensPerSumBlock;
+    const int n = static_cast<int>(std::min<int64_t>(tokens, t0 + kTokensPerSumBlock) - t0);
+    const float* xb = x + t0 * in;
+    thread_local std::vector<float> normed;
+    if (norm_) {
+      normed.resize(static_cast<size_t>(n) * in);
+      ln(xb, n, in, norm_->w->data(), norm_->b->data(), normed.data(), stats_.data() + 2 * t0);
+      xb = normed.data();
+    }
+    bconv::channel_sums_row(xb, n, in, part.data() + static_cast<size_t>(b) * in);
+  });
+  std::vector<double> sum(in, 0.0);
+  for (int b = 0; b < blocks; ++b)
+    for (int i = 0; i < in; ++i) sum[i] += part[static_cast<size_t>(b) * in + i];
+  cfac_ = bconv::channel_factors(m, sum, static_cast<double>(tokens));
+  have_stats_ = norm_ != nullptr;
+}
+
+void BinaryLinear::rows(const float* xr, const float* st, int n, float* z) const {
+  const blinear::LinearParams& m = *L_.p;
+  const int in = m.in, out = m.out, words = L_.weights.words;
+  // Per-thread scratch, kept between calls: a call's is 4 KB-24 KB, and allocations per 64
+  // tokens were a visible share of a SwinIR forward.
+  thread_local std::vector<float> normed, sp;
+  thread_local std::vector<uint64_t> bits;
+  thread_local std::vector<int32_t> ybin;
+  const float* xc = xr;
+  if (norm_) {
+    normed.resize(static_cast<size_t>(kMaxRows) * in);
+    if (st)
+      fp::layer_norm_apply(xr, n, in, st, norm_->w->data(), norm_->b->data(), normed.data());
+    else
+      layer_norm_fn(rt_)(xr, n, in, norm_->w->data(), norm_->b->data(), normed.data(), nullptr);
+    xc = normed.data();
+  }
+  bits.resize(static_cast<size_t>(kMaxRows) * words);
+  ybin.resize(static_cast<size_t>(kMaxRows) * out);
+  sp.resize(kMaxRows);
+  rt_.kernel.pack(xc, n, in, m.shift.empty() ? nullptr : m.shift.data(), bits.data());
+  rt_.kernel.linear(bits.data(), n, L_.weights, ybin.data());
+  const bool spatial = !m.spatial_w.empty();
+  // The kernel variant's vector forms where it has them (bit for bit the generic ones).
+  if (spatial) {
+    const bconv::SpatialFactorsFn fn = rt_.kernel.spatial_factors ? rt_.kernel.spatial_factors : bconv::spatial_factors;
+    fn(m.spatial_w.data(), m.spatial_b, xc, n, in, sp.data());
+  }
+  const float* s_row = spatial ? sp.data() : nullptr;
+  const float* c_row = cfac_.empty() ? nullptr : cfac_.data();
+  // z = res(x) (the FP residual matched to `out` channels; 0 without one), then z += ybin * g
+  // (0 + v = v exactly: the same as PyTorch's residual-free y * g).
+  if (m.residual && out % in == 0) {  // x (repeated): read in the epilogue, not copied to z first
+    bconv::epilogue_row_repeat(L_.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, z);
+  } else if (m.residual && in % out == 0) {  // the mean of x's in / out chunks, likewise in the epilogue
+    bconv::epilogue_row_mean(L_.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, z);
+  } else {
+    // Neither divides the other (no SwinIR layer): the general residual, then the epilogue.
+    if (!m.residual) std::fill(z, z + static_cast<size_t>(n) * out, 0.0f);
+    for (int k = 0; k < n && m.residual; ++k) {
+      const float* xt = xc + static_cast<size_t>(k) * in;
+      float* zt = z + static_cast<size_t>(k) * out;
+      if (out >= in) {  // x repeated (the model reader takes only whole multiples)
+        for (int r = 0; r < out; r += in) std::copy(xt, xt + std::min(in, out - r), zt + r);
+      } else {  // the mean of the in / out consecutive chunks of x
+        const int kk = in / out;
+        for (int o = 0; o < out; ++o) {
+          float acc = 0.0f;
+          for (int j = 0; j < kk; ++j) acc += xt[j * out + o];
+          zt[o] = acc / static_cast<float>(kk);
+        }
+      }
+    }
+    // (The variant's fused epilogue was tried here: at SwinIR's 60/120/180 outputs it takes its
+    // masked path and was slower than this row function's vectorised clone.)
+    bconv::epilogue_row(L_.gk.data(), s_row, c_row, ybin.data(), nullptr, n, out, z);
+  }
+  if (gelu_) {
+    const blinear::GeluRowsFn fn = rt_.kernel.gelu_rows ? rt_.kernel.gelu_rows : blinear::gelu_rows;
+    fn(z, static_cast<size_t>(n) * out);
+  }
+}
+
+}  // namespace scales::backend::cpu
