@@ -1,5 +1,6 @@
 // The fused epilogue pieces: prepare_row packs exactly like the reference packer and computes the
-// spatial factor and channel sums; epilogue_row computes x + ybin * g (then PReLU) by its formula.
+// spatial factor and channel sums; epilogue_row computes x + ybin * g (then PReLU) by its formula;
+// the residual epilogues (generic and the variants' vector forms) equal the row plus the residual.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -132,8 +133,24 @@ TEST(Epilogue, VectorSpatialFactorsEqualTheGenericOnes) {
   if (vector_variants == 0) GTEST_SKIP() << "no kernel variant with vector spatial factors runs on this CPU";
 }
 
+// The kernel variants' vector forms of a residual epilogue (blinear/epilogue.h) against `want`,
+// bit for bit, with a guard after the output (the masked tails must not write past it).
+void expect_variants_equal(bool mean, const std::vector<float>& gk, const float* s_row, const float* cfac,
+                           const std::vector<int32_t>& ybin, int width, int out, const std::vector<float>& x, int in,
+                           const std::vector<float>& want) {
+  for (const kernels::KernelVariant& kv : kernels::kernel_variants()) {
+    const blinear::ResidualEpilogueFn fn = mean ? kv.epilogue_mean : kv.epilogue_repeat;
+    if (!kv.supported || !fn) continue;
+    std::vector<float> got(want.size() + 1, 7.0f);
+    fn(gk.data(), s_row, cfac, ybin.data(), width, out, x.data(), in, got.data());
+    EXPECT_EQ(got.back(), 7.0f) << kv.name << " wrote past the output";
+    got.pop_back();
+    ASSERT_EQ(got, want) << kv.name;
+  }
+}
+
 TEST(Epilogue, RepeatedResidualEqualsCopyingThenTheRow) {
-  for (int in : {1, 12, 60}) {
+  for (int in : {1, 12, 17, 60}) {
     for (int reps : {1, 2, 3}) {
       for (int parts = 0; parts < 4; ++parts) {  // bit 0: s_row, bit 1: cfac
         const int out = in * reps, width = 19;
@@ -157,13 +174,14 @@ TEST(Epilogue, RepeatedResidualEqualsCopyingThenTheRow) {
         epilogue_row(gk.data(), s_row, cfac, ybin.data(), nullptr, width, out, want.data());
         epilogue_row_repeat(gk.data(), s_row, cfac, ybin.data(), width, out, x.data(), in, got.data());
         ASSERT_EQ(got, want);
+        expect_variants_equal(false, gk, s_row, cfac, ybin, width, out, x, in, want);
       }
     }
   }
 }
 
 TEST(Epilogue, MeanResidualEqualsWritingTheMeanThenTheRow) {
-  for (int out : {1, 12, 60}) {
+  for (int out : {1, 12, 17, 60}) {
     for (int k : {1, 2, 3}) {
       for (int parts = 0; parts < 4; ++parts) {  // bit 0: s_row, bit 1: cfac
         const int in = out * k, width = 19;
@@ -190,6 +208,7 @@ TEST(Epilogue, MeanResidualEqualsWritingTheMeanThenTheRow) {
         epilogue_row(gk.data(), s_row, cfac, ybin.data(), nullptr, width, out, want.data());
         epilogue_row_mean(gk.data(), s_row, cfac, ybin.data(), width, out, x.data(), in, got.data());
         ASSERT_EQ(got, want);
+        expect_variants_equal(true, gk, s_row, cfac, ybin, width, out, x, in, want);
       }
     }
   }

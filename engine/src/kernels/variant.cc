@@ -18,6 +18,8 @@ std::vector<KernelVariant> probe() {
   v.back().spatial_factors = bconv::spatial_factors_avx2;
   v.back().gelu_rows = blinear::gelu_rows_avx2;
   v.back().layer_norm = fp::layer_norm_rows_avx2;
+  v.back().epilogue_repeat = blinear::epilogue_repeat_avx2;
+  v.back().epilogue_mean = blinear::epilogue_mean_avx2;
   if (__builtin_cpu_supports("fma")) {  // every AVX2 CPU sold so far has FMA, but it is a separate flag
     v.back().window_attention = attn::window_avx2;
     v.back().attention_lanes = 8;
@@ -31,6 +33,8 @@ std::vector<KernelVariant> probe() {
   v.back().spatial_factors = bconv::spatial_factors_avx512;
   v.back().gelu_rows = blinear::gelu_rows_avx512;
   v.back().layer_norm = fp::layer_norm_rows_avx512;
+  v.back().epilogue_repeat = blinear::epilogue_repeat_avx512;
+  v.back().epilogue_mean = blinear::epilogue_mean_avx512;
 #endif
 #if defined(SCALES_KERNEL_NEON)
   v.push_back({"neon", bgemm::bgemm_neon, bgemm::pack_signs_ref, true});  // Advanced SIMD is baseline on aarch64

@@ -15,6 +15,7 @@
 #include "bconv/epilogue.h"
 #include "bconv/kernel.h"
 #include "bgemm/bgemm.h"
+#include "blinear/epilogue.h"
 #include "blinear/gelu.h"
 #include "blinear/kernel.h"
 #include "fp/layer_norm.h"
@@ -39,6 +40,9 @@ struct KernelVariant {
   blinear::GeluRowsFn gelu_rows = nullptr;
   // LayerNorm's vector form (fp/layer_norm.h), equal to the generic one bit for bit; null: the generic one.
   fp::LayerNormFn layer_norm = nullptr;
+  // The binary linear's residual epilogues (blinear/epilogue.h), equal to bconv's generic
+  // epilogue_row_repeat and epilogue_row_mean bit for bit; null: those.
+  blinear::ResidualEpilogueFn epilogue_repeat = nullptr, epilogue_mean = nullptr;
 
   // One output row of a binary 3x3 conv (bconv/kernel.h).
   void row(const bconv::PackedMap& a, const bconv::BconvWeights& w, int y, int32_t* out) const {

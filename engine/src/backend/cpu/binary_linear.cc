@@ -86,10 +86,15 @@ void BinaryLinear::rows(const float* xr, const float* st, int n, float* z) const
   const float* c_row = cfac_.empty() ? nullptr : cfac_.data();
   // z = res(x) (the FP residual matched to `out` channels; 0 without one), then z += ybin * g
   // (0 + v = v exactly: the same as PyTorch's residual-free y * g).
+  // The variant's vector forms of the residual epilogues where it has them (blinear/epilogue.h).
   if (m.residual && out % in == 0) {  // x (repeated): read in the epilogue, not copied to z first
-    bconv::epilogue_row_repeat(L_.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, z);
+    const blinear::ResidualEpilogueFn fn =
+        rt_.kernel.epilogue_repeat ? rt_.kernel.epilogue_repeat : bconv::epilogue_row_repeat;
+    fn(L_.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, z);
   } else if (m.residual && in % out == 0) {  // the mean of x's in / out chunks, likewise in the epilogue
-    bconv::epilogue_row_mean(L_.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, z);
+    const blinear::ResidualEpilogueFn fn =
+        rt_.kernel.epilogue_mean ? rt_.kernel.epilogue_mean : bconv::epilogue_row_mean;
+    fn(L_.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, z);
   } else {
     // Neither divides the other (no SwinIR layer): the general residual, then the epilogue.
     if (!m.residual) std::fill(z, z + static_cast<size_t>(n) * out, 0.0f);
