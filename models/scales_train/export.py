@@ -29,6 +29,7 @@ from .imageio import read_rgb
 from .inference import load_inference
 from .modelfile import save_model
 from .checkpoint import core_hours, load_checkpoint_model, read_checkpoint
+from .scale_start import work_behind
 
 GOLDEN_HW = (20, 24)
 
@@ -110,8 +111,10 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
                 if not src.is_file():
                     raise SystemExit(f"error: the run started from {src}, which is gone: its iterations and "
                                      "core-hours are unknown")
-                src_ck = read_checkpoint(src)
-                start_it, start_hours = int(src_ck["iteration"]), core_hours(src_ck.get("segments", []))
+                try:
+                    start_it, start_hours = work_behind(read_checkpoint(src))
+                except ValueError as e:
+                    raise SystemExit(f"error: {e}") from e
             extra["init_scale_from"] = f"{src.parent.name}@{start_it}"
             extra["iterations"] = str(ck.get("iteration", 0) + start_it)
             extra["core_hours"] = f"{core_hours(ck['segments']) + start_hours:.2f}"

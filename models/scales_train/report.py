@@ -336,8 +336,8 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
          f"{meta.get('segments')} resumed stretch(es) on {meta.get('cpus')}"
          + (f"; started from the FP twin `{meta['init_from']}`" if meta.get("init_from") else "")
          + (f"; distilled from the FP teacher `{meta['teacher']}`" if meta.get("teacher") else "")
-         + ("; started from run `{}` at its iteration {} (`--init-scale-from`: another scale, or a warm "
-            "restart at this one), whose iterations and core-hours are counted here"
+         + ("; started from run `{}` with {} iterations behind it (`--init-scale-from`: another scale, or a "
+            "warm restart at this one), which are counted here with their core-hours, its own start's included"
             .format(*meta["init_scale_from"].rsplit("@", 1))
             if meta.get("init_scale_from") else "")
          if meta.get("core_hours") else

@@ -22,10 +22,26 @@ from .arch import config_from_dict
 from .checkpoint import core_hours, read_checkpoint
 
 
+def work_behind(ck: dict) -> tuple[int, float]:
+    """(iterations, core-hours) behind a training checkpoint: its own, plus those of the run it was
+    started from (--init-scale-from), which that run counted the same way, so a chain of starts
+    (x2 -> x3 -> a warm restart) adds up."""
+    args = ck.get("args", {})
+    start_it, start_hours = args.get("start_iterations"), args.get("start_core_hours")
+    if (start_it is None or start_hours is None) and args.get("init_scale_from"):
+        # A checkpoint from before the counts were carried: its start's own checkpoint.
+        src = Path(args["init_scale_from"])
+        if not src.is_file():
+            raise ValueError(f"the run started from {src}, which is gone: its iterations and core-hours are unknown")
+        start_it, start_hours = work_behind(read_checkpoint(src))
+    return (int(ck["iteration"]) + int(start_it or 0), core_hours(ck.get("segments", [])) + float(start_hours or 0.0))
+
+
 def load_checkpoint_state(path: str | Path) -> tuple[object, dict[str, torch.Tensor], int, float]:
-    """(config, model state, iteration, core-hours) of a training checkpoint."""
+    """(config, model state, iterations, core-hours) of a training checkpoint; the counts are all the
+    work behind it (work_behind)."""
     ck = read_checkpoint(Path(path))
-    return config_from_dict(ck["config"]), ck["model"], int(ck["iteration"]), core_hours(ck.get("segments", []))
+    return (config_from_dict(ck["config"]), ck["model"], *work_behind(ck))
 
 
 def init_from_other_scale(model: torch.nn.Module, src_cfg, src: dict[str, torch.Tensor]) -> list[str]:

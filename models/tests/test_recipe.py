@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from scales_train.checkpoint import core_hours
 from scales_train.distill import Distiller
 from scales_train.edsr import ModelConfig, ScalesEDSR
 from scales_train.fp_start import init_binary_from_fp, load_fp_edsr
@@ -155,3 +156,15 @@ def test_training_from_another_scale_counts_the_start_on_export(tmp_path, bench,
     assert export_main(["--checkpoint", str(dst / "checkpoint.pt"), "--out", str(out), "--oracle-dir", ""]) == 0
     _, _, meta = read_model(out)
     assert meta["iterations"] == "7" and meta["init_scale_from"] == "x2@3"
+    # A chain: a warm restart of the x3 run counts the x2 run's work too.
+    torch.save(torch.load(dst / "checkpoint.pt") | {"args": ck["args"] | {"start_iterations": 3,
+                                                                       "start_core_hours": 0.5}}, dst / "checkpoint.pt")
+    again = tmp_path / "x3-again"
+    assert train_main(common + ["--scale", "3", "--iters", "2", "--init-scale-from", str(dst / "checkpoint.pt"),
+                                "--out", str(again)]) == 0
+    ck2 = torch.load(again / "checkpoint.pt")
+    assert ck2["args"]["start_iterations"] == 4 + 3
+    assert abs(ck2["args"]["start_core_hours"] - (0.5 + core_hours(ck["segments"]))) < 1e-9
+    assert export_main(["--checkpoint", str(again / "checkpoint.pt"), "--out", str(out), "--oracle-dir", ""]) == 0
+    _, _, meta = read_model(out)
+    assert meta["iterations"] == "9" and meta["init_scale_from"] == "x3@7"
