@@ -39,7 +39,8 @@ void repeat(const float* gk, const float* s_row, const float* cfac, const int32_
         const __mmask16 m = live(in - i);
         const int o = r + i;
         const __m512 g = factor<S, C>(m, gk, cfac, o, s);
-        _mm512_mask_storeu_ps(zp + o, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, xp + i), _mm512_mul_ps(ybin_f(m, yp, o), g)));
+        _mm512_mask_storeu_ps(zp + o, m,
+                              _mm512_add_ps(_mm512_maskz_loadu_ps(m, xp + i), _mm512_mul_ps(ybin_f(m, yp, o), g)));
       }
   }
 }
@@ -57,13 +58,13 @@ void mean(const float* gk, const float* s_row, const float* cfac, const int32_t*
     for (int o = 0; o < channels; o += 16) {
       const __mmask16 m = live(channels - o);
       __m512 acc = _mm512_setzero_ps();  // 0 + x = x: the generic form's start, bit for bit
-      for (int j = 0; j < k; ++j) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, xp + static_cast<size_t>(j) * channels + o));
+      for (int j = 0; j < k; ++j)
+        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, xp + static_cast<size_t>(j) * channels + o));
       const __m512 g = factor<S, C>(m, gk, cfac, o, s);
       _mm512_mask_storeu_ps(zp + o, m, _mm512_add_ps(_mm512_div_ps(acc, kf), _mm512_mul_ps(ybin_f(m, yp, o), g)));
     }
   }
 }
-
 
 }  // namespace
 
