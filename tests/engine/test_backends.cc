@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "backend/executor.h"
@@ -68,6 +69,47 @@ TEST(Backends, EveryCpuKernelVariantMatchesTheReferenceOpByOp) {
       }
     }
     EXPECT_TRUE(!k.window_attention || attention) << "the fused window attention went untested";
+  }
+}
+
+// A binary op Linear records the next binary linear's input statistics as it writes its output
+// (backend/batch.h: InputStats), and that reader then makes no pass of its own over the map: the
+// image must be the same bits as with every reader making its pass (fuse off), on every kernel
+// variant, and the recording must really happen (the harness above copies tensors between ops,
+// which drops recorded stats, so only a whole run exercises them).
+TEST(Backends, RecordedInputStatsGiveTheImageOfTheReadersOwnPasses) {
+  const auto m = swinir();
+  const Image img = testing::random_image(20, 16, 8);
+  const net::Program& prog = m->network().program();
+  for (const auto& k : kernels::kernel_variants()) {
+    if (!k.supported) continue;
+    SCOPED_TRACE(std::string(k.name));
+    runtime::ThreadPool pool(2);
+    runtime::Workspace ws(size_t{64} << 20);
+    std::vector<float> rgb[2];
+    int recorded = 0;
+    for (bool fuse : {false, true}) {
+      backend::CpuBackend cpu(pool, k, ws, fuse);
+      backend::Batch b;
+      b.in = {&img};
+      b.plans.assign(1, net::StatsPlan{});
+      b.host_memory = &ws;
+      b.tensors.resize(prog.tensors);
+      b.out.assign(1, Image{});
+      cpu.begin(b);
+      for (size_t i = 0; i < prog.ops.size();) {
+        const size_t next = cpu.run(m->network(), i, b);
+        const int y = prog.ops[i].y;
+        if (fuse && prog.ops[i].as<net::op::Linear>() && y >= 0 && !b.tensors[y].input_stats.empty()) ++recorded;
+        i = next;
+      }
+      cpu.end(b);
+      rgb[fuse] = b.out[0].rgb;
+    }
+    ASSERT_FALSE(rgb[0].empty());
+    EXPECT_GT(recorded, 0) << "no op recorded its reader's statistics: the path went untested";
+    ASSERT_EQ(rgb[0].size(), rgb[1].size());
+    EXPECT_EQ(0, std::memcmp(rgb[0].data(), rgb[1].data(), rgb[0].size() * sizeof(float)));
   }
 }
 

@@ -9,12 +9,29 @@
 #include <utility>
 #include <vector>
 
+#include "attn/softmax_exp.h"
 #include "attn/window.h"
-#include "bconv/sigmoid_avx2.h"
 
 namespace scales::attn {
 
 namespace {
+
+// e^x for x <= 0 (softmax_exp.h): 2^f by Horner with FMA, times 2^n put together in the exponent
+// field. t is first held at -126 or above, so that 2^n stays a normal float (x below -87 gives
+// 2^-126 * 2^f instead of about 0: nothing against a row sum of at least 1).
+inline __m256 exp8(__m256 x) {
+  using namespace softmax_exp;
+  const __m256 t = _mm256_max_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _mm256_set1_ps(-126.0f));
+  const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 f = _mm256_sub_ps(t, n);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kP5), f, _mm256_set1_ps(kP4));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(kP3));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(kP2));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(kP1));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
 
 // qt_rows, ot_rows: this head's rows of the window's channel-major q^T and output (HD x n each).
 template <int HD>
@@ -45,8 +62,8 @@ void head(const WindowArgs& a, int h, const int32_t* in3, const float* qt_rows, 
     }
     __m256 sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
     for (int j = 0; j < n; j += 2) {  // n is a multiple of 8
-      const __m256 e0 = bconv::exp_clamped8(_mm256_sub_ps(_mm256_load_ps(st + j * 8), mx));
-      const __m256 e1 = bconv::exp_clamped8(_mm256_sub_ps(_mm256_load_ps(st + j * 8 + 8), mx));
+      const __m256 e0 = exp8(_mm256_sub_ps(_mm256_load_ps(st + j * 8), mx));
+      const __m256 e1 = exp8(_mm256_sub_ps(_mm256_load_ps(st + j * 8 + 8), mx));
       _mm256_store_ps(st + j * 8, e0);
       _mm256_store_ps(st + j * 8 + 8, e1);
       sum0 = _mm256_add_ps(sum0, e0);

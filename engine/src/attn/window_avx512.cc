@@ -7,8 +7,7 @@
 //   1. q^T (hd x 16) loaded into hd registers;
 //   2. one row of scores per key j, s_j = sum_d k_j[d] q^T[d] + bias^T[j] (k_j[d] broadcast from
 //      its qkv row), masked where the key's region differs, kept in L1 (n x 16 floats);
-//   3. softmax over keys, lane by lane: max, exp (the engine's Cody-Waite exp, bconv/
-//      sigmoid_avx512.h), sum;
+//   3. softmax over keys, lane by lane: max, exp (attn/softmax_exp.h, with vscalefps), sum;
 //   4. o^T[d] = sum_j v_j[d] e_j, then / sum, into the channel-major output buffer.
 // HD is a template parameter so that q^T and o^T stay in registers.
 #include <immintrin.h>
@@ -18,12 +17,27 @@
 #include <utility>
 #include <vector>
 
+#include "attn/softmax_exp.h"
 #include "attn/window.h"
-#include "bconv/sigmoid_avx512.h"
 
 namespace scales::attn {
 
 namespace {
+
+// e^x for x <= 0 (softmax_exp.h): 2^f by Horner with FMA, times 2^n by vscalefps (which gives 0
+// for n far below the float range, and needs no clamp).
+inline __m512 exp16(__m512 x) {
+  using namespace softmax_exp;
+  const __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(kLog2e));
+  const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(t, n);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kP5), f, _mm512_set1_ps(kP4));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kP3));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kP2));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kP1));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
 
 // qt, ot: this head's rows of the window's channel-major q^T and output (HD x n each).
 template <int HD>
@@ -61,8 +75,8 @@ void head(const WindowArgs& a, int h, const int32_t* in3, const float* qt_rows, 
     }
     __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
     for (int j = 0; j < n; j += 2) {  // n is a multiple of 16
-      const __m512 e0 = bconv::exp_clamped16(_mm512_sub_ps(_mm512_load_ps(st + j * 16), mx));
-      const __m512 e1 = bconv::exp_clamped16(_mm512_sub_ps(_mm512_load_ps(st + j * 16 + 16), mx));
+      const __m512 e0 = exp16(_mm512_sub_ps(_mm512_load_ps(st + j * 16), mx));
+      const __m512 e1 = exp16(_mm512_sub_ps(_mm512_load_ps(st + j * 16 + 16), mx));
       _mm512_store_ps(st + j * 16, e0);
       _mm512_store_ps(st + j * 16 + 16, e1);
       sum0 = _mm512_add_ps(sum0, e0);

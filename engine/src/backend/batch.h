@@ -3,6 +3,7 @@
 // and write its tensors.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -16,11 +17,28 @@ struct DeviceTensor {
   virtual ~DeviceTensor() = default;
 };
 
+// What a binary linear's whole-map pass over its input finds (BinaryLinear::prepare, backend/
+// cpu/binary_linear.h): each channel's sum over each block of consecutive tokens, and with the
+// linear's LayerNorm each token's mean and rstd. The CPU op that writes a map the very next op
+// reads with a binary linear records them as it writes each block (cpu_backend.cc), so the
+// reader skips that pass: the same numbers, without reading the map once more.
+struct InputStats {
+  const void* reader = nullptr;    // the net::LinearLayer they are for; null: none recorded
+  const void* norm = nullptr;      // the net::op::LayerNorm applied before summing, or null
+  int64_t tokens = 0;              // the map's
+  int channels = 0;                // the reader's input channels
+  std::vector<double> block_sums;  // blocks x channels
+  std::vector<float> token_stats;  // with `norm`: (mean, rstd) per token
+};
+
 struct Tensor {
   int h = 0, w = 0, c = 0;                       // per item
   std::vector<runtime::Workspace::Buffer> host;  // one map per item, when on_host
   std::unique_ptr<DeviceTensor> device;          // when on_device
   bool on_host = false, on_device = false;       // where a current copy is (both after a transfer)
+  // Per item, recorded by the op that wrote the host maps for the op that reads them next;
+  // empty where none was. Cleared before any op writes the tensor.
+  std::vector<InputStats> input_stats;
 
   size_t item_floats() const { return static_cast<size_t>(h) * w * c; }
   float* item(int i) const { return host[i].data(); }
@@ -30,6 +48,7 @@ struct Tensor {
     w = w_;
     c = c_;
     host.clear();
+    input_stats.clear();
     for (int i = 0; i < items; ++i) host.push_back(ws.acquire(item_floats()));
     device.reset();
     on_host = true;
@@ -37,6 +56,7 @@ struct Tensor {
   }
   void release() {
     host.clear();
+    input_stats.clear();
     device.reset();
     on_host = on_device = false;
   }

@@ -7,7 +7,9 @@
 // were 11-13% of a 2-thread x2 pass's CPU samples). Sharing one team removes the contention.
 //
 // The calling thread works too, so a pool of size 1 runs inline. One loop runs at a time per pool
-// (concurrent callers queue on a mutex); items go to threads one at a time from a shared counter.
+// (concurrent callers queue on a mutex). Each thread takes its own contiguous share of the items,
+// one at a time, then helps with the others' (thread_pool.cc says why: cache locality between
+// ops).
 // The first exception thrown by fn is rethrown to the caller after the loop drains.
 #pragma once
 

@@ -164,13 +164,13 @@ void fused_item(const net::op::WindowAttention& m, const float* qkv, int H, int 
 // tokens are gathered (x rows and stats), their qkv formed into a per-thread n x 3C buffer (46
 // KB at window 8 and C 60: it stays in L2 for the kernel), and the kernel reads it there. The
 // qkv values are those of op Linear to the bit (BinaryLinear::rows is per token).
-void fused_qkv_item(const net::op::WindowAttention& m, const float* x, int H, int W, int c, float* out,
-                    net::Runtime& rt) {
+void fused_qkv_item(const net::op::WindowAttention& m, const float* x, const InputStats* x_stats, int H, int W, int c,
+                    float* out, net::Runtime& rt) {
   const int ws = m.window, n = ws * ws;
   const int wx = W / ws, nw = (H / ws) * wx;
   const WindowMap map{H, W, ws, m.shift, wx};
   BinaryLinear qkv(*m.qkv, m.norm, false, rt);
-  qkv.prepare(x, static_cast<int64_t>(H) * W);
+  qkv.prepare(x, static_cast<int64_t>(H) * W, x_stats);
   const float* stats = qkv.stats();
   std::vector<float> bias_t;
   attn::WindowArgs base = fused_args(m, c, bias_t);
@@ -232,7 +232,8 @@ void window_attention(const net::op::WindowAttention& p, Batch& b, const Tensor&
   out.make_host(*b.host_memory, b.size(), x.h, x.w, c);
   for (int i = 0; i < b.size(); ++i) {
     if (p.qkv)
-      fused_qkv_item(p, x.item(i), x.h, x.w, c, out.item(i), rt);
+      fused_qkv_item(p, x.item(i), i < static_cast<int>(x.input_stats.size()) ? &x.input_stats[i] : nullptr, x.h, x.w,
+                     c, out.item(i), rt);
     else if (fused)
       fused_item(p, x.item(i), x.h, x.w, c, out.item(i), rt);
     else

@@ -10,10 +10,24 @@ namespace scales::backend::cpu {
 
 namespace {
 
-constexpr int64_t kTokensPerSumBlock = 1024;  // channel-mean partial sums (fixed: thread-count independent)
-
 fp::LayerNormFn layer_norm_fn(const net::Runtime& rt) {
   return rt.kernel.layer_norm ? rt.kernel.layer_norm : fp::layer_norm_rows;
+}
+
+// One block's channel sums (each channel adds its tokens in order, the running sums in registers:
+// bconv/epilogue.h) into part (channels), of LayerNorm(y) where there is a norm, writing each
+// token's mean and rstd into st (the same bits as forming the LayerNorm again). The one
+// definition of a block, for prepare()'s pass and for a producer's record_block.
+void sum_block(const float* y, int n, int channels, const net::op::LayerNorm* norm, const net::Runtime& rt,
+               double* part, float* st) {
+  thread_local std::vector<float> normed;
+  if (norm) {
+    normed.resize(static_cast<size_t>(n) * channels);
+    layer_norm_fn(rt)(y, n, channels, norm->w->data(), norm->b->data(), normed.data(), st);
+    y = normed.data();
+  }
+  std::fill(part, part + channels, 0.0);
+  bconv::channel_sums_row(y, n, channels, part);
 }
 
 }  // namespace
@@ -21,34 +35,57 @@ fp::LayerNormFn layer_norm_fn(const net::Runtime& rt) {
 BinaryLinear::BinaryLinear(const net::LinearLayer& layer, const net::op::LayerNorm* norm, bool gelu, net::Runtime& rt)
     : L_(layer), norm_(norm), gelu_(gelu), rt_(rt) {}
 
-void BinaryLinear::prepare(const float* x, int64_t tokens) {
+bool BinaryLinear::start_record(InputStats& s, const net::LinearLayer& reader, const net::op::LayerNorm* norm,
+                                int64_t tokens) {
+  s = InputStats{};
+  if (!reader.p->binary || reader.p->fc1_w.empty()) return false;  // prepare() makes no pass
+  s.reader = &reader;
+  s.norm = norm;
+  s.tokens = tokens;
+  s.channels = reader.p->in;
+  s.block_sums.assign(static_cast<size_t>((tokens + kSumBlock - 1) / kSumBlock) * s.channels, 0.0);
+  if (norm) s.token_stats.resize(static_cast<size_t>(tokens) * 2);
+  return true;
+}
+
+void BinaryLinear::record_block(InputStats& s, int64_t block, const float* y, int n, const net::Runtime& rt) {
+  const int64_t t0 = block * kSumBlock;
+  sum_block(y, n, s.channels, static_cast<const net::op::LayerNorm*>(s.norm), rt,
+            s.block_sums.data() + static_cast<size_t>(block) * s.channels,
+            s.norm ? s.token_stats.data() + 2 * t0 : nullptr);
+}
+
+void BinaryLinear::prepare(const float* x, int64_t tokens, const InputStats* recorded) {
   const blinear::LinearParams& m = *L_.p;
   cfac_.clear();
   have_stats_ = false;
   if (m.fc1_w.empty()) return;  // no channel factors: nothing reads the whole map
   const int in = m.in;
-  if (norm_) stats_.resize(static_cast<size_t>(tokens) * 2);
-  // Partial sums over fixed blocks of tokens, added in block order, so the result does not
-  // depend on the thread count. Each channel adds its tokens in order, with the running sums in
-  // registers (bconv/epilogue.h). With a LayerNorm the block is normalised first, and each
-  // token's mean and rstd kept (the same bits as forming it again).
-  const int blocks = static_cast<int>((tokens + kTokensPerSumBlock - 1) / kTokensPerSumBlock);
-  std::vector<double> part(static_cast<size_t>(blocks) * in, 0.0);
-  const fp::LayerNormFn ln = layer_norm_fn(rt_);
-  rt_.pool.parallel_for(blocks, [&](int b) {
-    const int64_t t0 = static_cast<int64_t>(b) * kTokensPerSumBlock;
-    const int n = static_cast<int>(std::min<int64_t>(tokens, t0 + kTokensPerSumBlock) - t0);
-    const float* xb = x + t0 * in;
-    thread_local std::vector<float> normed;
-    if (norm_) {
-      normed.resize(static_cast<size_t>(n) * in);
-      ln(xb, n, in, norm_->w->data(), norm_->b->data(), normed.data(), stats_.data() + 2 * t0);
-      xb = normed.data();
-    }
-    bconv::channel_sums_row(xb, n, in, part.data() + static_cast<size_t>(b) * in);
-  });
+  const int64_t blocks = (tokens + kSumBlock - 1) / kSumBlock;
+  const double* part = nullptr;
+  std::vector<double> own;
+  if (recorded && recorded->reader == &L_ && recorded->norm == norm_ && recorded->tokens == tokens &&
+      recorded->channels == in) {
+    part = recorded->block_sums.data();
+    stats_ptr_ = recorded->token_stats.data();
+  } else {
+    // The pass: blocks grouped into pool tasks, each block summed on its own (sum_block).
+    constexpr int64_t kBlocksPerTask = 16;
+    own.assign(static_cast<size_t>(blocks) * in, 0.0);
+    if (norm_) stats_.resize(static_cast<size_t>(tokens) * 2);
+    rt_.pool.parallel_for(static_cast<int>((blocks + kBlocksPerTask - 1) / kBlocksPerTask), [&](int task) {
+      for (int64_t b = task * kBlocksPerTask; b < std::min(blocks, (task + 1) * kBlocksPerTask); ++b) {
+        const int64_t t0 = b * kSumBlock;
+        const int n = static_cast<int>(std::min<int64_t>(tokens, t0 + kSumBlock) - t0);
+        sum_block(x + t0 * in, n, in, norm_, rt_, own.data() + static_cast<size_t>(b) * in,
+                  norm_ ? stats_.data() + 2 * t0 : nullptr);
+      }
+    });
+    part = own.data();
+    stats_ptr_ = stats_.data();
+  }
   std::vector<double> sum(in, 0.0);
-  for (int b = 0; b < blocks; ++b)
+  for (int64_t b = 0; b < blocks; ++b)
     for (int i = 0; i < in; ++i) sum[i] += part[static_cast<size_t>(b) * in + i];
   cfac_ = bconv::channel_factors(m, sum, static_cast<double>(tokens));
   have_stats_ = norm_ != nullptr;

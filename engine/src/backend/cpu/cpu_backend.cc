@@ -11,6 +11,17 @@ struct Overload : F... {
 };
 template <class... F>
 Overload(F...) -> Overload<F...>;  // clang 14 has no aggregate deduction
+// The binary linear that op i+1 reads op i's output with, if it does: op i (a binary op Linear)
+// then records that reader's InputStats as it writes (backend/batch.h), and the reader makes no
+// pass of its own over the map.
+cpu::StatsReader next_reader(const net::Program& prog, size_t i) {
+  if (i + 1 >= prog.ops.size() || prog.ops[i + 1].x != prog.ops[i].y || prog.ops[i].y < 0) return {};
+  const net::Op& nx = prog.ops[i + 1];
+  if (const auto* l = nx.as<net::op::Linear>(); l && l->layer->p->binary) return {l->layer, l->norm};
+  if (const auto* a = nx.as<net::op::WindowAttention>(); a && a->qkv && a->qkv->p->binary) return {a->qkv, a->norm};
+  return {};
+}
+
 }  // namespace
 
 size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {
@@ -47,13 +58,20 @@ size_t CpuBackend::run(const net::Network& net, size_t i, Batch& b) {
                  },
                  [&](const net::op::ConvResidual& p) { cpu::conv_residual(p, b, y, rt); },
                  [&](const net::op::LayerNorm& p) { cpu::layer_norm(p, b, *x, y, rt); },
-                 [&](const net::op::Linear& p) { cpu::linear(p, b, *x, y, rt); },
+                 [&](const net::op::Linear& p) {
+                   cpu::linear(p, b, *x, y, rt, fuse_ ? next_reader(prog, i) : cpu::StatsReader{});
+                 },
                  [&](const net::op::WindowAttention& p) { cpu::window_attention(p, b, *x, y, rt); },
                  [&](const net::op::Add&) { cpu::add(b, *x, y, rt); },
                  [&](const net::op::Copy&) { cpu::copy(b, *x, y, rt); },
                  [&](const net::op::Output& p) { cpu::output(p, b, *x); },
              },
              op.params);
+  // Only op Linear records InputStats (and clears them itself); anything else that wrote a
+  // tensor leaves none on it.
+  if (!op.as<net::op::Linear>())
+    for (size_t k = i; k < next; ++k)
+      if (prog.ops[k].y >= 0) b.tensors[prog.ops[k].y].input_stats.clear();
   // The chain taps its own layers; every other op's result is tapped here.
   if (b.tap && out && !op.tap.empty() && !op.as<net::op::BinaryResidual>()) (*b.tap)(op.tap, y.h, y.w, y.c, y.item(0));
   return next;

@@ -13,11 +13,14 @@ namespace scales::backend::cpu {
 namespace {
 
 constexpr int kTokensPerChunk = BinaryLinear::kMaxRows;
+static_assert(kTokensPerChunk == BinaryLinear::kSumBlock, "a chunk is one block of the next reader's InputStats");
 
-void binary_item(const net::op::Linear& p, const float* x, int64_t tokens, float* y, net::Runtime& rt) {
+// rec_in: x's recorded stats (or null); rec_out: the next reader's, to record into (or null).
+void binary_item(const net::op::Linear& p, const float* x, int64_t tokens, float* y, const InputStats* rec_in,
+                 InputStats* rec_out, net::Runtime& rt) {
   const int out = p.layer->p->out, in = p.layer->p->in;
   BinaryLinear lin(*p.layer, p.norm, p.gelu, rt);
-  lin.prepare(x, tokens);
+  lin.prepare(x, tokens, rec_in);
   const float* stats = lin.stats();
   const int chunks = static_cast<int>((tokens + kTokensPerChunk - 1) / kTokensPerChunk);
   rt.pool.parallel_for(chunks, [&](int ch) {
@@ -26,21 +29,23 @@ void binary_item(const net::op::Linear& p, const float* x, int64_t tokens, float
     float* yc = y + t0 * out;
     if (!p.accumulate) {
       lin.rows(x + t0 * in, stats ? stats + 2 * t0 : nullptr, n, yc);
-      return;
+    } else {
+      // y += the chunk: the chunk's result in scratch (in L1), then added (the same sum as a
+      // whole-map add, without writing the linear's output map).
+      thread_local std::vector<float> part;
+      part.resize(static_cast<size_t>(kTokensPerChunk) * out);
+      lin.rows(x + t0 * in, stats ? stats + 2 * t0 : nullptr, n, part.data());
+      const size_t count = static_cast<size_t>(n) * out;
+      for (size_t k = 0; k < count; ++k) yc[k] = yc[k] + part[k];
     }
-    // y += the chunk: the chunk's result in scratch (in L1), then added (the same sum as a
-    // whole-map add, without writing the linear's output map).
-    thread_local std::vector<float> part;
-    part.resize(static_cast<size_t>(kTokensPerChunk) * out);
-    lin.rows(x + t0 * in, stats ? stats + 2 * t0 : nullptr, n, part.data());
-    const size_t count = static_cast<size_t>(n) * out;
-    for (size_t k = 0; k < count; ++k) yc[k] = yc[k] + part[k];
+    // The chunk is final and still in L1: the next reader's block of stats from it.
+    if (rec_out) BinaryLinear::record_block(*rec_out, ch, yc, n, rt);
   });
 }
 
 }  // namespace
 
-void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt) {
+void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt, StatsReader next) {
   const blinear::LinearParams& m = *p.layer->p;
   if (x.c != m.in)
     throw Error("linear: input has " + std::to_string(x.c) + " channels, the layer takes " + std::to_string(m.in));
@@ -53,9 +58,23 @@ void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net:
     out.make_host(*b.host_memory, b.size(), x.h, x.w, m.out);
   }
   Tensor& dst = p.accumulate ? y : out;
+  // y's old stats are stale once it is written; the next reader's are recorded as it is (not
+  // where y is x itself: x's would be gone before they were read).
+  const bool in_place = &dst == &x;
+  if (!in_place) {
+    dst.input_stats.clear();
+    if (m.binary && next.layer && next.layer->p->in == m.out) {
+      dst.input_stats.resize(b.size());
+      bool wanted = true;  // the same answer for every item
+      for (InputStats& s : dst.input_stats) wanted = BinaryLinear::start_record(s, *next.layer, next.norm, tokens);
+      if (!wanted) dst.input_stats.clear();
+    }
+  }
   for (int i = 0; i < b.size(); ++i) {
     if (m.binary) {
-      binary_item(p, x.item(i), tokens, dst.item(i), rt);
+      const InputStats* rec_in = i < static_cast<int>(x.input_stats.size()) ? &x.input_stats[i] : nullptr;
+      InputStats* rec_out = dst.input_stats.empty() ? nullptr : &dst.input_stats[i];
+      binary_item(p, x.item(i), tokens, dst.item(i), rec_in, rec_out, rt);
     } else {
       const float* xi = x.item(i);
       runtime::Workspace::Buffer normed, sum;
@@ -78,6 +97,7 @@ void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net:
         for (int64_t k = 0; k < tokens * m.out; ++k) yi[k] = yi[k] + zi[k];
     }
   }
+  if (in_place) dst.input_stats.clear();
   if (!p.accumulate) y = std::move(out);
 }
 

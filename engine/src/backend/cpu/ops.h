@@ -31,10 +31,19 @@ void conv_shuffle_conv(const net::op::ConvShuffle& p, const net::op::Conv& t, Ba
 // the collected ImageStats. Taps each op's result.
 void binary_residual_chain(std::span<const net::Op> chain, int stats_slots, Batch& b, Tensor& x, net::Runtime& rt);
 
-// linear.cc: a binary (popcount GEMM + SCALES transform) or FP linear layer per token.
-void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
+// The binary linear that the op right after reads this op's output with (its LayerNorm, or
+// null): a binary op Linear records that reader's InputStats (batch.h) into y as it writes it.
+struct StatsReader {
+  const net::LinearLayer* layer = nullptr;
+  const net::op::LayerNorm* norm = nullptr;
+};
 
-// attention.cc: windowed multi-head self-attention.
+// linear.cc: a binary (popcount GEMM + SCALES transform) or FP linear layer per token. It takes
+// x's recorded InputStats where they are for its layer, and records next's into y.
+void linear(const net::op::Linear& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt, StatsReader next = {});
+
+// attention.cc: windowed multi-head self-attention (its binary qkv takes x's recorded
+// InputStats, as op Linear does).
 void window_attention(const net::op::WindowAttention& p, Batch& b, const Tensor& x, Tensor& y, net::Runtime& rt);
 
 }  // namespace scales::backend::cpu
