@@ -16,11 +16,11 @@ std::vector<KernelVariant> probe() {
   v.push_back({"avx2", bgemm::bgemm_avx2, bgemm::pack_signs_avx2, static_cast<bool>(__builtin_cpu_supports("avx2")),
                bconv::epilogue_prepare_row_avx2});
   v.back().spatial_factors = bconv::spatial_factors_avx2;
-  v.back().gelu_rows = blinear::gelu_rows_avx2;
   v.back().layer_norm = fp::layer_norm_rows_avx2;
   v.back().epilogue_repeat = blinear::epilogue_repeat_avx2;
   v.back().epilogue_mean = blinear::epilogue_mean_avx2;
   if (__builtin_cpu_supports("fma")) {  // every AVX2 CPU sold so far has FMA, but it is a separate flag
+    v.back().gelu_rows = blinear::gelu_rows_avx2;
     v.back().window_attention = attn::window_avx2;
     v.back().attention_lanes = 8;
   }
