@@ -1,6 +1,7 @@
 #include "backend/cpu/binary_linear.h"
 
 #include <algorithm>
+#include <string>
 
 #include "bconv/epilogue.h"
 #include "blinear/gelu.h"
@@ -94,6 +95,10 @@ void BinaryLinear::prepare(const float* x, int64_t tokens, const InputStats* rec
 void BinaryLinear::rows(const float* xr, const float* st, int n, float* z) const {
   const blinear::LinearParams& m = *L_.p;
   const int in = m.in, out = m.out, words = L_.weights.words;
+  // The scratch below holds kMaxRows tokens: a caller passing more is a bug, refused before it
+  // writes past the end.
+  if (n < 0 || n > kMaxRows)
+    throw Error("binary linear: " + std::to_string(n) + " rows in one call, at most " + std::to_string(kMaxRows));
   // Per-thread scratch, kept between calls: a call's is 4 KB-24 KB, and allocations per 64
   // tokens were a visible share of a SwinIR forward.
   thread_local std::vector<float> normed, sp;
