@@ -9,9 +9,10 @@
 
 namespace scales::bench {
 
-// Sums popcount(a[i] ^ b[i % 32]) over i < words, `reps` times (b's 32 words stay in registers,
-// a streams from L1, as weights and activations do in the kernel); returns the total so the work
-// cannot be optimised away. words is a multiple of 32. Binary MACs done = 64 * words * reps.
+// XOR + popcount of words of a against words of b (both L1-resident) in the ISA kernel's own mix
+// of loads, broadcasts and register reuse, `reps` times; returns the total so the work cannot be
+// optimised away. words is a multiple of 128, b holds 32 words. Binary MACs done = 64 * words *
+// reps (the AVX-512 form reads fewer words of a, each against several of b, as its kernel does).
 using XorPopcountFn = uint64_t (*)(const uint64_t* a, const uint64_t* b, int words, long reps);
 
 uint64_t xor_popcount_ref(const uint64_t* a, const uint64_t* b, int words, long reps);
