@@ -25,9 +25,10 @@ void pack_rows(const float* x, int rows, int channels, const float* shift, uint6
         if (left <= 0) break;
         // Channels past the end load as 0: 0 < 0 is false, so pad bits stay 0.
         const __mmask16 live = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
-        // A partial group still loads 16 floats where the next row follows (the lanes past the row
-        // are dropped by the mask on the compare): masked loads of a row's tail stalled on Zen 5.
-        const bool whole = left >= 16 || t + 1 < rows;
+        // A partial group still loads 16 floats where the rows after it hold that many more (the
+        // lanes past the row are dropped by the mask on the compare): masked loads of a row's
+        // tail stalled on Zen 5. Short rows (fewer than 16 channels) may need several rows after.
+        const bool whole = left >= 16 || static_cast<std::ptrdiff_t>(rows - 1 - t) * channels + left >= 16;
         __m512 u = whole ? _mm512_loadu_ps(xt + c) : _mm512_maskz_loadu_ps(live, xt + c);
         if constexpr (kShift) u = _mm512_add_ps(u, _mm512_maskz_loadu_ps(live, shift + c));
         bits |= static_cast<uint64_t>(_mm512_mask_cmp_ps_mask(live, u, zero, _CMP_LT_OQ)) << (16 * k);
