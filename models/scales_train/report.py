@@ -287,6 +287,16 @@ def set_card_latency(model: Path, lat: dict, card_path: Path) -> None:
     set_card_section(card_path, "## Engine latency", latency_lines(model, lat))
 
 
+def command_line(train_cmd: str, stem: str) -> str:
+    """The card's command line. A plain command is put in code quotes and followed by the export;
+    a chain of commands given already quoted (a warm restart after a first run: it holds
+    backquotes) is taken as written, with the export added only if it does not end with one."""
+    export = f"scripts/py -m scales_train.export --checkpoint RUN/checkpoint.pt --out models/weights/{stem}.safetensors"
+    if "`" not in train_cmd:
+        return f"- command: `{train_cmd}`, then `{export}`"
+    return f"- command: {train_cmd}" + ("" if "scales_train.export" in train_cmd else f", then `{export}`")
+
+
 def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, out: Path,
          train_cmd: str = "", fp_model: str = "", lat: dict | None = None) -> None:
     cfg, _, meta = read_model(model)
@@ -344,8 +354,7 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
          f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
          "thread of the 2-core CPU development machine, which ran other trainings at the same time"),
         f"- L1 loss, Adam (0.9, 0.99), learning rate {meta.get('lr', '5e-4')} with cosine decay, 100 warm-up iterations",
-        *([f"- command: `{train_cmd}`, then `scripts/py -m scales_train.export --checkpoint RUN/checkpoint.pt "
-           f"--out models/weights/{model.stem}.safetensors`"] if train_cmd else []),
+        *([command_line(train_cmd, model.stem)] if train_cmd else []),
         f"- size chosen so that it trains within one CPU session; {paper}",
         "",
         "## Quality (PSNR dB / SSIM on Y, shave = scale, official bicubic LR inputs)",

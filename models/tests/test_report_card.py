@@ -62,3 +62,18 @@ def test_latency_section_is_added_then_replaced_in_place(tmp_path):
     text = card_path.read_text()
     assert text.count("## Engine latency") == 1 and "CPU B" in text and "CPU A" not in text
     assert "| 256x256 | 55 |" in text and text.endswith("## Later\n\nkept\n") and "rows" in text
+
+
+def test_command_line_quotes_a_plain_command_and_keeps_a_quoted_chain():
+    from scales_train.report import command_line
+
+    plain = command_line("scripts/py -m scales_train.train --iters 6", "m")
+    assert plain == ("- command: `scripts/py -m scales_train.train --iters 6`, then `scripts/py -m "
+                     "scales_train.export --checkpoint RUN/checkpoint.pt --out models/weights/m.safetensors`")
+    chain = "`train A --out RUN2`, then a warm restart `train B --init-scale-from RUN2/checkpoint.pt --out RUN`"
+    line = command_line(chain, "m")
+    assert line.startswith("- command: `train A") and "``" not in line
+    assert line.endswith(", then `scripts/py -m scales_train.export --checkpoint RUN/checkpoint.pt "
+                         "--out models/weights/m.safetensors`")
+    with_export = chain + ", then `scripts/py -m scales_train.export --checkpoint RUN/checkpoint.pt --out x`"
+    assert command_line(with_export, "m") == "- command: " + with_export
