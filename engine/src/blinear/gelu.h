@@ -22,6 +22,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "attn/softmax_exp.h"
+
 namespace scales::blinear {
 
 namespace gelu_consts {
@@ -31,10 +33,10 @@ inline constexpr float kA1 = 0.254829592f, kA2 = -0.284496736f, kA3 = 1.42141374
                        kA5 = 1.061405429f;
 // exp(x) = 2^t, t = x log2(e) held at -126 or above (2^n stays a normal float: below that erfc
 // is under 1e-37 anyway), n = round(t), f = t - n in [-1/2, 1/2], 2^f = 1 + f (e1 + f (e2 + ...)).
-// The e_k are attn/softmax_exp.h's fit (1.04e-7 relative error).
-inline constexpr float kLog2e = 1.44269504088896341f, kMinT = -126.0f;
-inline constexpr float kE1 = 0.6931468844413757f, kE2 = 0.24022237956523895f, kE3 = 0.05550893023610115f,
-                       kE4 = 0.009671698324382305f, kE5 = 0.0013218672247603536f;
+// The e_k are attn/softmax_exp.h's fit (1.04e-7 relative error), one set of numbers for both.
+inline constexpr float kLog2e = attn::softmax_exp::kLog2e, kMinT = -126.0f;
+inline constexpr float kE1 = attn::softmax_exp::kP1, kE2 = attn::softmax_exp::kP2, kE3 = attn::softmax_exp::kP3,
+                       kE4 = attn::softmax_exp::kP4, kE5 = attn::softmax_exp::kP5;
 }  // namespace gelu_consts
 
 // e^x for x <= 0 (x = -z^2), as the vector forms compute it (max as x86's: a NaN takes the bound).
