@@ -67,4 +67,10 @@ def save_checkpoint(path: Path, model, opt, sampler, it: int, args, train_second
 
 
 def core_hours(segments: list) -> float:
-    return sum(sg["seconds"] * sg["threads"] for sg in segments) / 3600.0
+    """CPU core-hours (wall time x threads) of the stretches that trained on the CPU."""
+    return sum(sg["seconds"] * sg["threads"] for sg in segments if sg.get("device", "cpu") != "cuda") / 3600.0
+
+
+def gpu_hours(segments: list) -> float:
+    """GPU-hours (wall time) of the stretches that trained on a GPU (a device lease)."""
+    return sum(sg["seconds"] for sg in segments if sg.get("device") == "cuda") / 3600.0

@@ -75,9 +75,15 @@ class PatchSampler:
 
     def batch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, 3, p, p) and (n, 3, ps, ps) float32 in [0, 1]."""
+        lrs, hrs = self.batch_uint8(n)
+        return lrs.astype(np.float32) / 255.0, hrs.astype(np.float32) / 255.0
+
+    def batch_uint8(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The same draw as batch(), as 8-bit pixels: a GPU trainer sends these (a quarter of the
+        bytes) and divides by 255 there, which gives batch()'s float32 values bit for bit."""
         p, s = self.patch, self.scale
-        lrs = np.empty((n, 3, p, p), np.float32)
-        hrs = np.empty((n, 3, p * s, p * s), np.float32)
+        lrs = np.empty((n, 3, p, p), np.uint8)
+        hrs = np.empty((n, 3, p * s, p * s), np.uint8)
         for k in range(n):
             lr, hr = self.pairs[self.rng.integers(len(self.pairs))]
             y = int(self.rng.integers(lr.shape[0] - p + 1))
@@ -93,7 +99,7 @@ class PatchSampler:
                 a, b = a.transpose(1, 0, 2), b.transpose(1, 0, 2)
             lrs[k] = a.transpose(2, 0, 1)
             hrs[k] = b.transpose(2, 0, 1)
-        return lrs / 255.0, hrs / 255.0
+        return lrs, hrs
 
     def state(self) -> dict:
         return self.rng.bit_generator.state

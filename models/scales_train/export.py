@@ -28,7 +28,7 @@ from .eval import DEFAULT_DATA
 from .imageio import read_rgb
 from .inference import load_inference
 from .modelfile import save_model
-from .checkpoint import core_hours, load_checkpoint_model, read_checkpoint
+from .checkpoint import core_hours, gpu_hours, load_checkpoint_model, read_checkpoint
 from .scale_start import work_behind
 
 GOLDEN_HW = (20, 24)
@@ -93,12 +93,15 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
         "train_seconds": f"{ck.get('train_seconds', 0.0):.0f}",
         "train_data": "T91+BSD200 (291 images), LR by MATLAB-compatible bicubic",
         "patch": str(args.get("patch", "")), "batch": str(args.get("batch", "")),
-        "seed": str(args.get("seed", "")), "lr": str(args.get("lr", "")),
+        "seed": str(args.get("seed", "")), "lr": str(args.get("lr", "")), "warmup": str(args.get("warmup", 100)),
     }
     if ck.get("segments"):  # runs from the cumulative trainer record their stretches
         extra["core_hours"] = f"{core_hours(ck['segments']):.2f}"
         extra["segments"] = str(len(ck["segments"]))
-        extra["cpus"] = "; ".join(sorted({sg["cpu"] for sg in ck["segments"]}))
+        extra["cpus"] = "; ".join(sorted({sg["cpu"] for sg in ck["segments"] if sg.get("device", "cpu") != "cuda"}))
+        gpus = sorted({sg["gpu"] for sg in ck["segments"] if sg.get("device") == "cuda"})
+        if gpus:
+            extra["gpus"] = "; ".join(gpus)
         if args.get("init_from"):
             extra["init_from"] = Path(args["init_from"]).name
         if args.get("teacher"):
@@ -106,18 +109,22 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
         if args.get("init_scale_from"):  # scale_start.py: the start's work is part of this model's
             src = Path(args["init_scale_from"])
             start_it, start_hours = args.get("start_iterations"), args.get("start_core_hours")
+            start_gpu = args.get("start_gpu_hours") or 0.0
             if start_it is None or start_hours is None:
                 # Checkpoints resumed before train.py carried these: the start's own checkpoint.
                 if not src.is_file():
                     raise SystemExit(f"error: the run started from {src}, which is gone: its iterations and "
                                      "core-hours are unknown")
                 try:
-                    start_it, start_hours = work_behind(read_checkpoint(src))
+                    start_it, start_hours, start_gpu = work_behind(read_checkpoint(src))
                 except ValueError as e:
                     raise SystemExit(f"error: {e}") from e
             extra["init_scale_from"] = f"{src.parent.name}@{start_it}"
             extra["iterations"] = str(ck.get("iteration", 0) + start_it)
             extra["core_hours"] = f"{core_hours(ck['segments']) + start_hours:.2f}"
+        hours_gpu = gpu_hours(ck["segments"]) + (start_gpu if args.get("init_scale_from") else 0.0)
+        if hours_gpu:
+            extra["gpu_hours"] = f"{hours_gpu:.3f}"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(out, model, extra)
     _, infer, _ = load_inference(out)

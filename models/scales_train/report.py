@@ -344,6 +344,8 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         f"batch {meta.get('batch')}, flips and 90-degree rotations; seed {meta.get('seed')}",
         (f"- iterations: {meta.get('iterations')}; {meta['core_hours']} core-hours (wall time x threads) over "
          f"{meta.get('segments')} resumed stretch(es) on {meta.get('cpus')}"
+         + (f", plus {meta['gpu_hours']} GPU-hours on {meta.get('gpus')} (a device lease: "
+            "`models/scripts/train_gpu.sh ship`)" if meta.get("gpu_hours") else "")
          + (f"; started from the FP twin `{meta['init_from']}`" if meta.get("init_from") else "")
          + (f"; distilled from the FP teacher `{meta['teacher']}`" if meta.get("teacher") else "")
          + ("; started from run `{}` with {} iterations behind it (`--init-scale-from`: another scale, or a "
@@ -353,7 +355,8 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
          if meta.get("core_hours") else
          f"- iterations: {meta.get('iterations')}; wall time {int(meta.get('train_seconds', 0)) / 60:.0f} min on one "
          "thread of the 2-core CPU development machine, which ran other trainings at the same time"),
-        f"- L1 loss, Adam (0.9, 0.99), learning rate {meta.get('lr', '5e-4')} with cosine decay, 100 warm-up iterations",
+        f"- L1 loss, Adam (0.9, 0.99), learning rate {meta.get('lr', '5e-4')} with cosine decay, "
+        f"{meta.get('warmup', '100')} warm-up iterations",
         *([command_line(train_cmd, model.stem)] if train_cmd else []),
         f"- size chosen so that it trains within one CPU session; {paper}",
         "",

@@ -19,13 +19,13 @@ from pathlib import Path
 import torch
 
 from .arch import config_from_dict
-from .checkpoint import core_hours, read_checkpoint
+from .checkpoint import core_hours, gpu_hours, read_checkpoint
 
 
-def work_behind(ck: dict) -> tuple[int, float]:
-    """(iterations, core-hours) behind a training checkpoint: its own, plus those of the run it was
-    started from (--init-scale-from), which that run counted the same way, so a chain of starts
-    (x2 -> x3 -> a warm restart) adds up."""
+def work_behind(ck: dict) -> tuple[int, float, float]:
+    """(iterations, CPU core-hours, GPU-hours) behind a training checkpoint: its own, plus those of
+    the run it was started from (--init-scale-from), which that run counted the same way, so a chain
+    of starts (x2 -> x3 -> a warm restart) adds up."""
     args = ck.get("args", {})
     start_it, start_hours = args.get("start_iterations"), args.get("start_core_hours")
     if (start_it is None or start_hours is None) and args.get("init_scale_from"):
@@ -33,12 +33,16 @@ def work_behind(ck: dict) -> tuple[int, float]:
         src = Path(args["init_scale_from"])
         if not src.is_file():
             raise ValueError(f"the run started from {src}, which is gone: its iterations and core-hours are unknown")
-        start_it, start_hours = work_behind(read_checkpoint(src))
-    return (int(ck["iteration"]) + int(start_it or 0), core_hours(ck.get("segments", [])) + float(start_hours or 0.0))
+        start_it, start_hours, start_gpu = work_behind(read_checkpoint(src))
+    else:
+        start_gpu = args.get("start_gpu_hours")
+    segments = ck.get("segments", [])
+    return (int(ck["iteration"]) + int(start_it or 0), core_hours(segments) + float(start_hours or 0.0),
+            gpu_hours(segments) + float(start_gpu or 0.0))
 
 
-def load_checkpoint_state(path: str | Path) -> tuple[object, dict[str, torch.Tensor], int, float]:
-    """(config, model state, iterations, core-hours) of a training checkpoint; the counts are all the
+def load_checkpoint_state(path: str | Path) -> tuple[object, dict[str, torch.Tensor], int, float, float]:
+    """(config, model state, iterations, core-hours, GPU-hours) of a training checkpoint; the counts are all the
     work behind it (work_behind)."""
     ck = read_checkpoint(Path(path))
     return (config_from_dict(ck["config"]), ck["model"], *work_behind(ck))

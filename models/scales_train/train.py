@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from . import layers
 from .arch import ARCHITECTURES, build, config_from_dict, describe
-from .checkpoint import core_hours, cpu_has_bf16, cpu_name, read_checkpoint, save_checkpoint
+from .checkpoint import core_hours, gpu_hours, cpu_has_bf16, cpu_name, read_checkpoint, save_checkpoint
 from .data import DEFAULT_TRAIN, PatchSampler
 from .distill import Distiller
 from .fp_start import init_binary_from_fp, load_fp_edsr
@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--schedule", default="cosine", choices=["cosine", "step"])
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--time-budget", type=float, default=0, help="seconds; stop cleanly when spent (0: none)")
+    ap.add_argument("--fit-budget", type=float, default=0,
+                    help="seconds from the process's start: at the end of the warm-up, set --iters from the "
+                         "measured rate so that the schedule ends within them (for a device lease)")
     ap.add_argument("--stop-at", type=int, default=0,
                     help="stop (with a checkpoint) on reaching this iteration, keeping the --iters schedule")
     ap.add_argument("--val-every", type=int, default=1000)
@@ -178,11 +181,18 @@ def resume_argv(args: dict, **override) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    t_main = time.time()  # --fit-budget counts from here: loading the data is part of the lease
     a = build_parser().parse_args(argv)
 
     torch.set_num_threads(a.threads or os.cpu_count() or 1)
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if a.device == "auto" else a.device))
+    if a.fit_budget and a.warmup < 200:
+        print("error: --fit-budget needs --warmup 200 or more (the rate is measured during the warm-up)",
+              file=sys.stderr)
+        return 2
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed patch shapes: the fastest conv algorithm pays
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     ck_path = out / "checkpoint.pt"
@@ -214,13 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"started from the FP twin {a.init_from} ({len(copied)} tensors)", flush=True)
     if a.init_scale_from and not a.resume:
         try:
-            src_cfg, src_state, src_it, src_hours = load_checkpoint_state(a.init_scale_from)
+            src_cfg, src_state, src_it, src_hours, src_gpu = load_checkpoint_state(a.init_scale_from)
             copied = init_from_other_scale(model, src_cfg, src_state)
         except (OSError, ValueError) as e:
             print(f"error: --init-scale-from: {e}", file=sys.stderr)
             return 2
         # The start's own work counts towards the model's (export.py: iterations and core-hours).
-        a.start_iterations, a.start_core_hours = src_it, src_hours
+        a.start_iterations, a.start_core_hours, a.start_gpu_hours = src_it, src_hours, src_gpu
+        # A start packed for a device lease (pack_device_data.py) names the committed checkpoint it
+        # was made from: the model's record points there, not at the lease's copy.
+        a.init_scale_from = read_checkpoint(Path(a.init_scale_from)).get("packed_from") or a.init_scale_from
         print(f"started from x{src_cfg.scale} at iteration {src_it}: {a.init_scale_from} ({len(copied)} tensors)",
               flush=True)
     model = model.to(device).to(memory_format=fmt)
@@ -246,13 +259,15 @@ def main(argv: list[str] | None = None) -> int:
         segments = ck.get("segments", [])
         # The start's iterations and core-hours were set by the first stretch only (above): carry
         # them, or every resumed stretch's checkpoint would lose them.
-        for k in ("start_iterations", "start_core_hours"):
+        for k in ("start_iterations", "start_core_hours", "start_gpu_hours"):
             if ck["args"].get(k) is not None:
                 setattr(a, k, ck["args"][k])
     else:
         segments = []
     segment = {"from": it, "to": it, "seconds": 0.0, "threads": torch.get_num_threads(),
                "bf16": bf16, "channels_last": a.channels_last == "on", "cpu": cpu_name(), "device": device.type}
+    if device.type == "cuda":
+        segment["gpu"] = torch.cuda.get_device_name(device)
     segments.append(segment)
     log = open(out / "log.jsonl", "a")
 
@@ -265,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(sampler)} images, from iteration {it}", flush=True)
     start = time.time()
     window_t, window_it, loss_sum = time.time(), it, 0.0
+    fit_from = None  # (iteration, time) where --fit-budget starts measuring the rate
     stop_reason = "iterations"
     # SIGTERM/SIGINT end the run at the next iteration with a checkpoint, as a time budget does
     # (scales_train.cumulative passes its own SIGTERM on), so a stretch can be cut short without loss.
@@ -283,11 +299,21 @@ def main(argv: list[str] | None = None) -> int:
         if a.stop_at and it >= a.stop_at:
             stop_reason = "stop-at"
             break
+        if a.fit_budget and it < a.warmup:
+            # The warm-up's rate does not depend on --iters: measure its second half, then fix the
+            # schedule so that it ends inside the budget (5% kept for validations and the checkpoint).
+            if it == a.warmup // 2:
+                fit_from = (it, time.time())
+            elif it == a.warmup - 1 and fit_from:
+                rate = (it - fit_from[0]) / (time.time() - fit_from[1])
+                a.iters = it + int(rate * 0.95 * (a.fit_budget - (time.time() - t_main)))
+                print(f"--fit-budget: {rate:.1f} it/s, schedule set to {a.iters} iterations", flush=True)
         for g in opt.param_groups:
             g["lr"] = lr_at(it, a.lr, a.iters, a.schedule, a.warmup) * g["lr_mult"]
-        lr_np, hr_np = sampler.batch(a.batch)
-        lr_t = torch.from_numpy(lr_np).to(device).contiguous(memory_format=fmt)
-        hr_t = torch.from_numpy(hr_np).to(device)
+        # 8-bit pixels to the device, divided there: batch()'s values, a quarter of the bytes.
+        lr_u8, hr_u8 = sampler.batch_uint8(a.batch)
+        lr_t = (torch.from_numpy(lr_u8).to(device).float() / 255.0).contiguous(memory_format=fmt)
+        hr_t = torch.from_numpy(hr_u8).to(device).float() / 255.0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             out = model(lr_t)
             loss = distiller.loss(lr_t, out, hr_t) if distiller else F.l1_loss(out.float(), hr_t)
@@ -295,12 +321,14 @@ def main(argv: list[str] | None = None) -> int:
         loss.backward()
         opt.step()
         it += 1
-        loss_sum += loss.item()
+        # Kept on the device: a .item() per step would wait for the GPU and stop the next batch's
+        # sampling from overlapping this step's kernels.
+        loss_sum = loss_sum + loss.detach().float()
         if it % a.log_every == 0:
             now = time.time()
             ips = (it - window_it) / (now - window_t)
             eta = (a.iters - it) / ips if ips > 0 else float("inf")
-            rec = {"it": it, "loss": loss_sum / (it - window_it), "it_per_s": ips, "lr": opt.param_groups[0]["lr"],
+            rec = {"it": it, "loss": float(loss_sum) / (it - window_it), "it_per_s": ips, "lr": opt.param_groups[0]["lr"],
                    "eta_s": eta, "elapsed_s": train_seconds + now - start}
             print(f"it {it}/{a.iters}  loss {rec['loss']:.5f}  {ips:.2f} it/s  lr {rec['lr']:.2e}  "
                   f"eta {eta / 60:.1f} min", flush=True)
@@ -327,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         emit({"it": it, "set5_psnr": psnr})
     save_checkpoint(ck_path, model, opt, sampler, it, a, train_seconds, history, segments)
     emit({"done": True, "it": it, "stop": stop_reason, "train_seconds": train_seconds,
-          "core_hours": core_hours(segments)})
+          "core_hours": core_hours(segments), "gpu_hours": gpu_hours(segments)})
     print(f"stopped at iteration {it} ({stop_reason}); {train_seconds / 60:.1f} min of training; "
           f"checkpoint {ck_path}", flush=True)
     return 0

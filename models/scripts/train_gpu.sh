@@ -14,6 +14,14 @@
 # size, the comparison docs/ablation.md lacks at paper size. SwinIR uses the same_width residual
 # layout (docs/ablation.md: the one where the SCALES components help).
 # Export and evaluate a finished run as usual (scales_train.export, scales_train.eval, report card).
+#
+#   models/scripts/train_gpu.sh ship            there: warm restarts of the shipped B6 C48 models, all
+#                                               at once, each from .device-data/start/xS.pt (packed by
+#                                               models/scripts/pack_device_data.py --start S:CKPT ...);
+#                                               the cosine schedule is fitted to BUDGET seconds
+#                                               (train.py --fit-budget); runs and logs go to OUT
+# The shipped models are small: one alone leaves the GPU idle between kernels, so they train side by
+# side, one process each, on batches of BATCH (default 64) 48x48 LR patches.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 data="$root/.device-data"
@@ -47,5 +55,40 @@ case "${1:-}" in
         --train-data "$data/train" --val-data "$data/benchmark" --out "$out" $resume
     done
     ;;
-  *) echo "usage: $0 pack | run" >&2; exit 2 ;;
+  ship)
+    BUDGET="${BUDGET:-420}" BATCH="${BATCH:-64}" LR="${LR:-2e-3}"
+    dest="${OUT:-$root/runs/gpu}"
+    py="${PYTHON:-python3}"
+    # The LR images first, every scale at once (runs/lr-cache): a trainer still making them while
+    # another measures its rate for --fit-budget would make that rate too high.
+    for start in "$data"/start/x*.pt; do
+      scale="$(basename "$start" .pt)" && scale="${scale#x}"
+      PYTHONPATH="$root/models" "$py" -c "from scales_train.data import PatchSampler as P; P('$data/train', $scale, 48)" &
+    done
+    wait
+    pids=()
+    for start in "$data"/start/x*.pt; do
+      scale="$(basename "$start" .pt)" && scale="${scale#x}"
+      out="$dest/ship-x$scale"
+      mkdir -p "$out"
+      # --time-budget is the backstop should the fitted schedule run long (it counts from the
+      # first iteration, --fit-budget from the process's start).
+      PYTHONPATH="$root/models" PYTHONUNBUFFERED=1 "$py" -m scales_train.train --blocks 6 --channels 48 \
+        --scale "$scale" --batch "$BATCH" --patch 48 --lr "$LR" --warmup 300 --fit-budget "$BUDGET" \
+        --time-budget "$BUDGET" --val-every 2000 --log-every 500 --device "${DEVICE:-cuda}" --threads 2 \
+        --init-scale-from "$start" --train-data "$data/train" --val-data "$data/benchmark" \
+        --out "$out" >"$dest/ship-x$scale.log" 2>&1 &
+      pids+=($!)
+    done
+    rc=0
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    rm -f "$dest"/ship-x*/.lock
+    # The weights also as plain arrays: the checkpoint is pickled by the lease's newer torch.
+    for ck in "$dest"/ship-x*/checkpoint.pt; do
+      "$py" -c "import sys, numpy, torch; ck = torch.load(sys.argv[1], map_location='cpu', weights_only=False)
+numpy.savez(sys.argv[2], **{k: v.numpy() for k, v in ck['model'].items()})" "$ck" "${ck%/*}/model.npz" || rc=1
+    done
+    exit $rc
+    ;;
+  *) echo "usage: $0 pack | run | ship" >&2; exit 2 ;;
 esac

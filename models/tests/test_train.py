@@ -39,6 +39,41 @@ def test_time_budget_ends_cleanly_with_a_checkpoint(tmp_path, bench, small_train
     assert done["stop"] == "time budget" and done["it"] == ck["iteration"]
 
 
+def test_fit_budget_sets_a_schedule_that_ends_inside_the_budget(tmp_path, bench, small_train, capsys):
+    """--fit-budget measures the warm-up's rate and fixes --iters from it: the run ends on its
+    schedule ("iterations", not the time budget), within the budget, and the checkpoint keeps the
+    fitted length so that a resume continues the same schedule."""
+    import time
+    run = tmp_path / "run"
+    t0 = time.time()
+    args = _args(small_train, bench, run, 10 ** 6, "--fit-budget", "6")
+    args[args.index("--warmup") + 1] = "200"
+    args[args.index("--val-every") + 1] = "100000"
+    args[args.index("--log-every") + 1] = "100000"
+    assert train_main(args) == 0
+    assert time.time() - t0 < 6 * 1.5
+    ck = torch.load(run / "checkpoint.pt")
+    assert 200 < ck["iteration"] == ck["args"]["iters"] < 10 ** 6
+    assert _log(run)[-1]["stop"] == "iterations"
+    assert f"schedule set to {ck['iteration']} iterations" in capsys.readouterr().out
+    args[args.index("--warmup") + 1] = "10"
+    assert train_main(args) == 2  # the rate needs a warm-up to measure
+    assert "--warmup 200" in capsys.readouterr().err
+
+
+def test_uint8_batches_give_the_float_batches_bit_for_bit(small_train):
+    """The GPU path sends batch_uint8() and divides there; it must be the very draw batch() makes."""
+    import numpy as np
+    from scales_train.data import PatchSampler
+    a, b = PatchSampler(small_train, 2, 12, seed=3), PatchSampler(small_train, 2, 12, seed=3)
+    lf, hf = a.batch(5)
+    lu, hu = b.batch_uint8(5)
+    assert lu.dtype == hu.dtype == np.uint8 and lu.shape == (5, 3, 12, 12) and hu.shape == (5, 3, 24, 24)
+    assert np.array_equal(lf, (torch.from_numpy(lu).float() / 255.0).numpy())
+    assert np.array_equal(hf, (torch.from_numpy(hu).float() / 255.0).numpy())
+    assert a.state() == b.state()
+
+
 def test_resume_refuses_another_configuration(tmp_path, bench, small_train, capsys):
     run = tmp_path / "run"
     assert train_main(_args(small_train, bench, run, 2)) == 0
