@@ -342,8 +342,9 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         "",
         f"- data: {meta.get('train_data', '?')}; random {meta.get('patch')}x{meta.get('patch')} LR patches, "
         f"batch {meta.get('batch')}, flips and 90-degree rotations; seed {meta.get('seed')}",
-        (f"- iterations: {meta.get('iterations')}; {meta['core_hours']} core-hours (wall time x threads) over "
-         f"{meta.get('segments')} resumed stretch(es) on {meta.get('cpus')}"
+        (f"- iterations: {meta.get('iterations')}; {meta['core_hours']} core-hours (wall time x threads)"
+         # A run trained only on a GPU has no CPU stretch of its own: its core-hours are its start's.
+         + (f" over {meta.get('segments')} resumed stretch(es) on {meta['cpus']}" if meta.get("cpus") else "")
          + (f", plus {meta['gpu_hours']} GPU-hours on {meta.get('gpus')} (a device lease: "
             "`models/scripts/train_gpu.sh ship`)" if meta.get("gpu_hours") else "")
          + (f"; started from the FP twin `{meta['init_from']}`" if meta.get("init_from") else "")

@@ -20,6 +20,8 @@
 #                                               models/scripts/pack_device_data.py --start S:CKPT ...);
 #                                               the cosine schedule is fitted to BUDGET seconds
 #                                               (train.py --fit-budget); runs and logs go to OUT
+#   models/scripts/train_gpu.sh swin-ab         there: plain and SCALES SwinIR x2 at docs/ablation.md's
+#                                               size, side by side, fitted to BUDGET seconds
 # The shipped models are small: one alone leaves the GPU idle between kernels, so they train side by
 # side, one process each, on batches of BATCH (default 64) 48x48 LR patches.
 set -euo pipefail
@@ -90,5 +92,28 @@ numpy.savez(sys.argv[2], **{k: v.numpy() for k, v in ck['model'].items()})" "$ck
     done
     exit $rc
     ;;
-  *) echo "usage: $0 pack | run | ship" >&2; exit 2 ;;
+  swin-ab)
+    # SCALES against plain binary SwinIR at docs/ablation.md's size (embedding 32, 2 groups of 2
+    # layers, same_width), side by side, at a larger budget than the CPU gave them: batches of 64
+    # 32x32 LR patches, lr 5e-4, the cosine schedule fitted to BUDGET seconds.
+    BUDGET="${BUDGET:-180}"
+    dest="${OUT:-$root/runs/gpu}"
+    py="${PYTHON:-python3}"
+    PYTHONPATH="$root/models" "$py" -c "from scales_train.data import PatchSampler as P; P('$data/train', 2, 32)"
+    pids=()
+    for variant in plain scales; do
+      out="$dest/swin-$variant" && mkdir -p "$out"
+      PYTHONPATH="$root/models" PYTHONUNBUFFERED=1 "$py" -m scales_train.train --arch swinir --variant "$variant" \
+        --scale 2 --channels 32 --groups 2 --depth 2 --heads 4 --window 8 --linear-residual same_width \
+        --patch 32 --batch 64 --lr 5e-4 --warmup 300 --fit-budget "$BUDGET" --time-budget "$BUDGET" \
+        --val-every 100000 --log-every 500 --device "${DEVICE:-cuda}" --threads 2 \
+        --train-data "$data/train" --val-data "$data/benchmark" --out "$out" >"$dest/swin-$variant.log" 2>&1 &
+      pids+=($!)
+    done
+    rc=0
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    rm -f "$dest"/swin-*/.lock
+    exit $rc
+    ;;
+  *) echo "usage: $0 pack | run | ship | swin-ab" >&2; exit 2 ;;
 esac
