@@ -287,6 +287,19 @@ def set_card_latency(model: Path, lat: dict, card_path: Path) -> None:
     set_card_section(card_path, "## Engine latency", latency_lines(model, lat))
 
 
+def training_hours(meta: dict) -> list[str]:
+    """The card's account of the compute behind a model: CPU core-hours and GPU-hours, each where
+    there are any. A run trained only on a GPU has no CPU stretch of its own (its core-hours, if
+    any, are those of the run it started from)."""
+    parts = []
+    if float(meta.get("core_hours") or 0) > 0:
+        parts.append(f"{meta['core_hours']} core-hours (wall time x threads)"
+                     + (f" over {meta.get('segments')} resumed stretch(es) on {meta['cpus']}" if meta.get("cpus") else ""))
+    if meta.get("gpu_hours"):
+        parts.append(f"{meta['gpu_hours']} GPU-hours on {meta.get('gpus')} (a device lease: `models/scripts/train_gpu.sh`)")
+    return parts
+
+
 def command_line(train_cmd: str, stem: str) -> str:
     """The card's command line. A plain command is put in code quotes and followed by the export;
     a chain of commands given already quoted (a warm restart after a first run: it holds
@@ -342,11 +355,7 @@ def card(model: Path, ev: dict, bic: dict, fp: dict | None, fp_ck: Path | None, 
         "",
         f"- data: {meta.get('train_data', '?')}; random {meta.get('patch')}x{meta.get('patch')} LR patches, "
         f"batch {meta.get('batch')}, flips and 90-degree rotations; seed {meta.get('seed')}",
-        (f"- iterations: {meta.get('iterations')}; {meta['core_hours']} core-hours (wall time x threads)"
-         # A run trained only on a GPU has no CPU stretch of its own: its core-hours are its start's.
-         + (f" over {meta.get('segments')} resumed stretch(es) on {meta['cpus']}" if meta.get("cpus") else "")
-         + (f", plus {meta['gpu_hours']} GPU-hours on {meta.get('gpus')} (a device lease: "
-            "`models/scripts/train_gpu.sh ship`)" if meta.get("gpu_hours") else "")
+        (f"- iterations: {meta.get('iterations')}; " + ", plus ".join(training_hours(meta))
          + (f"; started from the FP twin `{meta['init_from']}`" if meta.get("init_from") else "")
          + (f"; distilled from the FP teacher `{meta['teacher']}`" if meta.get("teacher") else "")
          + ("; started from run `{}` with {} iterations behind it (`--init-scale-from`: another scale, or a "

@@ -77,3 +77,28 @@ def test_command_line_quotes_a_plain_command_and_keeps_a_quoted_chain():
                          "--out models/weights/m.safetensors`")
     with_export = chain + ", then `scripts/py -m scales_train.export --checkpoint RUN/checkpoint.pt --out x`"
     assert command_line(with_export, "m") == "- command: " + with_export
+
+
+def test_card_counts_cpu_core_hours_and_gpu_hours_apart():
+    from scales_train.report import training_hours
+    both = training_hours({"core_hours": "2.39", "segments": "3", "cpus": "AMD EPYC",
+                           "gpu_hours": "0.113", "gpus": "NVIDIA H200"})
+    assert both == ["2.39 core-hours (wall time x threads) over 3 resumed stretch(es) on AMD EPYC",
+                    "0.113 GPU-hours on NVIDIA H200 (a device lease: `models/scripts/train_gpu.sh`)"]
+    # A GPU-only run: no "0.00 core-hours", and no empty CPU list.
+    assert training_hours({"core_hours": "0.00", "segments": "1", "cpus": "", "gpu_hours": "0.043",
+                           "gpus": "NVIDIA H200"}) == [
+        "0.043 GPU-hours on NVIDIA H200 (a device lease: `models/scripts/train_gpu.sh`)"]
+    # A GPU warm restart of a CPU run: the start's core-hours, without a CPU stretch of its own.
+    assert training_hours({"core_hours": "7.47", "segments": "1", "cpus": "", "gpu_hours": "0.118",
+                           "gpus": "NVIDIA H200"})[0] == "7.47 core-hours (wall time x threads)"
+    assert training_hours({"core_hours": "1.00", "segments": "2", "cpus": "AMD EPYC"}) == [
+        "1.00 core-hours (wall time x threads) over 2 resumed stretch(es) on AMD EPYC"]
+
+
+def test_checkpoint_hours_split_by_device():
+    from scales_train.checkpoint import core_hours, gpu_hours
+    segs = [{"seconds": 3600, "threads": 2, "device": "cpu"}, {"seconds": 1800, "threads": 2, "device": "cuda"},
+            {"seconds": 360, "threads": 1}]  # an old segment without "device" ran on the CPU
+    assert core_hours(segs) == 2.1
+    assert gpu_hours(segs) == 0.5

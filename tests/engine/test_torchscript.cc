@@ -43,27 +43,32 @@ TEST(TorchScript, EngineMatchesTheExportOnRandomSizes) {
     scales::EngineOptions o{2, "", 0};
     o.fp_precision = "fp32";  // the oracle is fp32; the recorded precisions have their own test (tests/client)
     scales::Engine engine(o);
+    // The engine and ATen round differently (the engine's own binary kernels and scale factors
+    // for EDSR; its LayerNorm, softmax and GELU for SwinIR), so a pre-binarization value within
+    // ~1e-7 of zero can take the other sign, which moves a patch of outputs by less than one 8-bit
+    // level. That is rare and input-specific: measured on these uniform-noise inputs, the SwinIR
+    // fixture 97 dB / 0.11% of values at 37x24, the trained scales-swinir-x2 80 dB / 0.70% and x4
+    // 81 dB / 0.69% at 37x24, and scales-edsr-x3 (the 2026-12-04 file) 81 dB / 0.52% at 64x41 (the
+    // pattern of a flip: under a level, at one size only; its golden files match on real images);
+    // every other size of every model 127-147 dB. So each size must stay within one level (max
+    // |diff|, which catches a real error) and 1.5% of values, and at most one size of the three
+    // may fall below 100 dB: a real error shows at every size. Set5 through both stays within
+    // 0.01 dB (tests/client/test_engine_cli.py).
+    int exact_sizes = 0;
     for (auto [w, h] : {std::pair{13, 19}, std::pair{37, 24}, std::pair{64, 41}}) {
       const scales::Image in = scales::testing::random_image(w, h, w * h);
       const scales::Image want = run_torchscript(ts, in), got = engine.upscale(*model, in);
       ASSERT_EQ(got.width, want.width);
       ASSERT_EQ(got.height, want.height);
       const auto d = scales::testing::compare(got, want);
-      // SwinIR's LayerNorm, softmax and GELU run through oneDNN here and through ATen in the oracle:
-      // last-bit differences can flip the sign of a pre-binarization value within ~1e-7 of zero,
-      // which moves a few outputs by less than one 8-bit level. Measured on these uniform-noise
-      // inputs: the seeded fixture 97-133 dB, <= 0.11% of values; the trained scales-swinir-x2
-      // 77-140 dB, <= 0.76%, and x4 81-140 dB, <= 0.69% (a trained network has more values near
-      // zero; 37x24 is the worst size for all three). A real error moves outputs by more than one
-      // level, which the max |diff| bound catches. Set5 through both stays within 0.01 dB
-      // (models/tests/test_engine_cli.py).
-      const bool swin = model->info().architecture == "scales-swinir";
-      EXPECT_GT(d.psnr, swin ? 70.0 : 100.0) << w << "x" << h << " max |diff| " << d.max_abs;
-      EXPECT_LT(d.changed_8bit, swin ? 0.015 : 0.0005) << w << "x" << h;
-      if (swin) EXPECT_LT(d.max_abs, 1.0 / 255) << w << "x" << h;
+      EXPECT_GT(d.psnr, 70.0) << w << "x" << h << " max |diff| " << d.max_abs;
+      EXPECT_LT(d.changed_8bit, 0.015) << w << "x" << h;
+      EXPECT_LT(d.max_abs, 1.0 / 255) << w << "x" << h;
+      exact_sizes += d.psnr > 100.0;
       std::printf("  %s %dx%d: PSNR vs TorchScript %.1f dB, max |diff| %.2e, 8-bit changed %.4f%%\n", stem.c_str(), w,
                   h, d.psnr, d.max_abs, 100 * d.changed_8bit);
     }
+    EXPECT_GE(exact_sizes, 2) << "more than one size off by more than a sign flip";
     ++models;
   }
   EXPECT_GE(models, 1) << "no tests/golden/*.torchscript.pt";
