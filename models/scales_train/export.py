@@ -96,6 +96,7 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
         "seed": str(args.get("seed", "")), "lr": str(args.get("lr", "")), "warmup": str(args.get("warmup", 100)),
     }
     if ck.get("segments"):  # runs from the cumulative trainer record their stretches
+        start_gpu = 0.0  # GPU-hours of the run this one started from (--init-scale-from), if any
         extra["core_hours"] = f"{core_hours(ck['segments']):.2f}"
         extra["segments"] = str(len(ck["segments"]))
         extra["cpus"] = "; ".join(sorted({sg["cpu"] for sg in ck["segments"] if sg.get("device", "cpu") != "cuda"}))
@@ -122,7 +123,7 @@ def export(checkpoint: Path, out: Path, oracle_dir: Path | None, data: Path = DE
             extra["init_scale_from"] = f"{src.parent.name}@{start_it}"
             extra["iterations"] = str(ck.get("iteration", 0) + start_it)
             extra["core_hours"] = f"{core_hours(ck['segments']) + start_hours:.2f}"
-        hours_gpu = gpu_hours(ck["segments"]) + (start_gpu if args.get("init_scale_from") else 0.0)
+        hours_gpu = gpu_hours(ck["segments"]) + start_gpu
         if hours_gpu:
             extra["gpu_hours"] = f"{hours_gpu:.3f}"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from scales_train.checkpoint import read_checkpoint
+
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -62,7 +64,7 @@ def main() -> int:
     shutil.rmtree(out / "start", ignore_errors=True)
     for spec in a.start:
         scale, path = spec.split(":", 1)
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+        ck = read_checkpoint(path)
         ck.pop("optimizer", None)
         ck["packed_from"] = str(Path(path).resolve().relative_to(ROOT))  # train.py records this as the start
         # The start's own record (iterations, core-hours) travels with it: its path there differs.

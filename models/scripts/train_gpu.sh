@@ -85,11 +85,6 @@ case "${1:-}" in
     rc=0
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
     rm -f "$dest"/ship-x*/.lock
-    # The weights also as plain arrays: the checkpoint is pickled by the lease's newer torch.
-    for ck in "$dest"/ship-x*/checkpoint.pt; do
-      "$py" -c "import sys, numpy, torch; ck = torch.load(sys.argv[1], map_location='cpu', weights_only=False)
-numpy.savez(sys.argv[2], **{k: v.numpy() for k, v in ck['model'].items()})" "$ck" "${ck%/*}/model.npz" || rc=1
-    done
     exit $rc
     ;;
   swin-ab)
