@@ -66,6 +66,12 @@ const Shape kShapes[] = {{1, 1, 1, 1, 1, 64},
                          {3, 6, 2, 9, 33, 1152},
                          {3, 1, 1, 5, 7, 64 * 3},
                          {1, 8, 8, 33, 64, 512},
+                         // runs of 3 words at stride 1 (AVX-512's taps form): whole and partial
+                         // 8-row blocks, an odd group, 1 or 2 runs, a 48-channel conv's K
+                         {3, 3, 1, 19, 9, 576},
+                         {3, 3, 1, 17, 48, 432},
+                         {1, 3, 1, 16, 40, 192},
+                         {2, 3, 1, 8, 64, 384},
                          // three-run rows past AVX2's byte-count fold (14 pairs): 33 words, the odd
                          // first one seeding Harley-Seal's "ones", and 30 words, even; and past its
                          // gathered-row bound (270 words: the lookup form)
