@@ -14,8 +14,8 @@
 //                we ship. Row p's word j is word p + j of its run, so the 8 rows read only 10
 //                distinct words per run: each is broadcast once and meets the 3 taps' weights,
 //                held in registers. Loads per popcount drop from 0.63 to 0.33.
-// Measured on the 64 -> 64 3x3 conv (docs/benchmarks.md, "Kernel efficiency"): the taps form
-// raised the AVX-512 kernel from 0.72 to 0.8-0.9 of its roofline.
+// Measured on the 64 -> 64 3x3 conv (docs/benchmarks.md, "Headline: the AVX-512 taps kernel";
+// AMD EPYC, Zen 5): the taps form raised the kernel from 0.69-0.71 to 0.88-0.89 of its roofline.
 //
 // The empty asm after each add pins the accumulator to a register at that point. Without it GCC
 // reassociates a fully unrolled sum: it computes all 144 popcounts of a tile first and adds them
