@@ -15,7 +15,7 @@
 //                distinct words per run: each is broadcast once and meets the 3 taps' weights,
 //                held in registers. Loads per popcount drop from 0.63 to 0.33.
 // Measured on the 64 -> 64 3x3 conv (docs/benchmarks.md, "Headline: the AVX-512 taps kernel";
-// AMD EPYC, Zen 5): the taps form raised the kernel from 0.69-0.71 to 0.88-0.89 of its roofline.
+// AMD EPYC, Zen 5): the taps form raised the kernel from 0.69-0.73 to 0.88-0.91 of its roofline.
 //
 // The empty asm after each add pins the accumulator to a register at that point. Without it GCC
 // reassociates a fully unrolled sum: it computes all 144 popcounts of a tile first and adds them
