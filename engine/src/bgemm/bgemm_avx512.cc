@@ -149,29 +149,29 @@ inline void taps_avx512(const Rows& a, int r0, int g0, const Weights& w, int32_t
   const std::size_t group_words = static_cast<std::size_t>(w.k_words) * 8;
   const uint64_t* wg = w.lane8.data() + static_cast<std::size_t>(g0) * group_words;
   Tile<P, G> acc;
+  constexpr int kRunWeights = 3 * 8;  // a run's 3 words x 8 lanes, in each group's lane8 block
   run_avx512<P, G, true>(acc, wg, group_words, a.run[0] + r0);
-  for (int s = 1; s < a.runs; ++s) run_avx512<P, G, false>(acc, wg + 24 * s, group_words, a.run[s] + r0);
+  for (int s = 1; s < a.runs; ++s) run_avx512<P, G, false>(acc, wg + kRunWeights * s, group_words, a.run[s] + r0);
   store_tile<P, G>(acc, w, g0, out);
 }
 
 // ---- dispatch ----
 
+// One P x G tile in the chosen form.
+template <int P, int G, bool kTaps>
+inline void tile_avx512(const Rows& a, int r0, int g0, const Weights& w, int32_t* out) {
+  if constexpr (kTaps)
+    taps_avx512<P, G>(a, r0, g0, w, out);
+  else
+    rows_avx512<P, G>(a, r0, g0, w, out);
+}
+
 // P rows of every group: two groups at a time, then the odd one.
 template <int P, bool kTaps>
 inline void rows_all_groups(const Rows& a, int r0, const Weights& w, int32_t* out) {
   int g = 0;
-  for (; g + 2 <= w.groups(); g += 2) {
-    if constexpr (kTaps)
-      taps_avx512<P, 2>(a, r0, g, w, out);
-    else
-      rows_avx512<P, 2>(a, r0, g, w, out);
-  }
-  if (g < w.groups()) {
-    if constexpr (kTaps)
-      taps_avx512<P, 1>(a, r0, g, w, out);
-    else
-      rows_avx512<P, 1>(a, r0, g, w, out);
-  }
+  for (; g + 2 <= w.groups(); g += 2) tile_avx512<P, 2, kTaps>(a, r0, g, w, out);
+  if (g < w.groups()) tile_avx512<P, 1, kTaps>(a, r0, g, w, out);
 }
 
 }  // namespace
