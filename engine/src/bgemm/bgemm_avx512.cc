@@ -19,8 +19,8 @@
 //
 // The empty asm after each add pins the accumulator to a register at that point. Without it GCC
 // reassociates a fully unrolled sum: it computes all 144 popcounts of a tile first and adds them
-// as a tree afterwards, which spills them to the stack and halves the rate (the taps form measured
-// 0.41-0.52 of the roofline so; likely also why earlier fully unrolled trials measured 0.36-0.46).
+// as a tree afterwards, which spills them to the stack and about halves the rate (likely also why
+// earlier fully unrolled trials measured 0.36-0.46 of the roofline, docs/benchmarks.md).
 #include <immintrin.h>
 
 #include <cstddef>
