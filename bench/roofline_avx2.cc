@@ -21,7 +21,7 @@ uint64_t xor_popcount_avx2(const uint64_t* a, const uint64_t* b, int words, long
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j) w[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 4 * j));
   for (long r = 0; r < reps; ++r)
-    for (int i = 0; i < words; i += 32) {  // 8 ymm per chunk: 4 pairs, at most 4 * 16 + 8 per byte
+    for (int i = 0; i < words; i += 32) {  // 8 ymm per chunk: 4 pairs, at most 2 * 4 * 8 + 8 per byte
       __m256i acc8 = zero, ones = zero;
 #pragma GCC unroll 4
       for (int j = 0; j < 8; j += 2) {
@@ -31,10 +31,9 @@ uint64_t xor_popcount_avx2(const uint64_t* a, const uint64_t* b, int words, long
         const __m256i t = _mm256_xor_si256(ones, u);
         const __m256i twos = _mm256_or_si256(_mm256_and_si256(ones, u), _mm256_and_si256(t, v));
         ones = _mm256_xor_si256(t, v);
-        const __m256i c = count(twos);
-        acc8 = _mm256_add_epi8(acc8, _mm256_add_epi8(c, c));
+        acc8 = _mm256_add_epi8(acc8, count(twos));  // carries summed as they are, doubled once below
       }
-      acc64 = _mm256_add_epi64(acc64, _mm256_sad_epu8(_mm256_add_epi8(acc8, count(ones)), zero));
+      acc64 = _mm256_add_epi64(acc64, _mm256_sad_epu8(_mm256_add_epi8(_mm256_add_epi8(acc8, acc8), count(ones)), zero));
     }
   alignas(32) uint64_t s[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(s), acc64);

@@ -17,6 +17,10 @@
 // odd word seeding "ones" and the sums converted to output in vector form, took the 64 -> 64
 // conv from 458-480 to 574-613 G/s (efficiency 0.65-0.68 -> 0.80-0.87; `scales-bench
 // --kernel-only`, both builds alternating in one run, 2026-12-03, docs/benchmarks.md).
+// Then (2026-12-05, same command, AMD EPYC Zen 5 running the AVX2 code): the carries' byte counts
+// summed undoubled (one add fewer per pair and half) and a fixed-K form for 9 words, unrolled with
+// its sums pinned to registers, took it from 545-635 to 693-744 G/s; against a roofline given the
+// same one-add saving, 0.92-0.96 of it (docs/benchmarks.md, "Headline: the AVX2 kernel").
 #include <immintrin.h>
 
 #include <cstddef>
@@ -93,16 +97,69 @@ inline __m256i dot_from_popcounts(__m256i lo, __m256i hi, int k_bits) {
   return _mm256_sub_epi32(_mm256_set1_epi32(k_bits), _mm256_add_epi32(pop, pop));
 }
 
-inline void row_avx2_hs(const Rows& a, int r0, const Weights& w, int32_t* out) {
+inline void store_dot(__m256i dot, const Weights& w, int g, int32_t* out) {
+  const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
+  int32_t* o = out + 8 * g;
+  if (n == 8) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), dot);
+  } else {
+    alignas(32) int32_t d[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(d), dot);
+    for (int l = 0; l < n; ++l) o[l] = d[l];
+  }
+}
+
+// One carry-save step over a pair of XORed words u, v: "ones" keeps the bits seen an odd number
+// of times, and the returned carries ("twos") stand for two each.
+inline __m256i csa(__m256i& ones, __m256i u, __m256i v) {
+  const __m256i t = _mm256_xor_si256(ones, u);
+  const __m256i twos = _mm256_or_si256(_mm256_and_si256(ones, u), _mm256_and_si256(t, v));
+  ones = _mm256_xor_si256(t, v);
+  return twos;
+}
+
+// The byte counts of the carries are summed as they are (at most 8 per pair) and doubled once,
+// at the end or at a fold, not per pair: that is one add fewer per pair and half.
+//
+// Rows of K words, K a constant of at most 31 (every 3x3 conv over at most 64 channels: K = 9).
+// No fold is needed (15 pairs x 8, doubled, plus 8 for "ones" is 248, inside a byte), every
+// loop is unrolled, and the empty asm pins each running sum where it is added: without it GCC
+// may compute all the counts first and sum them as a tree, which spills (bgemm_avx512.cc).
+template <int K>
+inline void row_avx2_hs_fixed(const uint64_t* x, const Weights& w, int32_t* out) {
+  static_assert(K >= 2 && K <= 31);
   const __m256i lut = nibble_popcount_lut();
   const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
-  const int K = a.runs * a.run_words;
-  alignas(32) uint64_t x[kMaxWords];
-  for (int s = 0, k = 0; s < a.runs; ++s)
-    for (int j = 0; j < a.run_words; ++j) x[k++] = a.run[s][static_cast<std::ptrdiff_t>(r0) * a.stride + j];
-  // With an odd word count the first word seeds the carry-save adder's "ones" instead of being
-  // counted on its own: "ones" is counted once at the end anyway, so the odd word costs one XOR
-  // (a 3x3 conv over 64 channels has 9 words: 5 lookups instead of 6).
+  constexpr int k0 = K & 1;  // an odd first word seeds "ones" (counted once at the end anyway)
+  for (int g = 0; g < w.groups(); ++g) {
+    const uint64_t* wg = w.lane8.data() + static_cast<std::size_t>(g) * K * 8;
+    __m256i sum[2];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const auto wload = [&](int k) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + 8 * k + 4 * h));
+      };
+      const auto xw = [&](int k) {
+        return _mm256_xor_si256(wload(k), _mm256_set1_epi64x(static_cast<long long>(x[k])));
+      };
+      __m256i ones = k0 ? xw(0) : zero, acc8 = zero;
+#pragma GCC unroll 16
+      for (int k = k0; k < K; k += 2) {
+        const __m256i c = popcnt_bytes(csa(ones, xw(k), xw(k + 1)), lut, low4);
+        acc8 = k == k0 ? c : _mm256_add_epi8(acc8, c);
+        asm("" : "+x"(acc8));
+      }
+      sum[h] = _mm256_sad_epu8(_mm256_add_epi8(_mm256_add_epi8(acc8, acc8), popcnt_bytes(ones, lut, low4)), zero);
+    }
+    store_dot(dot_from_popcounts(sum[0], sum[1], w.k_bits), w, g, out);
+  }
+}
+
+// Any K up to kMaxWords: the same count with a runtime loop, folding the byte sums into 64-bit
+// lanes every 31 pairs.
+inline void row_avx2_hs(const uint64_t* x, int K, const Weights& w, int32_t* out) {
+  const __m256i lut = nibble_popcount_lut();
+  const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
   const int k0 = K & 1;
   for (int g = 0; g < w.groups(); ++g) {
     const uint64_t* wg = w.lane8.data() + static_cast<std::size_t>(g) * w.k_words * 8;
@@ -120,15 +177,9 @@ inline void row_avx2_hs(const Rows& a, int r0, const Weights& w, int32_t* out) {
       for (int h = 0; h < 2; ++h) {
         const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 4 * h)), xa);
         const __m256i v = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 8 + 4 * h)), xb);
-        const __m256i t = _mm256_xor_si256(ones[h], u);
-        const __m256i twos = _mm256_or_si256(_mm256_and_si256(ones[h], u), _mm256_and_si256(t, v));
-        ones[h] = _mm256_xor_si256(t, v);
-        const __m256i c = popcnt_bytes(twos, lut, low4);
-        acc8[h] = _mm256_add_epi8(acc8[h], _mm256_add_epi8(c, c));
+        acc8[h] = _mm256_add_epi8(acc8[h], popcnt_bytes(csa(ones[h], u, v), lut, low4));
       }
-      // A byte gains at most 16 per pair: fold before 255 is in reach ("ones" adds at most 8
-      // more at the end).
-      if (++pairs == 14) {
+      if (++pairs == 31) {  // a byte gains at most 8 per pair
         for (int h = 0; h < 2; ++h) {
           acc64[h] = _mm256_add_epi64(acc64[h], _mm256_sad_epu8(acc8[h], zero));
           acc8[h] = zero;
@@ -136,19 +187,30 @@ inline void row_avx2_hs(const Rows& a, int r0, const Weights& w, int32_t* out) {
         pairs = 0;
       }
     }
-    for (int h = 0; h < 2; ++h)
-      acc64[h] =
-          _mm256_add_epi64(acc64[h], _mm256_sad_epu8(_mm256_add_epi8(acc8[h], popcnt_bytes(ones[h], lut, low4)), zero));
-    const __m256i dot = dot_from_popcounts(acc64[0], acc64[1], w.k_bits);
-    const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
-    int32_t* o = out + 8 * g;
-    if (n == 8) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), dot);
-    } else {
-      alignas(32) int32_t d[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(d), dot);
-      for (int l = 0; l < n; ++l) o[l] = d[l];
+    __m256i sum[2];
+    for (int h = 0; h < 2; ++h) {
+      const __m256i twos = _mm256_add_epi64(acc64[h], _mm256_sad_epu8(acc8[h], zero));
+      sum[h] = _mm256_add_epi64(_mm256_add_epi64(twos, twos), _mm256_sad_epu8(popcnt_bytes(ones[h], lut, low4), zero));
     }
+    store_dot(dot_from_popcounts(sum[0], sum[1], w.k_bits), w, g, out);
+  }
+}
+
+// Every row in Harley-Seal form: the row's words gathered into x, then the fixed-K form where
+// one is compiled (K = 9: 3x3 convs over at most 64 channels; 18: over 128), else the loop.
+inline void all_rows_avx2_hs(const Rows& a, const Weights& w, int32_t* out) {
+  const int K = a.runs * a.run_words;
+  alignas(32) uint64_t x[kMaxWords];
+  for (int r = 0; r < a.count; ++r) {
+    for (int s = 0, k = 0; s < a.runs; ++s)
+      for (int j = 0; j < a.run_words; ++j) x[k++] = a.run[s][static_cast<std::ptrdiff_t>(r) * a.stride + j];
+    int32_t* o = out + static_cast<std::size_t>(r) * w.c_out;
+    if (K == 9)
+      row_avx2_hs_fixed<9>(x, w, o);
+    else if (K == 18)
+      row_avx2_hs_fixed<18>(x, w, o);
+    else
+      row_avx2_hs(x, K, w, o);
   }
 }
 
@@ -165,7 +227,7 @@ void bgemm_avx2(const Rows& a, const Weights& w, int32_t* out) {
   if (a.runs == 1) {
     all_rows_avx2<4>(a, w, out);
   } else if (a.runs * a.run_words <= kMaxWords) {
-    for (int r = 0; r < a.count; ++r) row_avx2_hs(a, r, w, out + static_cast<std::size_t>(r) * w.c_out);
+    all_rows_avx2_hs(a, w, out);
   } else {
     all_rows_avx2<2>(a, w, out);
   }
