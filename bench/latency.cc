@@ -9,10 +9,12 @@
 // With --onnx-dir, every FP network is also timed in ONNX Runtime (ort_runner.h), right after the
 // engine on the same input in the same repeat, from DIR/fp-x<S>-b<B>c<C>.onnx as
 // `scales_train.onnx_export --front-dir DIR` writes them: what a user of FP models would run.
-// Then the networks are timed one after another (warm-up and every repeat of one network before
-// the next) instead of interleaved: an ONNX Runtime session keeps its memory arena at the peak
+// Then each (network, input) pair is timed on its own (its warm-up and every repeat before the
+// next pair) instead of interleaved: an ONNX Runtime session keeps its memory arena at the peak
 // of its largest input, and three x4 FP sessions that had each run a 1280x720 input held more
-// than this 24 GiB machine has (the worker was killed). The worker keeps one session loaded.
+// than this 24 GiB machine has (the worker was killed); the worker keeps one session loaded. And
+// an engine run right after ONNX Runtime's 1280x720 one was slowed by it: FP B3 C16 x4 at
+// 256x256 took 76-101 ms so, against 56-66 ms with ONNX Runtime on the same input only.
 //
 //   scales-latency --nets scales:4x32,scales:8x64,fp:4x32 --scales 2,4 \
 //       --inputs 256x256,1280x720 --threads 2 --repeats 5 [--kernel avx2] [--onnx-dir DIR] [--json]
@@ -149,11 +151,12 @@ int main(int argc, char** argv) {
     if (!onnx_dir.empty()) ort = std::make_unique<scales::bench::OrtRunner>(ort_worker);
     std::vector<std::vector<double>> times(nets.size() * inputs.size()), ort_times(times.size()),
         fp32_times(times.size());
-    // One pass: warm-up (r = -1), then the repeats, over the networks [first, last).
-    auto pass = [&](size_t first, size_t last) {
+    // One pass: warm-up (r = -1), then the repeats, over the networks [first, last) and the
+    // inputs [in0, in1).
+    auto pass = [&](size_t first, size_t last, size_t in0, size_t in1) {
       for (int r = -1; r < repeats; ++r)
         for (size_t n = first; n < last; ++n)
-          for (size_t i = 0; i < inputs.size(); ++i) {
+          for (size_t i = in0; i < in1; ++i) {
             if (r < 0) {
               engine.upscale(*nets[n].model, images[i]);
               if (is_file(n)) engine32.upscale(*nets[n].model, images[i]);
@@ -174,9 +177,10 @@ int main(int argc, char** argv) {
           }
     };
     if (ort) {
-      for (size_t n = 0; n < nets.size(); ++n) pass(n, n + 1);
+      for (size_t n = 0; n < nets.size(); ++n)
+        for (size_t i = 0; i < inputs.size(); ++i) pass(n, n + 1, i, i + 1);
     } else {
-      pass(0, nets.size());
+      pass(0, nets.size(), 0, inputs.size());
     }
 
     json out;
