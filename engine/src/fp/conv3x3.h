@@ -3,8 +3,9 @@
 //
 // A conv runs in fp32, or in the cheaper precision its model file records (bf16 or int8,
 // fp/conv_params.h) when this CPU has a native kernel for it (oneDNN's dispatcher decides:
-// AVX512-BF16 for bf16; VNNI or AVX2 for int8 on x86; on arm64, whatever non-reference kernel
-// Debian's oneDNN build has, untested here); else in fp32. Inputs and outputs
+// AVX512-BF16 for bf16; VNNI or AVX2 for int8 on x86; on arm64, int8 only with 512-bit SVE);
+// else in fp32. On arm64 Debian's oneDNN 2.6.3 runs even fp32 here on its reference GEMM
+// (docs/engine.md). Inputs and outputs
 // are float either way: a low-precision conv converts its input one band of rows at a time, so the
 // converted copy stays in cache and small.
 //
