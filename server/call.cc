@@ -182,7 +182,9 @@ class Call : public std::enable_shared_from_this<Call> {
   // call ends (its dropped tiles leave the queue; without this a cancelled call's tiles stayed
   // in the gauge until the next batch).
   void note_queue_depth() {
-    if (cx_.metrics) cx_.metrics->set_queue_depth(static_cast<double>(cx_.scheduler.waiting_tiles() + cx_.io.queued()));
+    if (cx_.metrics)
+      cx_.metrics->refresh_queue_depth(
+          [this] { return static_cast<double>(cx_.scheduler.waiting_tiles() + cx_.io.queued()); });
   }
 
   // The scheduler's answer, on the I/O pool: the encoder's last rows, then the reply.

@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   const std::string kernel = scheduler.kernel();
   scheduler.on_batch([m = metrics.get(), &scheduler, &io](int n) {
     m->batch_formed(n);
-    m->set_queue_depth(static_cast<double>(scheduler.waiting_tiles() + io.queued()));
+    m->refresh_queue_depth([&] { return static_cast<double>(scheduler.waiting_tiles() + io.queued()); });
   });
   const std::string backend_name = scheduler.backend();
   metrics->set_build_info(SCALES_VERSION, kernel, backend_name);

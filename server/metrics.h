@@ -9,6 +9,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,7 +31,14 @@ class Metrics {
   void image_done(const std::string& model, double queue_s, double inference_s, int tiles, double in_pixels);
   // One batch of tiles handed to an engine worker.
   void batch_formed(int tiles) { batch_size_.Observe(tiles); }
-  void set_queue_depth(double n) { queue_depth_.Set(n); }
+  // Sets the queue gauge to `count()` (scheduler tiles plus the decode queue), counted under a
+  // lock: threads that each counted and then set it could write a stale count last (the server
+  // suite once saw 1 left after every call had ended: a count taken right after a submit, set
+  // after the call's finish had set 0).
+  void refresh_queue_depth(const std::function<double()>& count) {
+    std::lock_guard<std::mutex> lk(queue_depth_mu_);
+    queue_depth_.Set(count());
+  }
   void in_flight_add(double d) { in_flight_.Increment(d); }
   // The memory budget (memory_budget.h): its size, the bytes reserved, the requests waiting.
   void set_memory(size_t capacity, size_t in_use, size_t waiting);
@@ -52,6 +60,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& tiles_;
   prometheus::Family<prometheus::Counter>& pixels_;
   prometheus::Gauge& queue_depth_;
+  std::mutex queue_depth_mu_;
   prometheus::Gauge& in_flight_;
   prometheus::Gauge& device_in_use_;
   prometheus::Gauge& device_reserved_;
