@@ -32,9 +32,9 @@ class Metrics {
   // One batch of tiles handed to an engine worker.
   void batch_formed(int tiles) { batch_size_.Observe(tiles); }
   // Sets the queue gauge to `count()` (scheduler tiles plus the decode queue), counted under a
-  // lock: threads that each counted and then set it could write a stale count last (the server
-  // suite once saw 1 left after every call had ended: a count taken right after a submit, set
-  // after the call's finish had set 0).
+  // lock: threads that each counted and then set it could write a stale count last. The ASan
+  // server suite once saw 1 left after every call had ended; the likely order is a count taken
+  // right after a submit and set only after that call's finish had set 0.
   void refresh_queue_depth(const std::function<double()>& count) {
     std::lock_guard<std::mutex> lk(queue_depth_mu_);
     queue_depth_.Set(count());
