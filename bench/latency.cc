@@ -14,7 +14,7 @@
 // of its largest input, and three x4 FP sessions that had each run a 1280x720 input held more
 // than this 24 GiB machine has (the worker was killed); the worker keeps one session loaded. And
 // an engine run right after ONNX Runtime's 1280x720 one was slowed by it: FP B3 C16 x4 at
-// 256x256 took 76-101 ms so, against 56-66 ms with ONNX Runtime on the same input only.
+// 256x256 took 76-101 ms so, against 56-66 ms with no ONNX Runtime run of another input before.
 //
 //   scales-latency --nets scales:4x32,scales:8x64,fp:4x32 --scales 2,4 \
 //       --inputs 256x256,1280x720 --threads 2 --repeats 5 [--kernel avx2] [--onnx-dir DIR] [--json]

@@ -34,7 +34,8 @@ class Metrics {
   // Sets the queue gauge to `count()` (scheduler tiles plus the decode queue), counted under a
   // lock: threads that each counted and then set it could write a stale count last. The ASan
   // server suite once saw 1 left after every call had ended; the likely order is a count taken
-  // right after a submit and set only after that call's finish had set 0.
+  // right after a submit and set only after that call's finish had set 0. `count` takes the
+  // scheduler's and the I/O pool's locks inside this one, so no caller may hold either.
   void refresh_queue_depth(const std::function<double()>& count) {
     std::lock_guard<std::mutex> lk(queue_depth_mu_);
     queue_depth_.Set(count());

@@ -72,11 +72,11 @@ const Shape kShapes[] = {{1, 1, 1, 1, 1, 64},
                          {3, 3, 1, 17, 48, 432},
                          {1, 3, 1, 16, 40, 192},
                          {2, 3, 1, 8, 64, 384},
-                         // three-run rows in AVX2's Harley-Seal forms: 18 words (its other
-                         // fixed-K form, a 128-channel conv's); 33 words, the odd first one seeding
-                         // "ones", and 30, even (the loop without a fold); 69 words, past the byte
-                         // counts' fold (31 pairs); and past its gathered-row bound (270 words:
-                         // the lookup form)
+                         // three-run rows in AVX2's Harley-Seal loop form (9 words, above, take
+                         // its fixed-K form): 18 words (a 128-channel conv's); 33 words, the odd
+                         // first one seeding "ones", and 30, even (no fold); 69 words, past the
+                         // byte counts' fold (31 pairs); and past its gathered-row bound (270
+                         // words: the lookup form)
                          {3, 6, 2, 7, 17, 64 * 18 - 5},
                          {3, 11, 11, 3, 9, 64 * 33},
                          {3, 10, 10, 3, 9, 64 * 30},

@@ -155,8 +155,8 @@ inline void row_avx2_hs_fixed(const uint64_t* x, const Weights& w, int32_t* out)
   }
 }
 
-// Any K up to kMaxWords: the same count with a runtime loop, folding the byte sums into 64-bit
-// lanes every 31 pairs.
+// Any K up to kMaxWords: the same count with a runtime loop (an odd first word seeding "ones"
+// likewise), folding the byte sums into 64-bit lanes every 31 pairs.
 inline void row_avx2_hs(const uint64_t* x, int K, const Weights& w, int32_t* out) {
   const __m256i lut = nibble_popcount_lut();
   const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
@@ -196,8 +196,9 @@ inline void row_avx2_hs(const uint64_t* x, int K, const Weights& w, int32_t* out
   }
 }
 
-// Every row in Harley-Seal form: the row's words gathered into x, then the fixed-K form where
-// one is compiled (K = 9: 3x3 convs over at most 64 channels; 18: over 128), else the loop.
+// Every row in Harley-Seal form: the row's words gathered into x, then the fixed-K form for 9
+// words (3x3 convs over at most 64 channels, every shipped model; the one form measured), else
+// the loop.
 inline void all_rows_avx2_hs(const Rows& a, const Weights& w, int32_t* out) {
   const int K = a.runs * a.run_words;
   alignas(32) uint64_t x[kMaxWords];
@@ -207,8 +208,6 @@ inline void all_rows_avx2_hs(const Rows& a, const Weights& w, int32_t* out) {
     int32_t* o = out + static_cast<std::size_t>(r) * w.c_out;
     if (K == 9)
       row_avx2_hs_fixed<9>(x, w, o);
-    else if (K == 18)
-      row_avx2_hs_fixed<18>(x, w, o);
     else
       row_avx2_hs(x, K, w, o);
   }
