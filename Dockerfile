@@ -15,6 +15,8 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake g++ make pkg-config libdnnl-dev nlohmann-json3-dev libvips-dev libcli11-dev \
       libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev libcpp-httplib-dev \
+ && if [ "$(dpkg --print-architecture)" = arm64 ]; then \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopenblas-openmp-dev; fi \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -25,8 +27,9 @@ COPY proto proto
 COPY server server
 COPY client client
 # No -march: the binary kernels are chosen at run time (AVX-512, AVX2 or portable), so the image
-# runs on any x86-64 node and still uses the widest kernel that node has.
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DSCALES_BUILD_BENCH=OFF \
+# runs on any x86-64 node and still uses the widest kernel that node has. Built on arm64, the
+# engine also links OpenBLAS for its FP convs (installed above; docs/engine.md).
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DSCALES_BUILD_BENCH=OFF -DSCALES_BUILD_LATENCY=OFF \
  && cmake --build /build -j"$(nproc)" \
  && cmake --install /build --prefix /opt/scales --strip
 RUN for bin in /opt/scales/bin/*; do ldd "$bin"; done \

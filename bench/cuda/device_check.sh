@@ -20,7 +20,7 @@ prepare() {
   set -e
   local b="$root/build-cuda"
   cmake -S "$root" -B "$b" -DCMAKE_BUILD_TYPE=Release -DSCALES_CUDA=ON -DSCALES_BUILD_CLIENT=OFF \
-    -DSCALES_BUILD_BENCH=OFF -DBUILD_TESTING=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc >/dev/null
+    -DSCALES_BUILD_BENCH=OFF -DSCALES_BUILD_LATENCY=OFF -DBUILD_TESTING=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc >/dev/null
   cmake --build "$b" -j"$(nproc)" --target cuda_tests scales-bench-cuda
   rm -rf "$dist"
   mkdir -p "$dist/lib"

@@ -1,11 +1,12 @@
 // The FP conv's precisions (fp/conv3x3.h): fp32 bands equal the whole map, the narrow conv (out
-// <= 4) equals the definition, int8 equals its plain
+// <= 4) and the wide convs' fp32 form (oneDNN, or OpenBLAS on arm64) equal the definition, int8 equals its plain
 // reference (fp/quantize.h), bf16 stays within bf16's rounding of fp32, and the sub-pixel-major
 // reordering (fp/subpixel.h) only moves channels.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
 #include "fp/conv3x3.h"
@@ -59,6 +60,30 @@ float rms_diff(const std::vector<float>& a, const std::vector<float>& b) {
 
 constexpr int kH = 37, kW = 29, kIn = 64, kOut = 48;
 
+// The conv's definition in double, border pixels included: each output within float rounding of
+// the sum of its terms' magnitudes.
+void expect_definition(const std::vector<float>& got, const std::vector<float>& x, const ConvParams& p, int h, int w) {
+  const int in = p.in, out = p.out;
+  for (int y = 0; y < h; ++y)
+    for (int xx = 0; xx < w; ++xx)
+      for (int o = 0; o < out; ++o) {
+        double want = p.bias[o], mag = 0;
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx) {
+            const int yy = y + ky - 1, xs = xx + kx - 1;
+            if (yy < 0 || yy >= h || xs < 0 || xs >= w) continue;
+            for (int c = 0; c < in; ++c) {
+              const double t = double(p.weight[(static_cast<size_t>(o) * in + c) * 9 + ky * 3 + kx]) *
+                               x[(static_cast<size_t>(yy) * w + xs) * in + c];
+              want += t;
+              mag += std::fabs(t);
+            }
+          }
+        ASSERT_NEAR(got[(static_cast<size_t>(y) * w + xx) * out + o], want, 1e-5 * (mag + 1e-3))
+            << "y=" << y << " x=" << xx << " o=" << o;
+      }
+}
+
 }  // namespace
 
 TEST(FpConv, Fp32BandsEqualTheWholeMap) {
@@ -76,9 +101,13 @@ TEST(FpConv, Fp32BandsEqualTheWholeMap) {
 
 // The primitive cache keeps a shape in use: a server's full-tile shape, used every call, stays
 // while edge bands of ever new image widths come and go (least recently used out). When the
-// cache was cleared whole at 32 shapes, the hot one was rebuilt after each 32 new ones.
+// cache was cleared whole at 32 shapes, the hot one was rebuilt after each 32 new ones. (oneDNN's
+// conv forced: on arm64 the fp32 conv is OpenBLAS's, which keeps no primitives.)
 TEST(FpConv, TheShapeInUseSurvivesManyNewShapes) {
+  setenv("SCALES_FP_CONV", "onednn", 1);
   Conv3x3 conv(random_conv(kOut, kIn, 3));
+  unsetenv("SCALES_FP_CONV");
+  ASSERT_STREQ(conv.fp32_path(), "onednn");
   const int hot_w = 16, h = 4, cold = 80;
   const auto x = feature_map(h, hot_w + cold, kIn, 4);
   std::vector<float> out(static_cast<size_t>(h) * (hot_w + cold) * kOut), first(static_cast<size_t>(h) * hot_w * kOut);
@@ -114,25 +143,53 @@ TEST(FpConv, NarrowEqualsTheDefinition) {
                                 banded.data() + static_cast<size_t>(r0) * w * out, 2);
         }
         EXPECT_EQ(got, banded) << "bands must equal the whole map exactly";
-        for (int y = 0; y < h; ++y)
-          for (int xx = 0; xx < w; ++xx)
-            for (int o = 0; o < out; ++o) {
-              double want = p.bias[o], mag = 0;
-              for (int ky = 0; ky < 3; ++ky)
-                for (int kx = 0; kx < 3; ++kx) {
-                  const int yy = y + ky - 1, xs = xx + kx - 1;
-                  if (yy < 0 || yy >= h || xs < 0 || xs >= w) continue;
-                  for (int c = 0; c < in; ++c) {
-                    const double t = double(p.weight[(static_cast<size_t>(o) * in + c) * 9 + ky * 3 + kx]) *
-                                     x[(static_cast<size_t>(yy) * w + xs) * in + c];
-                    want += t;
-                    mag += std::fabs(t);
-                  }
-                }
-              ASSERT_NEAR(got[(static_cast<size_t>(y) * w + xx) * out + o], want, 1e-5 * (mag + 1e-3))
-                  << "y=" << y << " x=" << xx << " o=" << o;
-            }
+        expect_definition(got, x, p, h, w);
       }
+}
+
+// The wide convs' fp32 form (oneDNN's JIT kernels on x86; on arm64, where Debian's oneDNN has only
+// its reference GEMM, im2col + OpenBLAS: fp/conv3x3_blas.h) equals the definition: the shipped
+// models' shapes (3 -> C head, C -> 4C upsampler, C -> C) and odd ones, as a whole map and as
+// bands one row high. The last shape takes three of the OpenBLAS form's chunks (455 pixels at 64
+// channels), split mid-row, and its one-row bands are split between the two threads.
+TEST(FpConv, WideFp32EqualsTheDefinition) {
+  struct Shape {
+    int in, out, h, w;
+  };
+  for (const Shape s :
+       {Shape{3, 48, 9, 13}, Shape{48, 192, 5, 17}, Shape{64, 64, 6, 11}, Shape{20, 36, 4, 1}, Shape{64, 48, 8, 151}}) {
+    SCOPED_TRACE("in=" + std::to_string(s.in) + " out=" + std::to_string(s.out) + " w=" + std::to_string(s.w));
+    const auto x = feature_map(s.h, s.w, s.in, 11 + s.in);
+    const ConvParams p = random_conv(s.out, s.in, 12 + s.out);
+    Conv3x3 conv(p);
+#if defined(__aarch64__)
+    EXPECT_STREQ(conv.fp32_path(), "blas");
+#else
+    EXPECT_STREQ(conv.fp32_path(), "onednn");
+#endif
+    std::vector<float> got(static_cast<size_t>(s.h) * s.w * s.out), banded(got.size());
+    conv.run(x.data(), s.h, s.w, got.data(), 2);
+    expect_definition(got, x, p, s.h, s.w);
+    for (int r = 0; r < s.h; ++r)
+      conv.run_rows_of_band(x.data() + static_cast<size_t>(std::max(0, r - 1)) * s.w * s.in, s.h, s.w, r, r + 1,
+                            banded.data() + static_cast<size_t>(r) * s.w * s.out, 2);
+    expect_definition(banded, x, p, s.h, s.w);
+  }
+}
+
+// SCALES_FP_CONV=onednn keeps oneDNN's conv (for timing one form against the other), and it
+// computes the same conv.
+TEST(FpConv, OnednnCanBeForced) {
+  const int h = 5, w = 7, in = 16, out = 24;
+  const auto x = feature_map(h, w, in, 13);
+  const ConvParams p = random_conv(out, in, 14);
+  setenv("SCALES_FP_CONV", "onednn", 1);
+  Conv3x3 conv(p);
+  unsetenv("SCALES_FP_CONV");
+  EXPECT_STREQ(conv.fp32_path(), "onednn");
+  std::vector<float> got(static_cast<size_t>(h) * w * out);
+  conv.run(x.data(), h, w, got.data(), 2);
+  expect_definition(got, x, p, h, w);
 }
 
 TEST(FpConv, Int8MatchesItsReferenceAndStaysNearFp32) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
@@ -133,7 +135,6 @@ namespace {
 // Whether oneDNN runs this precision natively here: a reference implementation ("ref" in its name)
 // would be far slower than fp32.
 bool native(Precision prec, int in, int out) {
-  if (prec == Precision::fp32) return true;
   try {
     const dt sdt = data_type(prec);
     memory::desc src({1, in, 16, 16}, sdt, tag::nhwc), dst({1, out, 16, 16}, dt::f32, tag::nhwc);
@@ -159,10 +160,17 @@ Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_
     return;
   }
   if (want != Precision::fp32 && native(want, c.in, c.out)) native_ = want;
+#ifdef SCALES_HAVE_BLAS_CONV
+  const char* force = std::getenv("SCALES_FP_CONV");
+  if (!(force && std::strcmp(force, "onednn") == 0) && !native(Precision::fp32, c.in, c.out))
+    blas_ = std::make_unique<BlasConv3x3>(c);
+#endif
   if (native_ == Precision::int8) impl_->q = quantize_conv(c);
 }
 
 const ConvParams& Conv3x3::params() const { return impl_->p; }
+
+const char* Conv3x3::fp32_path() const { return narrow_ ? "narrow" : blas_ ? "blas" : "onednn"; }
 
 Conv3x3::~Conv3x3() = default;
 
@@ -186,8 +194,11 @@ void Conv3x3::run_rows(const float* src, int height, int width, int row0, int ro
 void Conv3x3::run_rows_of_band(const float* band, int height, int width, int row0, int row1, float* dst, int threads,
                                bool low_precision) const {
   if (narrow_) return narrow_->run_rows_of_band(band, height, width, row0, row1, dst, threads);
-  OmpThreads scoped(threads);
   const Precision prec = low_precision ? native_ : Precision::fp32;
+#ifdef SCALES_HAVE_BLAS_CONV
+  if (blas_ && prec == Precision::fp32) return blas_->run_rows_of_band(band, height, width, row0, row1, dst, threads);
+#endif
+  OmpThreads scoped(threads);
   const int s0 = std::max(0, row0 - 1), s1 = std::min(height, row1 + 1);
   const Impl::Key key{prec, s1 - s0, width, row0 == 0 ? 1 : 0, row1 == height ? 1 : 0};
   auto& eng = cpu_engine();

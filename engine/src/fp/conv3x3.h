@@ -4,8 +4,9 @@
 // A conv runs in fp32, or in the cheaper precision its model file records (bf16 or int8,
 // fp/conv_params.h) when this CPU has a native kernel for it (oneDNN's dispatcher decides:
 // AVX512-BF16 for bf16; VNNI or AVX2 for int8 on x86; on arm64, int8 only with 512-bit SVE);
-// else in fp32. On arm64 Debian's oneDNN 2.6.3 runs even fp32 here on its reference GEMM
-// (docs/engine.md). Inputs and outputs
+// else in fp32. Where oneDNN's fp32 conv is a reference one (arm64: Debian's oneDNN 2.6.3 runs it
+// on its reference GEMM, docs/engine.md) and the build has OpenBLAS, fp32 runs as im2col + sgemm
+// instead (fp/conv3x3_blas.h). Inputs and outputs
 // are float either way: a low-precision conv converts its input one band of rows at a time, so the
 // converted copy stays in cache and small.
 //
@@ -15,6 +16,7 @@
 
 #include <memory>
 
+#include "fp/conv3x3_blas.h"
 #include "fp/conv3x3_narrow.h"
 #include "fp/conv_params.h"
 
@@ -30,6 +32,10 @@ class Conv3x3 {
   // What run() computes in when low precision is allowed: the recorded precision if this CPU runs
   // it natively, else fp32; always fp32 for a narrow conv (out <= kNarrowOut, fp/conv3x3_narrow.h).
   Precision precision() const { return native_; }
+  // Which code runs the fp32 form: "narrow" (fp/conv3x3_narrow.h), "blas" (fp/conv3x3_blas.h) or
+  // "onednn". SCALES_FP_CONV=onednn in the environment keeps oneDNN even where it is a reference
+  // implementation (to time one against the other).
+  const char* fp32_path() const;
   // How many band shapes have had a primitive built: a test watches the cache keep its hot shapes.
   size_t primitives_built() const;
 
@@ -54,6 +60,7 @@ class Conv3x3 {
   Precision native_ = Precision::fp32;
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<NarrowConv3x3> narrow_;  // out <= kNarrowOut: the engine's own kernel, in fp32
+  std::unique_ptr<BlasConv3x3> blas_;      // oneDNN's fp32 conv is a reference one: fp32 through it
 };
 
 }  // namespace scales::fp
