@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <exception>
+#include <mutex>
 
 #include "fp/omp_threads.h"
 
@@ -65,19 +67,29 @@ void BlasConv3x3::run_rows_of_band(const float* band, int height, int width, int
   // One thread per product: with the count at 1 here, a team of one (threads == 1) does not let
   // OpenBLAS's OpenMP build start threads of its own either (several engines may call at once).
   OmpThreads one(1);
+  // An exception must not leave an OpenMP region (std::terminate): the first one is kept and
+  // thrown after it.
+  std::exception_ptr failed;
+  std::mutex failed_mu;
 #pragma omp parallel for num_threads(std::min(threads, chunks)) schedule(dynamic, 1)
   for (int ch = 0; ch < chunks; ++ch) {
-    const long p0 = static_cast<long>(ch) * chunk, p1 = std::min(pixels, p0 + chunk);
-    const int m = static_cast<int>(p1 - p0);
-    // Kept per thread: a fresh 1 MiB each chunk would be mapped and faulted in every time.
-    thread_local std::vector<float> cols;
-    cols.resize(static_cast<size_t>(m) * k);
-    windows(band, s0, height, width, in_, first + p0, first + p1, cols.data());
-    float* out = dst + static_cast<size_t>(p0) * out_;
-    for (int p = 0; p < m; ++p) std::copy(bias_.begin(), bias_.end(), out + static_cast<size_t>(p) * out_);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, out_, k, 1.f, cols.data(), k, w_.data(), out_, 1.f, out,
-                out_);
+    try {
+      const long p0 = static_cast<long>(ch) * chunk, p1 = std::min(pixels, p0 + chunk);
+      const int m = static_cast<int>(p1 - p0);
+      // Kept per thread: a fresh 1 MiB each chunk would be mapped and faulted in every time.
+      thread_local std::vector<float> cols;
+      cols.resize(static_cast<size_t>(m) * k);
+      windows(band, s0, height, width, in_, first + p0, first + p1, cols.data());
+      float* out = dst + static_cast<size_t>(p0) * out_;
+      for (int p = 0; p < m; ++p) std::copy(bias_.begin(), bias_.end(), out + static_cast<size_t>(p) * out_);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, out_, k, 1.f, cols.data(), k, w_.data(), out_, 1.f, out,
+                  out_);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(failed_mu);
+      if (!failed) failed = std::current_exception();
+    }
   }
+  if (failed) std::rethrow_exception(failed);
 }
 
 }  // namespace scales::fp
