@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Counts the AArch64 instructions one run of the cross-built scales-latency executes under
 # qemu-aarch64: a speed proxy for ARM code where no ARM machine is at hand. qemu's times cannot
-# rank two ARM code paths (it emulates each floating-point lane in software, at the same cost
-# whichever instruction carries it), but the number of instructions executed can.
+# rank two ARM code paths (the arm64 FP convs through OpenBLAS ran 10% slower there than on
+# oneDNN's reference GEMM while executing 5x fewer instructions: docs/benchmarks.md), but the
+# number of instructions executed can.
 #
 #   bench/arm_insn_count.sh [scales-latency options]     (after scripts/test built build-arm64/)
 #   SCALES_FP_CONV=onednn bench/arm_insn_count.sh ...    (the FP convs on oneDNN instead of OpenBLAS)
