@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Counts the AArch64 instructions one run of the cross-built scales-latency executes under
 # qemu-aarch64: a speed proxy for ARM code where no ARM machine is at hand. qemu's times cannot
-# rank two ARM code paths (the arm64 FP convs through OpenBLAS ran 10% slower there than on
+# rank two ARM code paths (the arm64 FP convs through OpenBLAS ran 11-13% slower there than on
 # oneDNN's reference GEMM while executing 5x fewer instructions: docs/benchmarks.md), but the
 # number of instructions executed can.
 #
