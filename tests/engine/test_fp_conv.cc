@@ -1,7 +1,7 @@
 // The FP conv's precisions (fp/conv3x3.h): fp32 bands equal the whole map, the narrow conv (out
-// <= 4) and the wide convs' fp32 form (oneDNN, or OpenBLAS on arm64) equal the definition, int8 equals its plain
-// reference (fp/quantize.h), bf16 stays within bf16's rounding of fp32, and the sub-pixel-major
-// reordering (fp/subpixel.h) only moves channels.
+// <= 4) and the wide convs' fp32 form (oneDNN, or OpenBLAS on arm64) equal the definition, int8
+// (oneDNN's, or on arm64 the NEON dot-product form) equals its plain reference (fp/quantize.h), bf16 stays within
+// bf16's rounding of fp32, and the sub-pixel-major reordering (fp/subpixel.h) only moves channels.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -200,7 +200,11 @@ TEST(FpConv, Int8MatchesItsReferenceAndStaysNearFp32) {
   p.precision = Precision::int8;
   p.input_absmax = absmax_per_channel(x, kIn);
   Conv3x3 conv(p);
-  if (conv.precision() != Precision::int8) GTEST_SKIP() << "this CPU has no native int8 conv in oneDNN";
+#if defined(__aarch64__)
+  // arm64 with SDOT runs the engine's own int8 conv (qemu's default CPU has it).
+  if (scales::fp::Int8NeonConv3x3::available()) EXPECT_STREQ(conv.low_precision_path(), "neon");
+#endif
+  if (conv.precision() != Precision::int8) GTEST_SKIP() << "this CPU has no native int8 conv";
   conv.run(x.data(), kH, kW, q8.data(), 2);
   const auto q = scales::fp::quantize_conv(p);
   scales::fp::int8_conv_reference(q, p, x.data(), kH, kW, ref.data());
@@ -219,6 +223,79 @@ TEST(FpConv, Int8MatchesItsReferenceAndStaysNearFp32) {
   conv.run(x.data(), kH, kW, forced.data(), 2, /*low_precision=*/false);
   EXPECT_EQ(rms_diff(forced, f32), 0.f);
 }
+
+#if defined(__aarch64__)
+// The arm64 int8 conv on NEON dot products (fp/conv3x3_int8_neon.h) computes the same integers as
+// the plain reference, so it equals it up to the rounding of the final multiply-add (a fused one
+// here): the shipped shapes (3 -> C head, C -> 4C upsampler, C -> C) and odd ones: 20 -> 36 has a
+// window row of 180 bytes (padded to 192) and a last panel of 4 outputs; 64 -> 48 at 8 x 151 takes
+// three chunks (448 pixels at 576 bytes), the last one not a whole tile. Each as a whole map and
+// as one-row bands over two threads.
+TEST(FpConv, Int8NeonEqualsItsReference) {
+  if (!scales::fp::Int8NeonConv3x3::available()) GTEST_SKIP() << "this CPU has no SDOT";
+  struct Shape {
+    int in, out, h, w;
+  };
+  for (const Shape s : {Shape{3, 48, 9, 13}, Shape{48, 192, 5, 17}, Shape{64, 64, 6, 11}, Shape{20, 36, 4, 1},
+                        Shape{20, 36, 3, 9}, Shape{64, 48, 8, 151}}) {
+    SCOPED_TRACE("in=" + std::to_string(s.in) + " out=" + std::to_string(s.out) + " w=" + std::to_string(s.w));
+    const auto x = feature_map(s.h, s.w, s.in, 21 + s.in);
+    ConvParams p = random_conv(s.out, s.in, 22 + s.out);
+    p.precision = Precision::int8;
+    p.input_absmax = absmax_per_channel(x, s.in);
+    // Ranges below the map's own: some inputs saturate at +-127, as they may in use.
+    for (int c = 0; c < s.in; c += 3) p.input_absmax[c] *= 0.5f;
+    Conv3x3 conv(p);
+    ASSERT_EQ(conv.precision(), Precision::int8);
+    ASSERT_STREQ(conv.low_precision_path(), "neon");
+    std::vector<float> ref(static_cast<size_t>(s.h) * s.w * s.out), got(ref.size()), banded(ref.size());
+    scales::fp::int8_conv_reference(scales::fp::quantize_conv(p), p, x.data(), s.h, s.w, ref.data());
+    conv.run(x.data(), s.h, s.w, got.data(), 2);
+    for (int r = 0; r < s.h; ++r)
+      conv.run_rows_of_band(x.data() + static_cast<size_t>(std::max(0, r - 1)) * s.w * s.in, s.h, s.w, r, r + 1,
+                            banded.data() + static_cast<size_t>(r) * s.w * s.out, 2);
+    const float tol = 1e-5f * rms(ref);  // one wrong product is about rms / sqrt(9 * in), 1e3 times this
+    int bad = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      if (std::fabs(got[i] - ref[i]) > tol + 1e-6f * std::fabs(ref[i]) && ++bad <= 3)
+        ADD_FAILURE() << "whole map, element " << i << ": " << got[i] << " vs " << ref[i];
+      if (std::fabs(banded[i] - ref[i]) > tol + 1e-6f * std::fabs(ref[i]) && ++bad <= 3)
+        ADD_FAILURE() << "one-row bands, element " << i << ": " << banded[i] << " vs " << ref[i];
+    }
+    EXPECT_EQ(bad, 0);
+  }
+}
+
+// Which code runs a conv recorded as int8 follows the CPU: the NEON form where it has SDOT, else
+// oneDNN where it has a native int8 conv (512-bit SVE), else fp32, which then equals the fp32 conv.
+// tests/engine/CMakeLists.txt also runs this under qemu as a Cortex-A72 (Armv8.0: no SDOT, no SVE).
+TEST(FpConv, Int8PathFollowsTheCpu) {
+  const int h = 6, w = 10, in = 32, out = 40;
+  const auto x = feature_map(h, w, in, 31);
+  ConvParams p = random_conv(out, in, 32);
+  std::vector<float> f32(static_cast<size_t>(h) * w * out), got(f32.size());
+  Conv3x3(p).run(x.data(), h, w, f32.data(), 2);
+  p.precision = Precision::int8;
+  p.input_absmax = absmax_per_channel(x, in);
+  Conv3x3 conv(p);
+  conv.run(x.data(), h, w, got.data(), 2);
+  if (scales::fp::Int8NeonConv3x3::available()) {
+    EXPECT_STREQ(conv.low_precision_path(), "neon");
+    EXPECT_GT(rms_diff(got, f32), 0.f);
+  } else if (conv.precision() == Precision::fp32) {
+    EXPECT_STREQ(conv.low_precision_path(), "none");
+    EXPECT_EQ(rms_diff(got, f32), 0.f);
+  } else {
+    EXPECT_STREQ(conv.low_precision_path(), "onednn");
+  }
+  EXPECT_LT(rms_diff(got, f32), 0.04f * rms(f32));
+  // SCALES_FP_CONV=onednn keeps oneDNN for int8 as well.
+  setenv("SCALES_FP_CONV", "onednn", 1);
+  Conv3x3 forced(p);
+  unsetenv("SCALES_FP_CONV");
+  EXPECT_STRNE(forced.low_precision_path(), "neon");
+}
+#endif
 
 TEST(FpConv, Bf16StaysNearFp32) {
   const auto x = feature_map(kH, kW, kIn, 5);
