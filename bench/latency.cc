@@ -62,12 +62,14 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 // "scales:8x64" / "fp:4x32" (any variant the model format knows: scales, fp, plain) at `scale`.
-Net synthetic_net(const std::string& text, int scale) {
+// up_precision: what the upsampler convs record (--up-precision), as a model file's fp_precision.
+Net synthetic_net(const std::string& text, int scale, scales::fp::Precision up_precision) {
   const auto parts = split(text, ':');
   const auto size = parts.size() == 2 ? split(parts[1], 'x') : std::vector<std::string>{};
   if (size.size() != 2) throw std::invalid_argument("--nets: expected VARIANT:BLOCKSxCHANNELS, got '" + text + "'");
   scales::model::SyntheticSpec spec;
   spec.scale = scale;
+  spec.up_precision = up_precision;
   spec.blocks = std::stoi(size[0]);
   spec.channels = std::stoi(size[1]);
   if (parts[0] == "fp") {
@@ -97,7 +99,7 @@ scales::Image random_image(const Input& in, uint32_t seed) {
 
 int main(int argc, char** argv) {
   CLI::App app{"End-to-end engine latency of EDSR networks (the speed axis of the quality-speed front)."};
-  std::string nets_text = "scales:4x32", inputs_text = "256x256,1280x720", kernel, onnx_dir,
+  std::string nets_text = "scales:4x32", inputs_text = "256x256,1280x720", kernel, onnx_dir, up_precision_text = "fp32",
               ort_worker = "bench/ort/worker.mjs";
   std::vector<std::string> model_files;
   std::vector<int> scales_list = {2, 4};
@@ -111,6 +113,8 @@ int main(int argc, char** argv) {
   app.add_option("--inputs", inputs_text, "comma list of WIDTHxHEIGHT LR inputs");
   app.add_option("--threads", threads, "engine threads")->check(CLI::Range(1, 256));
   app.add_option("--repeats", repeats, "timed runs per figure (median)")->check(CLI::PositiveNumber);
+  app.add_option("--up-precision", up_precision_text,
+                 "what the --nets networks' upsampler convs record: fp32, bf16 or int8 (run so where this CPU can)");
   app.add_option("--kernel", kernel, "binary kernel variant (default: best for this CPU)");
   app.add_option("--onnx-dir", onnx_dir, "time the FP networks in ONNX Runtime too, from DIR/fp-x<S>-b<B>c<C>.onnx");
   app.add_option("--ort-worker", ort_worker, "the ONNX Runtime worker script");
@@ -125,10 +129,13 @@ int main(int argc, char** argv) {
       inputs.push_back({std::stoi(wh[0]), std::stoi(wh[1])});
       if (inputs.back().width < 1 || inputs.back().height < 1) throw std::invalid_argument("--inputs: empty size");
     }
+    scales::fp::Precision up_precision;
+    if (!scales::fp::parse_precision(up_precision_text, up_precision))
+      throw std::invalid_argument("--up-precision: expected fp32, bf16 or int8, got '" + up_precision_text + "'");
     std::vector<Net> nets;
     for (int s : scales_list)
       for (const auto& t : split(nets_text, ',')) {
-        nets.push_back(synthetic_net(t, s));
+        nets.push_back(synthetic_net(t, s, up_precision));
         if (!onnx_dir.empty() && t.rfind("fp:", 0) == 0) {
           const auto bc = split(t.substr(3), 'x');
           nets.back().onnx = scales::bench::fp_edsr_onnx(onnx_dir, s, std::stoi(bc[0]), std::stoi(bc[1]));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "fp/conv3x3.h"
@@ -202,7 +203,7 @@ TEST(FpConv, Int8MatchesItsReferenceAndStaysNearFp32) {
   Conv3x3 conv(p);
 #if defined(__aarch64__)
   // arm64 with SDOT runs the engine's own int8 conv (qemu's default CPU has it).
-  if (scales::fp::Int8NeonConv3x3::available()) EXPECT_STREQ(conv.low_precision_path(), "neon");
+  if (scales::fp::NeonConv3x3::available(Precision::int8)) EXPECT_STREQ(conv.low_precision_path(), "neon");
 #endif
   if (conv.precision() != Precision::int8) GTEST_SKIP() << "this CPU has no native int8 conv";
   conv.run(x.data(), kH, kW, q8.data(), 2);
@@ -232,7 +233,7 @@ TEST(FpConv, Int8MatchesItsReferenceAndStaysNearFp32) {
 // three chunks (448 pixels at 576 bytes), the last one not a whole tile. Each as a whole map and
 // as one-row bands over two threads.
 TEST(FpConv, Int8NeonEqualsItsReference) {
-  if (!scales::fp::Int8NeonConv3x3::available()) GTEST_SKIP() << "this CPU has no SDOT";
+  if (!scales::fp::NeonConv3x3::available(Precision::int8)) GTEST_SKIP() << "this CPU has no SDOT";
   struct Shape {
     int in, out, h, w;
   };
@@ -266,34 +267,93 @@ TEST(FpConv, Int8NeonEqualsItsReference) {
   }
 }
 
-// Which code runs a conv recorded as int8 follows the CPU: the NEON form where it has SDOT, else
-// oneDNN where it has a native int8 conv (512-bit SVE), else fp32, which then equals the fp32 conv.
-// tests/engine/CMakeLists.txt also runs this under qemu as a Cortex-A72 (Armv8.0: no SDOT, no SVE).
-TEST(FpConv, Int8PathFollowsTheCpu) {
+// Which code runs a conv recorded as int8 or bf16 follows the CPU: the NEON form where it has the
+// dot product (SDOT, BFDOT), else oneDNN where it has a native conv (int8 with 512-bit SVE), else
+// fp32, which then equals the fp32 conv. tests/engine/CMakeLists.txt also runs this under qemu as
+// a Cortex-A72 (Armv8.0: neither) and a Neoverse N1 (SDOT, no BF16).
+TEST(FpConv, LowPrecisionPathFollowsTheCpu) {
   const int h = 6, w = 10, in = 32, out = 40;
   const auto x = feature_map(h, w, in, 31);
   ConvParams p = random_conv(out, in, 32);
   std::vector<float> f32(static_cast<size_t>(h) * w * out), got(f32.size());
   Conv3x3(p).run(x.data(), h, w, f32.data(), 2);
-  p.precision = Precision::int8;
   p.input_absmax = absmax_per_channel(x, in);
-  Conv3x3 conv(p);
-  conv.run(x.data(), h, w, got.data(), 2);
-  if (scales::fp::Int8NeonConv3x3::available()) {
-    EXPECT_STREQ(conv.low_precision_path(), "neon");
-    EXPECT_GT(rms_diff(got, f32), 0.f);
-  } else if (conv.precision() == Precision::fp32) {
-    EXPECT_STREQ(conv.low_precision_path(), "none");
-    EXPECT_EQ(rms_diff(got, f32), 0.f);
-  } else {
-    EXPECT_STREQ(conv.low_precision_path(), "onednn");
+  for (Precision prec : {Precision::int8, Precision::bf16}) {
+    SCOPED_TRACE(scales::fp::to_string(prec));
+    p.precision = prec;
+    Conv3x3 conv(p);
+    conv.run(x.data(), h, w, got.data(), 2);
+    if (scales::fp::NeonConv3x3::available(prec)) {
+      EXPECT_EQ(conv.precision(), prec);
+      EXPECT_STREQ(conv.low_precision_path(), "neon");
+      EXPECT_GT(rms_diff(got, f32), 0.f);
+    } else if (conv.precision() == Precision::fp32) {
+      EXPECT_STREQ(conv.low_precision_path(), "none");
+      EXPECT_EQ(rms_diff(got, f32), 0.f);
+    } else {
+      EXPECT_STREQ(conv.low_precision_path(), "onednn");
+    }
+    EXPECT_LT(rms_diff(got, f32), 0.04f * rms(f32));
+    // SCALES_FP_CONV=onednn keeps oneDNN for low precision as well.
+    setenv("SCALES_FP_CONV", "onednn", 1);
+    Conv3x3 forced(p);
+    unsetenv("SCALES_FP_CONV");
+    EXPECT_STRNE(forced.low_precision_path(), "neon");
   }
-  EXPECT_LT(rms_diff(got, f32), 0.04f * rms(f32));
-  // SCALES_FP_CONV=onednn keeps oneDNN for int8 as well.
-  setenv("SCALES_FP_CONV", "onednn", 1);
-  Conv3x3 forced(p);
-  unsetenv("SCALES_FP_CONV");
-  EXPECT_STRNE(forced.low_precision_path(), "neon");
+}
+
+// The bf16 form on BFDOT: inputs and weights rounded to bf16 (nearest even), sums in fp32. It
+// equals the same rounding summed in double up to fp32 sums (BFDOT's own partial-sum rounding),
+// while a value not rounded to bf16 is off by about 2^-9 of it: the tolerance sits between.
+TEST(FpConv, Bf16NeonEqualsItsReference) {
+  if (!scales::fp::NeonConv3x3::available(Precision::bf16)) GTEST_SKIP() << "this CPU has no BFDOT";
+  auto bf16 = [](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    std::memcpy(&f, &u, 4);
+    return f;
+  };
+  struct Shape {
+    int in, out, h, w;
+  };
+  for (const Shape s : {Shape{3, 48, 9, 13}, Shape{48, 192, 5, 17}, Shape{20, 36, 3, 9}, Shape{64, 48, 8, 151}}) {
+    SCOPED_TRACE("in=" + std::to_string(s.in) + " out=" + std::to_string(s.out) + " w=" + std::to_string(s.w));
+    const auto x = feature_map(s.h, s.w, s.in, 41 + s.in);
+    ConvParams p = random_conv(s.out, s.in, 42 + s.out);
+    p.precision = Precision::bf16;
+    Conv3x3 conv(p);
+    ASSERT_EQ(conv.precision(), Precision::bf16);
+    ASSERT_STREQ(conv.low_precision_path(), "neon");
+    std::vector<float> got(static_cast<size_t>(s.h) * s.w * s.out), banded(got.size());
+    conv.run(x.data(), s.h, s.w, got.data(), 2);
+    for (int r = 0; r < s.h; ++r)
+      conv.run_rows_of_band(x.data() + static_cast<size_t>(std::max(0, r - 1)) * s.w * s.in, s.h, s.w, r, r + 1,
+                            banded.data() + static_cast<size_t>(r) * s.w * s.out, 2);
+    ConvParams pr = p;
+    for (auto& v : pr.weight) v = bf16(v);
+    std::vector<float> xr(x.size());
+    std::transform(x.begin(), x.end(), xr.begin(), bf16);
+    double worst = 0, scale = 0;
+    for (int y = 0; y < s.h; ++y)
+      for (int xx = 0; xx < s.w; ++xx)
+        for (int o = 0; o < s.out; ++o) {
+          double ref = pr.bias[o];
+          for (int ky = 0; ky < 3; ++ky)
+            for (int kx = 0; kx < 3; ++kx) {
+              const int iy = y + ky - 1, ix = xx + kx - 1;
+              if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+              for (int i = 0; i < s.in; ++i)
+                ref += static_cast<double>(xr[(static_cast<size_t>(iy) * s.w + ix) * s.in + i]) *
+                       pr.weight[((static_cast<size_t>(o) * s.in + i) * 3 + ky) * 3 + kx];
+            }
+          const size_t at = (static_cast<size_t>(y) * s.w + xx) * s.out + o;
+          worst = std::max({worst, std::fabs(got[at] - ref), std::fabs(banded[at] - ref)});
+          scale += ref * ref;
+        }
+    scale = std::sqrt(scale / got.size());
+    EXPECT_LT(worst, 5e-5 * scale) << "rms " << scale;
+  }
 }
 #endif
 
@@ -304,6 +364,9 @@ TEST(FpConv, Bf16StaysNearFp32) {
   Conv3x3(p).run(x.data(), kH, kW, f32.data(), 2);
   p.precision = Precision::bf16;
   Conv3x3 conv(p);
+#if defined(__aarch64__)
+  if (scales::fp::NeonConv3x3::available(Precision::bf16)) EXPECT_STREQ(conv.low_precision_path(), "neon");
+#endif
   if (conv.precision() != Precision::bf16) GTEST_SKIP() << "this CPU has no native bf16 conv (AVX512-BF16)";
   conv.run(x.data(), kH, kW, b16.data(), 2);
   const float scale = rms(f32), err = rms_diff(b16, f32);

@@ -161,19 +161,19 @@ Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_
   }
   const char* force = std::getenv("SCALES_FP_CONV");
   [[maybe_unused]] const bool force_onednn = force && std::strcmp(force, "onednn") == 0;
-#ifdef SCALES_HAVE_NEON_INT8_CONV
-  // Ahead of oneDNN's: its one native int8 conv on arm64 needs 512-bit SVE, and the cores with
-  // that (A64FX) have no SDOT.
-  if (want == Precision::int8 && !force_onednn && Int8NeonConv3x3::available()) {
-    int8_neon_ = std::make_unique<Int8NeonConv3x3>(c);
-    native_ = Precision::int8;
+#ifdef SCALES_HAVE_NEON_LOWP_CONV
+  // Ahead of oneDNN's: its one native low-precision conv on arm64 is int8 with 512-bit SVE, and the
+  // cores with that (A64FX) have no SDOT.
+  if (want != Precision::fp32 && !force_onednn && NeonConv3x3::available(want)) {
+    neon_ = std::make_unique<NeonConv3x3>(c, want);
+    native_ = want;
   }
 #endif
-  if (!int8_neon_ && want != Precision::fp32 && native(want, c.in, c.out)) native_ = want;
+  if (!neon_ && want != Precision::fp32 && native(want, c.in, c.out)) native_ = want;
 #ifdef SCALES_HAVE_BLAS_CONV
   if (!force_onednn && !native(Precision::fp32, c.in, c.out)) blas_ = std::make_unique<BlasConv3x3>(c);
 #endif
-  if (native_ == Precision::int8 && !int8_neon_) impl_->q = quantize_conv(c);
+  if (native_ == Precision::int8 && !neon_) impl_->q = quantize_conv(c);
 }
 
 const ConvParams& Conv3x3::params() const { return impl_->p; }
@@ -181,7 +181,7 @@ const ConvParams& Conv3x3::params() const { return impl_->p; }
 const char* Conv3x3::fp32_path() const { return narrow_ ? "narrow" : blas_ ? "blas" : "onednn"; }
 
 const char* Conv3x3::low_precision_path() const {
-  return native_ == Precision::fp32 ? "none" : int8_neon_ ? "neon" : "onednn";
+  return native_ == Precision::fp32 ? "none" : neon_ ? "neon" : "onednn";
 }
 
 Conv3x3::~Conv3x3() = default;
@@ -210,9 +210,8 @@ void Conv3x3::run_rows_of_band(const float* band, int height, int width, int row
 #ifdef SCALES_HAVE_BLAS_CONV
   if (blas_ && prec == Precision::fp32) return blas_->run_rows_of_band(band, height, width, row0, row1, dst, threads);
 #endif
-#ifdef SCALES_HAVE_NEON_INT8_CONV
-  if (int8_neon_ && prec == Precision::int8)
-    return int8_neon_->run_rows_of_band(band, height, width, row0, row1, dst, threads);
+#ifdef SCALES_HAVE_NEON_LOWP_CONV
+  if (neon_ && prec != Precision::fp32) return neon_->run_rows_of_band(band, height, width, row0, row1, dst, threads);
 #endif
   OmpThreads scoped(threads);
   const int s0 = std::max(0, row0 - 1), s1 = std::min(height, row1 + 1);

@@ -4,8 +4,8 @@
 // A conv runs in fp32, or in the cheaper precision its model file records (bf16 or int8,
 // fp/conv_params.h) when this CPU has a native kernel for it (oneDNN's dispatcher decides:
 // AVX512-BF16 for bf16; VNNI or AVX2 for int8 on x86; on arm64, int8 only with 512-bit SVE), or
-// where the engine has its own kernel for it (int8 on arm64 with NEON dot products:
-// fp/conv3x3_int8_neon.h); else in fp32. Where oneDNN's fp32 conv is a reference one (arm64: Debian's oneDNN 2.6.3 runs
+// where the engine has its own kernel for it (int8 and bf16 on arm64 with NEON dot products:
+// fp/conv3x3_neon.h); else in fp32. Where oneDNN's fp32 conv is a reference one (arm64: Debian's oneDNN 2.6.3 runs
 // it on its reference GEMM, docs/engine.md) and the build has OpenBLAS, fp32 runs as im2col + sgemm instead
 // (fp/conv3x3_blas.h). Inputs and outputs are float either way: a low-precision conv converts its input one band of
 // rows at a time, so the converted copy stays in cache and small.
@@ -17,8 +17,8 @@
 #include <memory>
 
 #include "fp/conv3x3_blas.h"
-#include "fp/conv3x3_int8_neon.h"
 #include "fp/conv3x3_narrow.h"
+#include "fp/conv3x3_neon.h"
 #include "fp/conv_params.h"
 
 namespace scales::fp {
@@ -37,7 +37,7 @@ class Conv3x3 {
   // "onednn". SCALES_FP_CONV=onednn in the environment keeps oneDNN even where it is a reference
   // implementation (to time one against the other).
   const char* fp32_path() const;
-  // Which code runs the recorded low precision: "neon" (int8 on SDOT, fp/conv3x3_int8_neon.h),
+  // Which code runs the recorded low precision: "neon" (SDOT or BFDOT, fp/conv3x3_neon.h),
   // "onednn", or "none" where precision() is fp32. SCALES_FP_CONV=onednn keeps oneDNN here too.
   const char* low_precision_path() const;
   // How many band shapes have had a primitive built: a test watches the cache keep its hot shapes.
@@ -63,9 +63,9 @@ class Conv3x3 {
   int in_, out_;
   Precision native_ = Precision::fp32;
   std::unique_ptr<Impl> impl_;
-  std::unique_ptr<NarrowConv3x3> narrow_;       // out <= kNarrowOut: the engine's own kernel, in fp32
-  std::unique_ptr<BlasConv3x3> blas_;           // oneDNN's fp32 conv is a reference one: fp32 through it
-  std::unique_ptr<Int8NeonConv3x3> int8_neon_;  // int8 recorded, arm64 with SDOT: int8 through it
+  std::unique_ptr<NarrowConv3x3> narrow_;  // out <= kNarrowOut: the engine's own kernel, in fp32
+  std::unique_ptr<BlasConv3x3> blas_;      // oneDNN's fp32 conv is a reference one: fp32 through it
+  std::unique_ptr<NeonConv3x3> neon_;      // arm64 with the recorded precision's dot product: it through it
 };
 
 }  // namespace scales::fp

@@ -1,0 +1,176 @@
+#include "fp/conv3x3_neon.h"
+
+#include <arm_neon.h>
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <exception>
+#include <mutex>
+
+#include "fp/gemm_neon.h"
+#include "fp/quantize.h"
+
+namespace scales::fp {
+
+namespace {
+// A chunk's windows are about this size: they are read once per panel of 8 outputs, so they
+// should stay in L2 (1 MiB on Neoverse N1, 2 MiB on V1 and later) beside everything else.
+constexpr size_t kWindowBytes = size_t{256} << 10;
+
+// x * scale[c], rounded to nearest-even and saturated to [-127, 127], as round_sat in
+// fp/quantize.cc (FCVTNS gives NaN 0 and saturates out-of-range values, SQXTN saturates again).
+void to_int8(const float* x, size_t pixels, int in, const float* scale, int8_t* q) {
+  for (size_t p = 0; p < pixels; ++p, x += in, q += in) {
+    int c = 0;
+    for (; c + 8 <= in; c += 8) {
+      const int32x4_t lo = vcvtnq_s32_f32(vmulq_f32(vld1q_f32(x + c), vld1q_f32(scale + c)));
+      const int32x4_t hi = vcvtnq_s32_f32(vmulq_f32(vld1q_f32(x + c + 4), vld1q_f32(scale + c + 4)));
+      const int8x8_t v = vqmovn_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi)));
+      vst1_s8(q + c, vmax_s8(v, vdup_n_s8(-127)));
+    }
+    for (; c < in; ++c) {
+      const int32_t v = vcvtns_s32_f32(x[c] * scale[c]);
+      q[c] = static_cast<int8_t>(std::clamp(v, -127, 127));
+    }
+  }
+}
+
+// float -> bf16 bits, rounded to nearest even; a NaN stays a (quiet) NaN.
+uint16_t bf16_bits(float f) {
+  const uint32_t u = std::bit_cast<uint32_t>(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+void to_bf16(const float* x, size_t n, uint16_t* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = bf16_bits(x[i]);
+}
+
+// The windows of output pixels [p0, p1) (row-major over the map) as rows of k values each,
+// (ky, kx, i) then zeros; rows up to the next multiple of kNeonGemmRows are zero. `band` holds the
+// converted input from row s0.
+template <typename T>
+void windows(const T* band, int s0, int height, int width, int in, int k, long p0, long p1, T* cols) {
+  const size_t tap = static_cast<size_t>(in);
+  for (long p = p0; p < p1; ++p) {
+    const int r = static_cast<int>(p / width), x = static_cast<int>(p % width);
+    T* col = cols + static_cast<size_t>(p - p0) * k;
+    for (int ky = 0; ky < 3; ++ky) {
+      const int ir = r - 1 + ky;
+      T* dst = col + static_cast<size_t>(ky) * 3 * tap;
+      if (ir < 0 || ir >= height) {
+        std::fill_n(dst, 3 * tap, T{0});
+        continue;
+      }
+      const T* row = band + static_cast<size_t>(ir - s0) * width * tap;
+      for (int kx = 0; kx < 3; ++kx) {
+        const int ix = x - 1 + kx;
+        if (ix < 0 || ix >= width)
+          std::fill_n(dst + kx * tap, tap, T{0});
+        else
+          std::copy_n(row + static_cast<size_t>(ix) * tap, tap, dst + kx * tap);
+      }
+    }
+    std::fill(col + 9 * tap, col + k, T{0});
+  }
+  const long rows = (p1 - p0 + kNeonGemmRows - 1) / kNeonGemmRows * kNeonGemmRows;
+  std::fill_n(cols + static_cast<size_t>(p1 - p0) * k, static_cast<size_t>(rows - (p1 - p0)) * k, T{0});
+}
+
+// Output pixels [first, first + pixels) from the converted band: chunks of about kWindowBytes of
+// windows, whole tiles, at least one per thread (a band can be a single row of a wide image),
+// spread over OpenMP threads; product(cols, m, out) multiplies one chunk's m windows into `out`.
+template <typename T, typename Product>
+void run_chunks(const T* band, int s0, int height, int width, int in, int k, int out, long first, long pixels,
+                int threads, float* dst, Product product) {
+  threads = std::max(1, threads);
+  constexpr long tile = kNeonGemmRows;
+  long chunk = std::max<long>(tile, static_cast<long>(kWindowBytes / (sizeof(T) * k)) / tile * tile);
+  chunk = std::min(chunk, ((pixels + threads - 1) / threads + tile - 1) / tile * tile);
+  const int chunks = static_cast<int>((pixels + chunk - 1) / chunk);
+  // An exception must not leave an OpenMP region (std::terminate): the first one is kept and
+  // thrown after it.
+  std::exception_ptr failed;
+  std::mutex failed_mu;
+#pragma omp parallel for num_threads(std::min(threads, chunks)) schedule(dynamic, 1)
+  for (int ch = 0; ch < chunks; ++ch) {
+    try {
+      const long p0 = static_cast<long>(ch) * chunk, p1 = std::min(pixels, p0 + chunk);
+      const int m = static_cast<int>(p1 - p0);
+      thread_local std::vector<T> cols;  // per thread: not mapped and faulted in each chunk
+      cols.resize(static_cast<size_t>((m + tile - 1) / tile * tile) * k);
+      windows(band, s0, height, width, in, k, first + p0, first + p1, cols.data());
+      product(cols.data(), m, dst + static_cast<size_t>(p0) * out);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(failed_mu);
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
+}
+}  // namespace
+
+bool NeonConv3x3::available(Precision p) {
+  if (p == Precision::int8) return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  if (p == Precision::bf16) return (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
+  return false;
+}
+
+NeonConv3x3::NeonConv3x3(const ConvParams& c, Precision p) : prec_(p), in_(c.in), out_(c.out) {
+  const int panels = (out_ + kNeonGemmCols - 1) / kNeonGemmCols;
+  scale_.assign(static_cast<size_t>(panels) * kNeonGemmCols, 0.f);
+  bias_.assign(scale_.size(), 0.f);
+  std::copy(c.bias.begin(), c.bias.end(), bias_.begin());
+  const int depth = p == Precision::int8 ? kGemmS8Depth : kGemmBf16Depth, group = p == Precision::int8 ? 4 : 2;
+  k_ = (9 * in_ + depth - 1) / depth * depth;
+  const size_t packed = static_cast<size_t>(panels) * k_ * kNeonGemmCols;
+  Int8Conv q;
+  if (p == Precision::int8) {
+    q = quantize_conv(c);
+    input_scale_ = q.input_scale;
+    std::copy(q.weight_scale.begin(), q.weight_scale.end(), scale_.begin());
+    w8_.assign(packed, 0);
+  } else {
+    w16_.assign(packed, 0);
+  }
+  // Row r = (ky * 3 + kx) * in + i of the product's right matrix is weight[o][i][ky][kx]; rows past
+  // 9 * in and columns past out stay zero.
+  for (int o = 0; o < out_; ++o)
+    for (int i = 0; i < in_; ++i)
+      for (int t = 0; t < 9; ++t) {
+        const size_t from = (static_cast<size_t>(o) * in_ + i) * 9 + t;
+        const size_t at = neon_gemm_packed_index(t * in_ + i, o, k_, group);
+        if (p == Precision::int8)
+          w8_[at] = q.weight[from];
+        else
+          w16_[at] = bf16_bits(c.weight[from]);
+      }
+}
+
+void NeonConv3x3::run_rows_of_band(const float* band, int height, int width, int row0, int row1, float* dst,
+                                   int threads) const {
+  if (row1 <= row0 || width <= 0) return;
+  const int s0 = std::max(0, row0 - 1), s1 = std::min(height, row1 + 1);
+  const size_t band_pixels = static_cast<size_t>(s1 - s0) * width;
+  const long first = static_cast<long>(row0) * width, pixels = static_cast<long>(row1 - row0) * width;
+  if (prec_ == Precision::int8) {
+    std::vector<int8_t> q(band_pixels * in_);
+    to_int8(band, band_pixels, in_, input_scale_.data(), q.data());
+    run_chunks(q.data(), s0, height, width, in_, k_, out_, first, pixels, threads, dst,
+               [&](const int8_t* cols, int m, float* out) {
+                 gemm_s8_neon(cols, m, k_, w8_.data(), out_, scale_.data(), bias_.data(), out, out_);
+               });
+  } else {
+    std::vector<uint16_t> b(band_pixels * in_);
+    to_bf16(band, b.size(), b.data());
+    run_chunks(b.data(), s0, height, width, in_, k_, out_, first, pixels, threads, dst,
+               [&](const uint16_t* cols, int m, float* out) {
+                 gemm_bf16_neon(cols, m, k_, w16_.data(), out_, bias_.data(), out, out_);
+               });
+  }
+}
+
+}  // namespace scales::fp
