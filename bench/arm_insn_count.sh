@@ -7,6 +7,7 @@
 #
 #   bench/arm_insn_count.sh [scales-latency options]     (after scripts/test built build-arm64/)
 #   SCALES_FP_CONV=onednn bench/arm_insn_count.sh ...    (the FP convs on oneDNN instead of OpenBLAS)
+#   SCALES_INSN_TOP=20 bench/arm_insn_count.sh ...       (also the 20 functions that executed most)
 #
 # How: -singlestep makes every guest instruction its own translation block, and -d nochain,exec
 # logs each block as it runs, one line each; the lines go through a FIFO into wc. Slow: about
@@ -19,7 +20,15 @@ export QEMU_CPU="${QEMU_CPU:-neoverse-n1}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 mkfifo "$tmp/log"
-wc -l <"$tmp/log" >"$tmp/count" &
+# Each log line ends with the function qemu found for the instruction: the executable's own
+# symbols; instructions in shared libraries (OpenBLAS, oneDNN, libc) come without one.
+if [ -n "${SCALES_INSN_TOP:-}" ]; then
+  awk '{ n++; f = ($NF ~ /\]$/) ? "(shared libraries)" : $NF; c[f]++ }
+       END { print n > "/dev/stderr"; for (k in c) print c[k], k }' <"$tmp/log" 2>"$tmp/count" |
+    sort -rn | head -n "$SCALES_INSN_TOP" >"$tmp/top" &
+else
+  wc -l <"$tmp/log" >"$tmp/count" &
+fi
 counter=$!
 status=0
 qemu-aarch64 -singlestep -d nochain,exec -D "$tmp/log" "$bin" "$@" >"$tmp/out" || status=$?
@@ -32,3 +41,7 @@ if [ "$status" -ne 0 ]; then
 fi
 wait "$counter"
 echo "instructions: $(tr -d ' ' <"$tmp/count") (QEMU_CPU=$QEMU_CPU, SCALES_FP_CONV=${SCALES_FP_CONV:-})"
+if [ -n "${SCALES_INSN_TOP:-}" ]; then
+  echo "most executed (instructions, function; C++ names mangled):"
+  cat "$tmp/top"
+fi

@@ -244,7 +244,7 @@ def precision_lines(model: Path) -> list[str]:
         return lines + ["Not gated: every FP conv runs fp32.", ""]
     lines += [
         f"Recorded: `{rec or 'fp32 (no candidate passed)'}` (metadata `fp_precision`). The engine runs each layer "
-        "so where this CPU has a native kernel (int8: VNNI or AVX2 on x86, arm64 untested; bf16: AVX512-BF16), else fp32, "
+        "so where this CPU has a native kernel (int8: VNNI or AVX2 on x86, SDOT on arm64; bf16: AVX512-BF16 on x86, BFDOT on arm64), else fp32, "
         "except the tail: a conv with at most 4 outputs always runs the engine's own fp32 kernel "
         "(`engine/src/fp/conv3x3_narrow.h`), whatever is recorded for it. "
         "Chosen by `scales_train.precision_gate`: the cheapest candidate that loses at most 0.02 dB on "

@@ -1,6 +1,9 @@
 #include "fp/conv3x3_narrow.h"
 
 #include <omp.h>
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 #include <algorithm>
 #include <cstddef>
@@ -18,17 +21,68 @@ namespace {
 // Helpers are inlined into each clone of row(), so they are built for its ISA too.
 #define SCALES_INLINE inline __attribute__((always_inline))
 
-constexpr int kLanes = 16;  // input channels per partial sum
+// Input channels per partial sum: one vector register of them. 16 fills AVX-512's (the x86-64-v4
+// clone; two registers in the AVX2 one). NEON's registers hold 4: with 16 lanes the sums of 4
+// pixels x 3 outputs took 48 of its 32 registers and spilled (0.68 multiply-adds per instruction
+// counted under qemu: docs/benchmarks.md, "ARM: the FP convs").
+#if defined(__aarch64__)
+constexpr int kLanes = 4;
+#else
+constexpr int kLanes = 16;
+#endif
 constexpr int kPixels = 4;  // output pixels sharing each weight load
 
 SCALES_INLINE float fold(const float* a) {
-  float s[8];
-  for (int l = 0; l < 8; ++l) s[l] = a[l] + a[l + 8];
-  for (int l = 0; l < 4; ++l) s[l] += s[l + 4];
-  return (s[0] + s[2]) + (s[1] + s[3]);
+  if constexpr (kLanes == 4) {
+    return (a[0] + a[2]) + (a[1] + a[3]);
+  } else {
+    float s[8];
+    for (int l = 0; l < 8; ++l) s[l] = a[l] + a[l + 8];
+    for (int l = 0; l < 4; ++l) s[l] += s[l + 4];
+    return (s[0] + s[2]) + (s[1] + s[3]);
+  }
 }
 
-// kPixels interior pixels starting at x0 (their 3x3 windows inside the row): C a multiple of 16.
+// kPixels interior pixels starting at x0 (their 3x3 windows inside the row): C a multiple of kLanes.
+#if defined(__aarch64__)
+// NEON: the same sums in intrinsics, so the accumulators are registers (GCC kept the plain loop's
+// array in memory, storing six registers back every step). One step reads kPixels input vectors
+// and O weight vectors for kPixels * O FMAs.
+template <int O>
+SCALES_INLINE void block(const float* const rows[3], int x0, int C, const float* w, const float* bias, float* out) {
+  float32x4_t acc[kPixels][O];
+#pragma GCC unroll 4
+  for (int j = 0; j < kPixels; ++j)
+#pragma GCC unroll 4
+    for (int o = 0; o < O; ++o) acc[j][o] = vdupq_n_f32(0.f);
+  for (int ky = 0; ky < 3; ++ky) {
+    if (!rows[ky]) continue;
+    for (int kx = 0; kx < 3; ++kx) {
+      const float* in = rows[ky] + static_cast<std::size_t>(x0 + kx - 1) * C;
+      const float* wt = w + static_cast<std::size_t>(ky * 3 + kx) * C;
+      for (int cb = 0; cb < C; cb += kLanes) {
+        float32x4_t x[kPixels], k[O];
+#pragma GCC unroll 4
+        for (int j = 0; j < kPixels; ++j) x[j] = vld1q_f32(in + static_cast<std::size_t>(j) * C + cb);
+#pragma GCC unroll 4
+        for (int o = 0; o < O; ++o) k[o] = vld1q_f32(wt + static_cast<std::size_t>(o) * 9 * C + cb);
+#pragma GCC unroll 4
+        for (int j = 0; j < kPixels; ++j)
+#pragma GCC unroll 4
+          for (int o = 0; o < O; ++o) acc[j][o] = vfmaq_f32(acc[j][o], k[o], x[j]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < kPixels; ++j)
+#pragma GCC unroll 4
+    for (int o = 0; o < O; ++o) {
+      float a[kLanes];
+      vst1q_f32(a, acc[j][o]);
+      out[j * O + o] = bias[o] + fold(a);
+    }
+}
+#else
 template <int O>
 SCALES_INLINE void block(const float* const rows[3], int x0, int C, const float* w, const float* bias, float* out) {
   float acc[kPixels][O][kLanes] = {};
@@ -48,8 +102,9 @@ SCALES_INLINE void block(const float* const rows[3], int x0, int C, const float*
   for (int j = 0; j < kPixels; ++j)
     for (int o = 0; o < O; ++o) out[j * O + o] = bias[o] + fold(acc[j][o]);
 }
+#endif
 
-// Any one pixel: border pixels, and every pixel when C is not a multiple of 16.
+// Any one pixel: border pixels, and every pixel when C is not a multiple of kLanes.
 SCALES_INLINE void pixel(const float* const rows[3], int x, int width, int C, int O, const float* w, const float* bias,
                          float* out) {
   for (int o = 0; o < O; ++o) {
