@@ -2,8 +2,8 @@
 // because oneDNN has no good kernel for it: its direct conv ran EDSR's tail at 30-38 G MAC/s in
 // fp32, bf16 and int8 alike, a fifth of its rate on the upsampler (docs/benchmarks.md). This one
 // holds 4 pixels x O outputs x 16 input channels of partial sums in registers (4 channels on
-// aarch64, in NEON intrinsics) and reads each weight vector once per 4 pixels. It always computes in fp32, the reference precision, whatever
-// precision the model file records for the layer.
+// aarch64, in NEON intrinsics) and reads each weight vector once per 4 pixels. It always computes in fp32, the
+// reference precision, whatever precision the model file records for the layer.
 #pragma once
 
 #include <vector>
