@@ -5,9 +5,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <exception>
-#include <mutex>
 
+#include "fp/im2col.h"
 #include "fp/omp_threads.h"
 
 namespace scales::fp {
@@ -17,32 +16,6 @@ namespace {
 // L2 between its writing and the product reading it.
 constexpr size_t kWindowBytes = size_t{1} << 20;
 
-// The 3x3 windows of output pixels [p0, p1) (row-major over the map, so pixel p is row p / width)
-// as rows of `cols`, each (ky, kx, i), the taps outside the height x width map zero. `band` starts
-// at input row s0.
-void windows(const float* band, int s0, int height, int width, int in, long p0, long p1, float* cols) {
-  const size_t tap = static_cast<size_t>(in) * sizeof(float);
-  for (long p = p0; p < p1; ++p) {
-    const int r = static_cast<int>(p / width), x = static_cast<int>(p % width);
-    float* col = cols + static_cast<size_t>(p - p0) * 9 * in;
-    for (int ky = 0; ky < 3; ++ky) {
-      const int ir = r - 1 + ky;
-      float* dst = col + static_cast<size_t>(ky) * 3 * in;
-      if (ir < 0 || ir >= height) {
-        std::memset(dst, 0, 3 * tap);
-        continue;
-      }
-      const float* row = band + static_cast<size_t>(ir - s0) * width * in;
-      for (int kx = 0; kx < 3; ++kx) {
-        const int ix = x - 1 + kx;
-        if (ix < 0 || ix >= width)
-          std::memset(dst + static_cast<size_t>(kx) * in, 0, tap);
-        else
-          std::memcpy(dst + static_cast<size_t>(kx) * in, row + static_cast<size_t>(ix) * in, tap);
-      }
-    }
-  }
-}
 }  // namespace
 
 BlasConv3x3::BlasConv3x3(const ConvParams& c) : in_(c.in), out_(c.out), w_(c.weight.size()), bias_(c.bias) {
@@ -67,29 +40,18 @@ void BlasConv3x3::run_rows_of_band(const float* band, int height, int width, int
   // One thread per product: with the count at 1 here, a team of one (threads == 1) does not let
   // OpenBLAS's OpenMP build start threads of its own either (several engines may call at once).
   OmpThreads one(1);
-  // An exception must not leave an OpenMP region (std::terminate): the first one is kept and
-  // thrown after it.
-  std::exception_ptr failed;
-  std::mutex failed_mu;
-#pragma omp parallel for num_threads(std::min(threads, chunks)) schedule(dynamic, 1)
-  for (int ch = 0; ch < chunks; ++ch) {
-    try {
-      const long p0 = static_cast<long>(ch) * chunk, p1 = std::min(pixels, p0 + chunk);
-      const int m = static_cast<int>(p1 - p0);
-      // Kept per thread: a fresh 1 MiB each chunk would be mapped and faulted in every time.
-      thread_local std::vector<float> cols;
-      cols.resize(static_cast<size_t>(m) * k);
-      windows(band, s0, height, width, in_, first + p0, first + p1, cols.data());
-      float* out = dst + static_cast<size_t>(p0) * out_;
-      for (int p = 0; p < m; ++p) std::copy(bias_.begin(), bias_.end(), out + static_cast<size_t>(p) * out_);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, out_, k, 1.f, cols.data(), k, w_.data(), out_, 1.f, out,
-                  out_);
-    } catch (...) {
-      std::lock_guard<std::mutex> lk(failed_mu);
-      if (!failed) failed = std::current_exception();
-    }
-  }
-  if (failed) std::rethrow_exception(failed);
+  parallel_chunks(chunks, threads, [&](int ch) {
+    const long p0 = static_cast<long>(ch) * chunk, p1 = std::min(pixels, p0 + chunk);
+    const int m = static_cast<int>(p1 - p0);
+    // Kept per thread: a fresh 1 MiB each chunk would be mapped and faulted in every time.
+    thread_local std::vector<float> cols;
+    cols.resize(static_cast<size_t>(m) * k);
+    im2col_windows(band, s0, height, width, in_, k, first + p0, first + p1, 1, cols.data());
+    float* out = dst + static_cast<size_t>(p0) * out_;
+    for (int p = 0; p < m; ++p) std::copy(bias_.begin(), bias_.end(), out + static_cast<size_t>(p) * out_);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, out_, k, 1.f, cols.data(), k, w_.data(), out_, 1.f, out,
+                out_);
+  });
 }
 
 }  // namespace scales::fp

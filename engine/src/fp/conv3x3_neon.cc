@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <exception>
-#include <mutex>
+#include <memory>
 
 #include "fp/gemm_neon.h"
+#include "fp/im2col.h"
 #include "fp/quantize.h"
 
 namespace scales::fp {
@@ -59,37 +59,6 @@ void to_bf16(const float* x, size_t n, uint16_t* out) {
   for (; i < n; ++i) out[i] = bf16_bits(x[i]);
 }
 
-// The windows of output pixels [p0, p1) (row-major over the map) as rows of k values each,
-// (ky, kx, i) then zeros; rows up to the next multiple of kNeonGemmRows are zero. `band` holds the
-// converted input from row s0.
-template <typename T>
-void windows(const T* band, int s0, int height, int width, int in, int k, long p0, long p1, T* cols) {
-  const size_t tap = static_cast<size_t>(in);
-  for (long p = p0; p < p1; ++p) {
-    const int r = static_cast<int>(p / width), x = static_cast<int>(p % width);
-    T* col = cols + static_cast<size_t>(p - p0) * k;
-    for (int ky = 0; ky < 3; ++ky) {
-      const int ir = r - 1 + ky;
-      T* dst = col + static_cast<size_t>(ky) * 3 * tap;
-      if (ir < 0 || ir >= height) {
-        std::fill_n(dst, 3 * tap, T{0});
-        continue;
-      }
-      const T* row = band + static_cast<size_t>(ir - s0) * width * tap;
-      for (int kx = 0; kx < 3; ++kx) {
-        const int ix = x - 1 + kx;
-        if (ix < 0 || ix >= width)
-          std::fill_n(dst + kx * tap, tap, T{0});
-        else
-          std::copy_n(row + static_cast<size_t>(ix) * tap, tap, dst + kx * tap);
-      }
-    }
-    std::fill(col + 9 * tap, col + k, T{0});
-  }
-  const long rows = (p1 - p0 + kNeonGemmRows - 1) / kNeonGemmRows * kNeonGemmRows;
-  std::fill_n(cols + static_cast<size_t>(p1 - p0) * k, static_cast<size_t>(rows - (p1 - p0)) * k, T{0});
-}
-
 // Output pixels [first, first + pixels) from the converted band: chunks of about kWindowBytes of
 // windows, whole tiles, at least one per thread (a band can be a single row of a wide image),
 // spread over OpenMP threads; product(cols, m, out) multiplies one chunk's m windows into `out`.
@@ -101,25 +70,14 @@ void run_chunks(const T* band, int s0, int height, int width, int in, int k, int
   long chunk = std::max<long>(tile, static_cast<long>(kWindowBytes / (sizeof(T) * k)) / tile * tile);
   chunk = std::min(chunk, ((pixels + threads - 1) / threads + tile - 1) / tile * tile);
   const int chunks = static_cast<int>((pixels + chunk - 1) / chunk);
-  // An exception must not leave an OpenMP region (std::terminate): the first one is kept and
-  // thrown after it.
-  std::exception_ptr failed;
-  std::mutex failed_mu;
-#pragma omp parallel for num_threads(std::min(threads, chunks)) schedule(dynamic, 1)
-  for (int ch = 0; ch < chunks; ++ch) {
-    try {
-      const long p0 = static_cast<long>(ch) * chunk, p1 = std::min(pixels, p0 + chunk);
-      const int m = static_cast<int>(p1 - p0);
-      thread_local std::vector<T> cols;  // per thread: not mapped and faulted in each chunk
-      cols.resize(static_cast<size_t>((m + tile - 1) / tile * tile) * k);
-      windows(band, s0, height, width, in, k, first + p0, first + p1, cols.data());
-      product(cols.data(), m, dst + static_cast<size_t>(p0) * out);
-    } catch (...) {
-      std::lock_guard<std::mutex> lk(failed_mu);
-      if (!failed) failed = std::current_exception();
-    }
-  }
-  if (failed) std::rethrow_exception(failed);
+  parallel_chunks(chunks, threads, [&](int ch) {
+    const long p0 = static_cast<long>(ch) * chunk, p1 = std::min(pixels, p0 + chunk);
+    const int m = static_cast<int>(p1 - p0);
+    thread_local std::vector<T> cols;  // per thread: not mapped and faulted in each chunk
+    cols.resize(static_cast<size_t>((m + tile - 1) / tile * tile) * k);
+    im2col_windows(band, s0, height, width, in, k, first + p0, first + p1, kNeonGemmRows, cols.data());
+    product(cols.data(), m, dst + static_cast<size_t>(p0) * out);
+  });
 }
 }  // namespace
 
@@ -167,16 +125,17 @@ void NeonConv3x3::run_rows_of_band(const float* band, int height, int width, int
   const size_t band_pixels = static_cast<size_t>(s1 - s0) * width;
   const long first = static_cast<long>(row0) * width, pixels = static_cast<long>(row1 - row0) * width;
   if (prec_ == Precision::int8) {
-    std::vector<int8_t> q(band_pixels * in_);
-    to_int8(band, band_pixels, in_, input_scale_.data(), q.data());
-    run_chunks(q.data(), s0, height, width, in_, k_, out_, first, pixels, threads, dst,
+    // Default-initialised (not zeroed): every value is written by the conversion.
+    const std::unique_ptr<int8_t[]> q(new int8_t[band_pixels * in_]);
+    to_int8(band, band_pixels, in_, input_scale_.data(), q.get());
+    run_chunks(q.get(), s0, height, width, in_, k_, out_, first, pixels, threads, dst,
                [&](const int8_t* cols, int m, float* out) {
                  gemm_s8_neon(cols, m, k_, w8_.data(), out_, scale_.data(), bias_.data(), out, out_);
                });
   } else {
-    std::vector<uint16_t> b(band_pixels * in_);
-    to_bf16(band, b.size(), b.data());
-    run_chunks(b.data(), s0, height, width, in_, k_, out_, first, pixels, threads, dst,
+    const std::unique_ptr<uint16_t[]> b(new uint16_t[band_pixels * in_]);
+    to_bf16(band, band_pixels * in_, b.get());
+    run_chunks(b.get(), s0, height, width, in_, k_, out_, first, pixels, threads, dst,
                [&](const uint16_t* cols, int m, float* out) {
                  gemm_bf16_neon(cols, m, k_, w16_.data(), out_, bias_.data(), out, out_);
                });
