@@ -41,14 +41,157 @@ inline __m256i lane_mask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
 }
 
+// The spatial factors of 8 pixels from their dot16 halves (part[i][0]: lanes 0-7, part[i][1]:
+// lanes 8-15 of pixel i): fold16's levels done for all 8 pixels at once, each level adding the
+// same two values per pixel as fold16 does (the pixels shuffled across lanes instead of the lanes
+// folded within one register), then sigmoid(dot + b) on 8 lanes.
+inline __m256 spatial8(const float (*part)[2][8], float b) {
+  __m256 a8[8], a4[4], a2[2];
+  for (int i = 0; i < 8; ++i) a8[i] = _mm256_add_ps(_mm256_load_ps(part[i][0]), _mm256_load_ps(part[i][1]));
+  for (int j = 0; j < 4; ++j)  // halves: pixel 2j lanes 0-3, pixel 2j+1 lanes 0-3
+    a4[j] = _mm256_add_ps(_mm256_permute2f128_ps(a8[2 * j], a8[2 * j + 1], 0x20),
+                          _mm256_permute2f128_ps(a8[2 * j], a8[2 * j + 1], 0x31));
+  for (int k = 0; k < 2; ++k)  // low half: pixels 4k, 4k+2 (2 lanes each); high half: 4k+1, 4k+3
+    a2[k] = _mm256_add_ps(_mm256_shuffle_ps(a4[2 * k], a4[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                          _mm256_shuffle_ps(a4[2 * k], a4[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  // lanes: pixels 0, 2, 4, 6, 1, 3, 5, 7
+  const __m256 dot = _mm256_add_ps(_mm256_shuffle_ps(a2[0], a2[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm256_shuffle_ps(a2[0], a2[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m256 ordered = _mm256_permutevar8x32_ps(dot, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  return sigmoid8(_mm256_add_ps(ordered, _mm256_set1_ps(b)));
+}
+
+// What a row's pass reads besides the pixels (pointers null when absent, as epilogue.h says).
+struct RowArgs {
+  const float *gk, *s_row, *cfac, *prelu, *shift, *sw;
+  bool next, sums;
+  float spatial_b;
+};
+
+// A whole row at C = 8 * NV channels (2 <= NV <= 8: one sign word a pixel), the widths the models use.
+// With 16 vector registers the per-channel factors of a 64-channel pixel do not fit, and loading
+// them again for every pixel made the pixel-by-pixel form three times slower per pixel than the
+// AVX-512 one. So the loops are turned: blocks of kBlock pixels, whose z rows (8 KB at 64
+// channels), kernel sums and spatial partial sums stay in L1, are swept once per 8-channel group,
+// with that group's five factors and two double channel sums held in registers. Every value is
+// formed by the same operations in the same order as before: each pixel's dot16 half v % 2 still
+// adds its groups in channel order, each channel sum its pixels in pixel order, and a pixel's
+// sign word is assembled a byte (8 channels) at a time in place.
+template <int NV, bool kAll, bool kPrelu>
+void row_fixed(const RowArgs& a, int width, const int32_t* ybin, float* x_row, uint64_t* packed_row, float* s_next,
+               double* sums) {
+  constexpr int C = 8 * NV;
+  // kAll: every part but PReLU present (each SCALES conv of EDSR's body but the last), known at
+  // compile time, as PReLU's presence is; otherwise each part is tested at run time.
+  const bool has_s = kAll || a.s_row, has_cf = kAll || a.cfac, has_prelu = kPrelu, has_shift = kAll || a.shift,
+             has_sw = kAll || a.sw, has_sums = kAll || a.sums, has_next = kAll || a.next;
+  constexpr int kBlock = 32;
+  const __m256 zero = _mm256_setzero_ps();
+  alignas(32) float part[kBlock][2][8];                  // dot16's lanes 0-7 and 8-15 of each pixel of the block
+  auto* bytes = reinterpret_cast<uint8_t*>(packed_row);  // x86 is little-endian: byte v = channels 8v .. 8v + 7
+  for (int p0 = 0; p0 < width; p0 += kBlock) {
+    const int n = width - p0 < kBlock ? width - p0 : kBlock;
+    for (int v = 0; v < NV; ++v) {
+      const __m256 gk = _mm256_loadu_ps(a.gk + 8 * v);
+      const __m256 cf = has_cf ? _mm256_loadu_ps(a.cfac + 8 * v) : zero;
+      const __m256 sl = has_prelu ? _mm256_loadu_ps(a.prelu + 8 * v) : zero;
+      const __m256 sh = has_shift ? _mm256_loadu_ps(a.shift + 8 * v) : zero;
+      const __m256 sw = has_sw ? _mm256_loadu_ps(a.sw + 8 * v) : zero;
+      __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+      if (has_sums) {
+        sum_lo = _mm256_loadu_pd(sums + 8 * v);
+        sum_hi = _mm256_loadu_pd(sums + 8 * v + 4);
+      }
+      for (int i = 0; i < n; ++i) {
+        const int p = p0 + i;
+        // The next block's z and kernel sums, half a line per step: the sweep over the block has
+        // touched all of them by its end.
+        const std::size_t ahead = static_cast<std::size_t>(p0 + kBlock) * C + (static_cast<std::size_t>(v) * n + i) * 8;
+        if (p0 + kBlock < width) {
+          _mm_prefetch(reinterpret_cast<const char*>(x_row + ahead), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(ybin + ahead), _MM_HINT_T0);
+        }
+        float* zp = x_row + static_cast<std::size_t>(p) * C + 8 * v;
+        __m256 g = gk;
+        if (has_s) g = _mm256_mul_ps(g, _mm256_broadcast_ss(a.s_row + p));
+        if (has_cf) g = _mm256_mul_ps(g, cf);
+        const __m256 y = _mm256_cvtepi32_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ybin + static_cast<std::size_t>(p) * C + 8 * v)));
+        __m256 z = _mm256_add_ps(_mm256_loadu_ps(zp), _mm256_mul_ps(y, g));
+        if (has_prelu) z = _mm256_blendv_ps(z, _mm256_mul_ps(sl, z), _mm256_cmp_ps(z, zero, _CMP_LT_OQ));
+        _mm256_storeu_ps(zp, z);
+        if (has_sums) {
+          sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(z)));
+          sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1)));
+        }
+        if (!has_next) continue;
+        const __m256 u = has_shift ? _mm256_add_ps(z, sh) : z;
+        const auto bits = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(u, zero, _CMP_LT_OQ)));
+        if (v == 0)
+          packed_row[p] = bits;  // the word's other bytes: 0, or written by the groups below
+        else
+          bytes[static_cast<std::size_t>(p) * 8 + v] = static_cast<uint8_t>(bits);
+        if (has_sw) {
+          float* acc = part[i][v & 1];
+          const __m256 prev = v < 2 ? zero : _mm256_load_ps(acc);
+          _mm256_store_ps(acc, _mm256_add_ps(prev, _mm256_mul_ps(sw, z)));
+        }
+      }
+      if (has_sums) {
+        _mm256_storeu_pd(sums + 8 * v, sum_lo);
+        _mm256_storeu_pd(sums + 8 * v + 4, sum_hi);
+      }
+    }
+    if (!has_sw) continue;
+    for (int q0 = 0; q0 < n; q0 += 8) {
+      const int m = n - q0 < 8 ? n - q0 : 8;
+      for (int i = m; i < 8; ++i) {  // lanes past the row: computed, never stored
+        _mm256_store_ps(part[q0 + i][0], zero);
+        _mm256_store_ps(part[q0 + i][1], zero);
+      }
+      const __m256 sv = spatial8(part + q0, a.spatial_b);
+      if (m == 8)
+        _mm256_storeu_ps(s_next + p0 + q0, sv);
+      else
+        _mm256_maskstore_ps(s_next + p0 + q0, lane_mask(m), sv);
+    }
+  }
+}
+
+template <int NV>
+void row_fixed_any(bool all, const RowArgs& a, int width, const int32_t* ybin, float* x_row, uint64_t* packed_row,
+                   float* s_next, double* sums) {
+  if (all && a.prelu) return row_fixed<NV, true, true>(a, width, ybin, x_row, packed_row, s_next, sums);
+  if (all) return row_fixed<NV, true, false>(a, width, ybin, x_row, packed_row, s_next, sums);
+  if (a.prelu) return row_fixed<NV, false, true>(a, width, ybin, x_row, packed_row, s_next, sums);
+  row_fixed<NV, false, false>(a, width, ybin, x_row, packed_row, s_next, sums);
+}
+
 }  // namespace
 
 void epilogue_prepare_row_avx2(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                const float* prelu_slope, int width, int channels, float* x_row,
                                const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums) {
-  const int words = (channels + 63) / 64;
   const float* shift = next && !next->shift.empty() ? next->shift.data() : nullptr;
   const float* sw = next && !next->spatial_w.empty() ? next->spatial_w.data() : nullptr;
+  const RowArgs a{gk,
+                  s_row,
+                  cfac,
+                  prelu_slope,
+                  shift,
+                  sw,
+                  next != nullptr,
+                  next && !next->fc1_w.empty(),
+                  next ? next->spatial_b : 0.0f};
+  const bool all = s_row && cfac && shift && sw && a.next && a.sums;
+  switch (channels) {
+    case 16: return row_fixed_any<2>(all, a, width, ybin, x_row, packed_row, s_next, sums);
+    case 32: return row_fixed_any<4>(all, a, width, ybin, x_row, packed_row, s_next, sums);
+    case 48: return row_fixed_any<6>(all, a, width, ybin, x_row, packed_row, s_next, sums);
+    case 64: return row_fixed_any<8>(all, a, width, ybin, x_row, packed_row, s_next, sums);
+    default: break;
+  }
+  const int words = (channels + 63) / 64;
   const __m256 zero = _mm256_setzero_ps();
   const bool full = channels % 8 == 0;
   const __m256i tail = lane_mask(channels % 8);
