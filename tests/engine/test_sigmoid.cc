@@ -1,5 +1,6 @@
 // The engine's sigmoid (bconv/sigmoid.h): close to 1 / (1 + std::exp(-v)) over every float that
-// matters, finite everywhere, and its AVX-512 form (sigmoid_avx512.h) equal to it lane by lane.
+// matters, finite everywhere, and its vector forms (sigmoid_avx2.h, sigmoid_avx512.h,
+// sigmoid_neon.h) equal to it lane by lane.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,6 +18,10 @@ namespace scales::bconv {
 // multiple of 16).
 void sigmoid8_for_test(const float* v, float* out, int n);
 void sigmoid16_for_test(const float* v, float* out, int n);
+#endif
+#if defined(__aarch64__)
+// test_sigmoid_neon.cc: sigmoid4 over n floats (n a multiple of 16).
+void sigmoid4_for_test(const float* v, float* out, int n);
 #endif
 
 namespace {
@@ -71,7 +76,7 @@ TEST(Sigmoid, NanGivesAFiniteValue) {
   EXPECT_LT(s, 2e-38f);  // the NaN clamps to the exp's upper bound
 }
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__aarch64__)
 // Every sweep value, 100,000 random bit patterns (NaNs, infinities and denormals among them) and a
 // NaN, padded to a multiple of 16.
 std::vector<float> vector_inputs() {
@@ -89,7 +94,9 @@ void expect_equal_to_scalar(const std::vector<float>& v, const std::vector<float
     ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want)) << "v = " << v[i];
   }
 }
+#endif
 
+#if defined(__x86_64__)
 TEST(Sigmoid, Avx2FormEqualsTheScalarForm) {
   if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2 on this CPU";
   const std::vector<float> v = vector_inputs();
@@ -103,6 +110,15 @@ TEST(Sigmoid, Avx512FormEqualsTheScalarForm) {
   const std::vector<float> v = vector_inputs();
   std::vector<float> got(v.size());
   sigmoid16_for_test(v.data(), got.data(), static_cast<int>(v.size()));
+  expect_equal_to_scalar(v, got);
+}
+#endif
+
+#if defined(__aarch64__)
+TEST(Sigmoid, NeonFormEqualsTheScalarForm) {
+  const std::vector<float> v = vector_inputs();
+  std::vector<float> got(v.size());
+  sigmoid4_for_test(v.data(), got.data(), static_cast<int>(v.size()));
   expect_equal_to_scalar(v, got);
 }
 #endif

@@ -72,12 +72,16 @@ void epilogue_prepare_row_avx2(const float* gk, const float* s_row, const float*
 void epilogue_prepare_row_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                  const float* prelu_slope, int width, int channels, float* x_row,
                                  const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums);
+void epilogue_prepare_row_neon(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+                               const float* prelu_slope, int width, int channels, float* x_row,
+                               const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums);
 
-// spatial_factors in a kernel variant's vector form (16 or 8 tokens at a time), equal to it bit
+// spatial_factors in a kernel variant's vector form (16, 8 or 4 tokens at a time), equal to it bit
 // for bit: SwinIR's binary linears form s[t] of their input this way (the conv body gets its
 // factors from the fused epilogue above instead).
 using SpatialFactorsFn = void (*)(const float* w, float b, const float* x, int width, int channels, float* s);
 void spatial_factors_avx2(const float* w, float b, const float* x, int width, int channels, float* s);
 void spatial_factors_avx512(const float* w, float b, const float* x, int width, int channels, float* s);
+void spatial_factors_neon(const float* w, float b, const float* x, int width, int channels, float* s);
 
 }  // namespace scales::bconv

@@ -50,5 +50,6 @@ using PackFn = void (*)(const float* x, int rows, int channels, const float* shi
 void pack_signs_ref(const float* x, int rows, int channels, const float* shift, uint64_t* out);
 void pack_signs_avx2(const float* x, int rows, int channels, const float* shift, uint64_t* out);
 void pack_signs_avx512(const float* x, int rows, int channels, const float* shift, uint64_t* out);
+void pack_signs_neon(const float* x, int rows, int channels, const float* shift, uint64_t* out);
 
 }  // namespace scales::bgemm

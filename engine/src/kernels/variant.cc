@@ -37,7 +37,9 @@ std::vector<KernelVariant> probe() {
   v.back().epilogue_mean = blinear::epilogue_mean_avx512;
 #endif
 #if defined(SCALES_KERNEL_NEON)
-  v.push_back({"neon", bgemm::bgemm_neon, bgemm::pack_signs_ref, true});  // Advanced SIMD is baseline on aarch64
+  // Advanced SIMD is baseline on aarch64.
+  v.push_back({"neon", bgemm::bgemm_neon, bgemm::pack_signs_neon, true, bconv::epilogue_prepare_row_neon});
+  v.back().spatial_factors = bconv::spatial_factors_neon;
 #endif
   return v;
 }
