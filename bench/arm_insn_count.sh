@@ -21,11 +21,13 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 mkfifo "$tmp/log"
 # Each log line ends with the function qemu found for the instruction: the executable's own
-# symbols; instructions in shared libraries (OpenBLAS, oneDNN, libc) come without one.
+# symbols; instructions in shared libraries (OpenBLAS, oneDNN, libc) come without one. The top
+# lines are cut by awk, which reads to the end: head would leave sort a SIGPIPE once the list
+# outgrows a pipe's buffer, and the script would fail with 141.
 if [ -n "${SCALES_INSN_TOP:-}" ]; then
   awk '{ n++; f = ($NF ~ /\]$/) ? "(shared libraries)" : $NF; c[f]++ }
        END { print n > "/dev/stderr"; for (k in c) print c[k], k }' <"$tmp/log" 2>"$tmp/count" |
-    sort -rn | head -n "$SCALES_INSN_TOP" >"$tmp/top" &
+    sort -rn | awk -v n="$SCALES_INSN_TOP" 'NR <= n' >"$tmp/top" &
 else
   wc -l <"$tmp/log" >"$tmp/count" &
 fi

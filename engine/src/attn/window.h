@@ -1,6 +1,6 @@
 // One window of SCALES-SwinIR's windowed multi-head self-attention (FP), all its heads, fused:
 // scores, position bias and shift mask, softmax and the value product in one pass over each
-// group of 16 (AVX-512) or 8 (AVX2) queries, while their scores are in registers and L1.
+// group of 16 (AVX-512), 8 (AVX2) or 4 (NEON) queries, while their scores are in registers and L1.
 //
 // Why the engine's own kernel and not oneDNN's: a SwinIR head is tiny (64 tokens of 10 channels
 // at window 8 and 6 heads), so the batched oneDNN path (backend/cpu/attention.cc, still the
@@ -41,5 +41,6 @@ bool fused_fits(int n, int c, int heads, int lanes, int64_t tokens_in_map);
 void window_ref(const WindowArgs& a);
 void window_avx512(const WindowArgs& a);  // lanes 16; built on x86-64 only
 void window_avx2(const WindowArgs& a);    // lanes 8, AVX2 + FMA; built on x86-64 only
+void window_neon(const WindowArgs& a);    // lanes 4; built on aarch64 only
 
 }  // namespace scales::attn

@@ -1,15 +1,19 @@
 // The epilogue fused with the next layer's preparation, x86-64 AVX2 (compiled with -mavx2
 // -ffp-contract=off): the AVX-512 form's plan (epilogue_avx512.cc) in 8-lane registers. One pass
-// over a row's pixels computes z (epilogue_row) and, from z still in registers, the next layer's
-// sign bits and the 16 partial sums of its spatial dot product; the dot products are folded per
-// pixel and their sigmoids taken 8 pixels at a time. AVX2 has 16 vector registers, too few to hold
-// the per-channel factors of a 64-channel row, so they are loaded from L1 per pixel, and the
-// channel sums stay a pass of their own (channel_sums_row).
+// over a row computes z (epilogue_row) and, from z still in registers, the next layer's sign
+// bits, the 16 partial sums of its spatial dot product and its channel sums; the dot products are
+// folded and their sigmoids taken 8 pixels at a time. AVX2 has 16 vector registers, too few to
+// hold the per-channel factors of a 64-channel pixel, so at 16-64 channels (row_fixed) the row
+// goes in 32-pixel blocks, swept once per 8-channel group with that group's factors in registers;
+// other widths take the pixel-by-pixel form below, reloading the factors from L1 per pixel, with
+// the channel sums a pass of their own (channel_sums_row).
 //
 // Measured (scales-latency, B16 C64 x2 at 256x256, 2 threads, --kernel avx2 with oneDNN held to
-// AVX2, on the AVX-512 CPU of docs/benchmarks.md, against the build before, alternating,
-// 2026-12-03): the body 333-335 -> 277-278 ms; before, the AVX2 kernel variant ran the generic
-// epilogue_row and prepare_row, two passes over each row with a libm exp per pixel.
+// AVX2, on the AVX-512 CPU of docs/benchmarks.md, each build against the one before, alternating):
+// 2026-12-03, this file's first form against the generic epilogue_row and prepare_row (two
+// passes over each row, a libm exp per pixel): the body 333-335 -> 277-278 ms. 2026-12-05,
+// row_fixed against the pixel-by-pixel form at 64 channels: the body 151-157 -> 138-145 ms
+// (medians of 9 passes, three runs; docs/benchmarks.md).
 //
 // It must equal epilogue_row + prepare_row (epilogue.cc) bit for bit (tests/engine/
 // test_epilogue.cc, and the backend harness through the fused body): every product and sum is

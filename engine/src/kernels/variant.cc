@@ -40,6 +40,8 @@ std::vector<KernelVariant> probe() {
   // Advanced SIMD is baseline on aarch64.
   v.push_back({"neon", bgemm::bgemm_neon, bgemm::pack_signs_neon, true, bconv::epilogue_prepare_row_neon});
   v.back().spatial_factors = bconv::spatial_factors_neon;
+  v.back().window_attention = attn::window_neon;
+  v.back().attention_lanes = 4;
 #endif
   return v;
 }
