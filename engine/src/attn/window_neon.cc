@@ -7,12 +7,12 @@
 
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "attn/softmax_exp.h"
 #include "attn/window.h"
+#include "kernels/neon_partial.h"
 
 namespace scales::attn {
 
@@ -95,24 +95,6 @@ inline void transpose4(float32x4_t r[4]) {
   r[3] = vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1]));
 }
 
-// The first k (1..4) floats at p, zeros after: no read past them.
-inline float32x4_t load_first(const float* p, int k) {
-  if (k == 4) return vld1q_f32(p);
-  float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  std::memcpy(t, p, sizeof(float) * static_cast<size_t>(k));
-  return vld1q_f32(t);
-}
-
-inline void store_first(float* p, float32x4_t v, int k) {
-  if (k == 4) {
-    vst1q_f32(p, v);
-    return;
-  }
-  float t[4];
-  vst1q_f32(t, v);
-  std::memcpy(p, t, sizeof(float) * static_cast<size_t>(k));
-}
-
 using HeadFn = void (*)(const WindowArgs&, int, const int32_t*, const float*, float*);
 
 template <int... D>
@@ -138,7 +120,7 @@ void window_neon(const WindowArgs& a) {
   for (int i0 = 0; i0 < n; i0 += 4)
     for (int c0 = 0; c0 < c; c0 += 4) {
       const int k = c - c0 < 4 ? c - c0 : 4;
-      for (int t = 0; t < 4; ++t) r[t] = load_first(a.qkv + in3[i0 + t] + c0, k);
+      for (int t = 0; t < 4; ++t) r[t] = kernels::load_first(a.qkv + in3[i0 + t] + c0, k);
       transpose4(r);
       for (int ch = 0; ch < k; ++ch) vst1q_f32(qt + static_cast<size_t>(c0 + ch) * n + i0, vmulq_f32(r[ch], scale));
     }
@@ -150,7 +132,7 @@ void window_neon(const WindowArgs& a) {
       for (int ch = 0; ch < 4; ++ch)
         r[ch] = ch < k ? vld1q_f32(ot + static_cast<size_t>(c0 + ch) * n + i0) : vdupq_n_f32(0.0f);
       transpose4(r);
-      for (int t = 0; t < 4; ++t) store_first(a.out + static_cast<size_t>(a.token[i0 + t]) * c + c0, r[t], k);
+      for (int t = 0; t < 4; ++t) kernels::store_first(a.out + static_cast<size_t>(a.token[i0 + t]) * c + c0, r[t], k);
     }
 }
 

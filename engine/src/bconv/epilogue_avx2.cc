@@ -24,6 +24,7 @@
 #include <cstddef>
 
 #include "bconv/epilogue.h"
+#include "bconv/row_args.h"
 #include "bconv/sigmoid_avx2.h"
 
 namespace scales::bconv {
@@ -64,13 +65,6 @@ inline __m256 spatial8(const float (*part)[2][8], float b) {
   const __m256 ordered = _mm256_permutevar8x32_ps(dot, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   return sigmoid8(_mm256_add_ps(ordered, _mm256_set1_ps(b)));
 }
-
-// What a row's pass reads besides the pixels (pointers null when absent, as epilogue.h says).
-struct RowArgs {
-  const float *gk, *s_row, *cfac, *prelu, *shift, *sw;
-  bool next, sums;
-  float spatial_b;
-};
 
 // A whole row at C = 8 * NV channels (2 <= NV <= 8: one sign word a pixel), the widths the models use.
 // With 16 vector registers the per-channel factors of a 64-channel pixel do not fit, and loading
@@ -176,18 +170,9 @@ void row_fixed_any(bool all, const RowArgs& a, int width, const int32_t* ybin, f
 void epilogue_prepare_row_avx2(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                const float* prelu_slope, int width, int channels, float* x_row,
                                const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums) {
-  const float* shift = next && !next->shift.empty() ? next->shift.data() : nullptr;
-  const float* sw = next && !next->spatial_w.empty() ? next->spatial_w.data() : nullptr;
-  const RowArgs a{gk,
-                  s_row,
-                  cfac,
-                  prelu_slope,
-                  shift,
-                  sw,
-                  next != nullptr,
-                  next && !next->fc1_w.empty(),
-                  next ? next->spatial_b : 0.0f};
-  const bool all = s_row && cfac && shift && sw && a.next && a.sums;
+  const RowArgs a = row_args(gk, s_row, cfac, prelu_slope, next);
+  const float *shift = a.shift, *sw = a.sw;
+  const bool all = a.all_parts();
   switch (channels) {
     case 16: return row_fixed_any<2>(all, a, width, ybin, x_row, packed_row, s_next, sums);
     case 32: return row_fixed_any<4>(all, a, width, ybin, x_row, packed_row, s_next, sums);

@@ -18,6 +18,7 @@
 #include <cstddef>
 
 #include "bconv/epilogue.h"
+#include "bconv/row_args.h"
 #include "bconv/sigmoid_avx512.h"
 
 namespace scales::bconv {
@@ -48,14 +49,6 @@ __m512 spatial_block(const __m512* acc, float b) {
       _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), dot);
   return sigmoid16(_mm512_add_ps(ordered, _mm512_set1_ps(b)));
 }
-
-// What a row's pass reads besides the pixels: this layer's factors and the next layer's
-// preparation (pointers null when absent, as epilogue.h describes).
-struct RowArgs {
-  const float *gk, *s_row, *cfac, *prelu, *shift, *sw;
-  bool next, sums;
-  float spatial_b;
-};
 
 // One pixel at any channel count: 16-channel steps, the last one masked.
 inline __m512 pixel_any(const RowArgs& a, int channels, const int32_t* yp, float* zp, __m512 s, uint64_t* packed,
@@ -157,15 +150,7 @@ void row_fixed(const RowArgs& a, int width, const int32_t* ybin, float* x_row, u
 void epilogue_prepare_row_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                  const float* prelu_slope, int width, int channels, float* x_row,
                                  const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums) {
-  const RowArgs a{gk,
-                  s_row,
-                  cfac,
-                  prelu_slope,
-                  next && !next->shift.empty() ? next->shift.data() : nullptr,
-                  next && !next->spatial_w.empty() ? next->spatial_w.data() : nullptr,
-                  next != nullptr,
-                  next && !next->fc1_w.empty(),
-                  next ? next->spatial_b : 0.0f};
+  const RowArgs a = row_args(gk, s_row, cfac, prelu_slope, next);
   switch (channels) {
     case 16: return row_fixed<1>(a, width, ybin, x_row, packed_row, s_next, sums);
     case 32: return row_fixed<2>(a, width, ybin, x_row, packed_row, s_next, sums);

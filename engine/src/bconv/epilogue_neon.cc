@@ -18,8 +18,10 @@
 #include <cstdint>
 
 #include "bconv/epilogue.h"
+#include "bconv/row_args.h"
 #include "bconv/sigmoid_neon.h"
 #include "bgemm/sign_bytes_neon.h"
+#include "kernels/neon_partial.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a sign word is written a byte (8 channels) at a time");
 
@@ -43,32 +45,6 @@ inline float32x4_t spatial4(float32x4_t a, float32x4_t b, float32x4_t c, float32
   const float32x4_t dot = vpaddq_f32(half_sums(a, b), half_sums(c, d));
   return sigmoid4(vaddq_f32(dot, vdupq_n_f32(bias)));
 }
-
-// 0xFF / 0 per lane of u0 (channels 0-3) and u1 (4-7) -> the byte of their sign bits.
-inline uint8_t sign_byte8(float32x4_t u0, float32x4_t u1) {
-  const float32x4_t zero = vdupq_n_f32(0.0f);
-  const uint16x8_t m16 =
-      vuzp1q_u16(vreinterpretq_u16_u32(vcltq_f32(u0, zero)), vreinterpretq_u16_u32(vcltq_f32(u1, zero)));
-  const uint8x8_t w = {1, 2, 4, 8, 16, 32, 64, 128};
-  return vaddv_u8(vand_u8(vmovn_u16(m16), w));  // distinct bits: the sum is their OR
-}
-
-// Stores the first n (1..4) lanes of v at out.
-inline void store_lanes(float* out, float32x4_t v, int n) {
-  if (n == 4) {
-    vst1q_f32(out, v);
-    return;
-  }
-  float t[4];
-  vst1q_f32(t, v);
-  for (int i = 0; i < n; ++i) out[i] = t[i];
-}
-
-struct RowArgs {  // what a row's pass reads besides the pixels (null when absent, as epilogue.h says)
-  const float *gk, *s_row, *cfac, *prelu, *shift, *sw;
-  bool next, sums;
-  float spatial_b;
-};
 
 // A whole row at C = 8 * NG channels (2 <= NG <= 8: one sign word a pixel). kAll: every part but
 // PReLU present (each conv of EDSR's body but the last), known at compile time as PReLU's
@@ -125,8 +101,8 @@ void row_fixed(const RowArgs& a, int width, const int32_t* ybin, float* x_row, u
           }
         }
         if (!has_next) continue;
-        const uint8_t b =
-            has_shift ? sign_byte8(vaddq_f32(z[0], sh[0]), vaddq_f32(z[1], sh[1])) : sign_byte8(z[0], z[1]);
+        const uint8_t b = has_shift ? bgemm::sign_byte8(vaddq_f32(z[0], sh[0]), vaddq_f32(z[1], sh[1]))
+                                    : bgemm::sign_byte8(z[0], z[1]);
         if (v == 0)
           packed_row[p] = b;  // the word's other bytes: 0, or written by the groups below
         else
@@ -148,7 +124,8 @@ void row_fixed(const RowArgs& a, int width, const int32_t* ybin, float* x_row, u
         const float* pj = part[q0 + j < n ? q0 + j : q0];  // lanes past the row: computed, never stored
         a4[j] = fold_to4(vld1q_f32(pj), vld1q_f32(pj + 4), vld1q_f32(pj + 8), vld1q_f32(pj + 12));
       }
-      store_lanes(s_next + p0 + q0, spatial4(a4[0], a4[1], a4[2], a4[3], a.spatial_b), n - q0 < 4 ? n - q0 : 4);
+      kernels::store_first(s_next + p0 + q0, spatial4(a4[0], a4[1], a4[2], a4[3], a.spatial_b),
+                           n - q0 < 4 ? n - q0 : 4);
     }
   }
 }
@@ -167,18 +144,8 @@ void row_fixed_any(bool all, const RowArgs& a, int width, const int32_t* ybin, f
 void epilogue_prepare_row_neon(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                const float* prelu_slope, int width, int channels, float* x_row,
                                const ScalesParams* next, uint64_t* packed_row, float* s_next, double* sums) {
-  const float* shift = next && !next->shift.empty() ? next->shift.data() : nullptr;
-  const float* sw = next && !next->spatial_w.empty() ? next->spatial_w.data() : nullptr;
-  const RowArgs a{gk,
-                  s_row,
-                  cfac,
-                  prelu_slope,
-                  shift,
-                  sw,
-                  next != nullptr,
-                  next && !next->fc1_w.empty(),
-                  next ? next->spatial_b : 0.0f};
-  const bool all = s_row && cfac && shift && sw && a.next && a.sums;
+  const RowArgs a = row_args(gk, s_row, cfac, prelu_slope, next);
+  const bool all = a.all_parts();
   switch (channels) {
     case 16: return row_fixed_any<2>(all, a, width, ybin, x_row, packed_row, s_next, sums);
     case 32: return row_fixed_any<4>(all, a, width, ybin, x_row, packed_row, s_next, sums);
@@ -214,7 +181,7 @@ void spatial_factors_neon(const float* w, float b, const float* x, int width, in
       }
       a4[j] = fold_to4(q[0], q[1], q[2], q[3]);
     }
-    store_lanes(s + p0, spatial4(a4[0], a4[1], a4[2], a4[3], b), n);
+    kernels::store_first(s + p0, spatial4(a4[0], a4[1], a4[2], a4[3], b), n);
   }
 }
 

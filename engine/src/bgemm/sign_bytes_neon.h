@@ -1,5 +1,5 @@
 // NEON's stand-in for x86's movemask (aarch64 only): sign bytes from float compares, and the
-// packed bits of 16 or 64 such bytes. Shared by the sign packing (pack_signs_neon.cc) and the
+// packed bits of 8, 16 or 64 channels. Shared by the sign packing (pack_signs_neon.cc) and the
 // fused epilogue (bconv/epilogue_neon.cc), which must pack alike.
 #pragma once
 
@@ -24,6 +24,16 @@ inline uint8x16_t sign_bytes16(const float32x4_t* u) {
 inline uint8x16_t weighted(uint8x16_t m) {
   const uint8x16_t w = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
   return vandq_u8(m, w);
+}
+
+// The byte of sign bits of 8 channels, u0 (channels 0-3) and u1 (4-7): the fused epilogue's
+// one group of 8.
+inline uint8_t sign_byte8(float32x4_t u0, float32x4_t u1) {
+  const float32x4_t zero = vdupq_n_f32(0.0f);
+  const uint16x8_t m16 =
+      vuzp1q_u16(vreinterpretq_u16_u32(vcltq_f32(u0, zero)), vreinterpretq_u16_u32(vcltq_f32(u1, zero)));
+  const uint8x8_t w = {1, 2, 4, 8, 16, 32, 64, 128};
+  return vaddv_u8(vand_u8(vmovn_u16(m16), w));  // distinct bits: the sum is their OR
 }
 
 // The 16 bits of one sign_bytes16 result, lane 0 lowest.
