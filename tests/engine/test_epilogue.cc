@@ -134,19 +134,32 @@ TEST(Epilogue, VectorSpatialFactorsEqualTheGenericOnes) {
 }
 
 // The kernel variants' vector forms of a residual epilogue (blinear/epilogue.h) against `want`,
-// bit for bit, with a guard after the output (the masked tails must not write past it).
-void expect_variants_equal(bool mean, const std::vector<float>& gk, const float* s_row, const float* cfac,
-                           const std::vector<int32_t>& ybin, int width, int out, const std::vector<float>& x, int in,
-                           const std::vector<float>& want) {
+// bit for bit, with a guard after the output (the masked tails must not write past it). Returns
+// how many variants ran.
+int expect_variants_equal(bool mean, const std::vector<float>& gk, const float* s_row, const float* cfac,
+                          const std::vector<int32_t>& ybin, int width, int out, const std::vector<float>& x, int in,
+                          const std::vector<float>& want) {
+  int tested = 0;
   for (const kernels::KernelVariant& kv : kernels::kernel_variants()) {
     const blinear::ResidualEpilogueFn fn = mean ? kv.epilogue_mean : kv.epilogue_repeat;
     if (!kv.supported || !fn) continue;
+    ++tested;
     std::vector<float> got(want.size() + 1, 7.0f);
     fn(gk.data(), s_row, cfac, ybin.data(), width, out, x.data(), in, got.data());
     EXPECT_EQ(got.back(), 7.0f) << kv.name << " wrote past the output";
     got.pop_back();
-    ASSERT_EQ(got, want) << kv.name;
+    EXPECT_EQ(got, want) << kv.name;
   }
+  return tested;
+}
+
+// Every x86 and aarch64 build has vector residual epilogues; other machines run only the generic ones.
+void expect_some_vector_form(int tested) {
+#if defined(__x86_64__) || defined(__aarch64__)
+  EXPECT_GT(tested, 0) << "no x86 or NEON variant with vector residual epilogues ran";
+#else
+  (void)tested;
+#endif
 }
 
 TEST(Epilogue, RepeatedResidualEqualsCopyingThenTheRow) {
@@ -174,7 +187,7 @@ TEST(Epilogue, RepeatedResidualEqualsCopyingThenTheRow) {
         epilogue_row(gk.data(), s_row, cfac, ybin.data(), nullptr, width, out, want.data());
         epilogue_row_repeat(gk.data(), s_row, cfac, ybin.data(), width, out, x.data(), in, got.data());
         ASSERT_EQ(got, want);
-        expect_variants_equal(false, gk, s_row, cfac, ybin, width, out, x, in, want);
+        expect_some_vector_form(expect_variants_equal(false, gk, s_row, cfac, ybin, width, out, x, in, want));
       }
     }
   }
@@ -208,7 +221,7 @@ TEST(Epilogue, MeanResidualEqualsWritingTheMeanThenTheRow) {
         epilogue_row(gk.data(), s_row, cfac, ybin.data(), nullptr, width, out, want.data());
         epilogue_row_mean(gk.data(), s_row, cfac, ybin.data(), width, out, x.data(), in, got.data());
         ASSERT_EQ(got, want);
-        expect_variants_equal(true, gk, s_row, cfac, ybin, width, out, x, in, want);
+        expect_some_vector_form(expect_variants_equal(true, gk, s_row, cfac, ybin, width, out, x, in, want));
       }
     }
   }

@@ -10,29 +10,13 @@
 #include <utility>
 #include <vector>
 
-#include "attn/softmax_exp.h"
+#include "attn/softmax_exp_neon.h"
 #include "attn/window.h"
 #include "kernels/neon_partial.h"
 
 namespace scales::attn {
 
 namespace {
-
-// e^x for x <= 0 (softmax_exp.h): 2^f by Horner with FMA, times 2^n put together in the exponent
-// field; t is held at -126 or above so that 2^n stays a normal float, as on AVX2.
-inline float32x4_t exp4(float32x4_t x) {
-  using namespace softmax_exp;
-  const float32x4_t t = vmaxq_f32(vmulq_f32(x, vdupq_n_f32(kLog2e)), vdupq_n_f32(-126.0f));
-  const float32x4_t n = vrndnq_f32(t);  // to nearest, ties to even
-  const float32x4_t f = vsubq_f32(t, n);
-  float32x4_t p = vfmaq_f32(vdupq_n_f32(kP4), vdupq_n_f32(kP5), f);
-  p = vfmaq_f32(vdupq_n_f32(kP3), p, f);
-  p = vfmaq_f32(vdupq_n_f32(kP2), p, f);
-  p = vfmaq_f32(vdupq_n_f32(kP1), p, f);
-  p = vfmaq_f32(vdupq_n_f32(1.0f), p, f);
-  const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23);
-  return vmulq_f32(p, vreinterpretq_f32_s32(e));
-}
 
 // qt_rows, ot_rows: this head's rows of the window's channel-major q^T and output (HD x n each).
 template <int HD>
@@ -66,8 +50,8 @@ void head(const WindowArgs& a, int h, const int32_t* in3, const float* qt_rows, 
     }
     float32x4_t sum0 = vdupq_n_f32(0.0f), sum1 = vdupq_n_f32(0.0f);
     for (int j = 0; j < n; j += 2) {  // n is a multiple of 4
-      const float32x4_t e0 = exp4(vsubq_f32(vld1q_f32(st + j * 4), mx));
-      const float32x4_t e1 = exp4(vsubq_f32(vld1q_f32(st + j * 4 + 4), mx));
+      const float32x4_t e0 = softmax_exp4(vsubq_f32(vld1q_f32(st + j * 4), mx));
+      const float32x4_t e1 = softmax_exp4(vsubq_f32(vld1q_f32(st + j * 4 + 4), mx));
       vst1q_f32(st + j * 4, e0);
       vst1q_f32(st + j * 4 + 4, e1);
       sum0 = vaddq_f32(sum0, e0);

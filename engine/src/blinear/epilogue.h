@@ -7,12 +7,23 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace scales::blinear {
 
 // The signature of bconv::epilogue_row_repeat and bconv::epilogue_row_mean.
 using ResidualEpilogueFn = void (*)(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                     int width, int channels, const float* x, int in, float* z);
+
+// For the ISA forms: calls f(S, C) with S = std::bool_constant<s_row given> and C the same for
+// cfac, so that each form has its four compile-time instances and picks one per call.
+template <class F>
+inline void with_parts(const float* s_row, const float* cfac, F&& f) {
+  if (s_row && cfac) return f(std::true_type{}, std::true_type{});
+  if (s_row) return f(std::true_type{}, std::false_type{});
+  if (cfac) return f(std::false_type{}, std::true_type{});
+  f(std::false_type{}, std::false_type{});
+}
 
 void epilogue_repeat_avx2(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
                           int channels, const float* x, int in, float* z);
@@ -22,5 +33,9 @@ void epilogue_repeat_avx512(const float* gk, const float* s_row, const float* cf
                             int channels, const float* x, int in, float* z);
 void epilogue_mean_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
                           int channels, const float* x, int in, float* z);
+void epilogue_repeat_neon(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                          int channels, const float* x, int in, float* z);
+void epilogue_mean_neon(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                        int channels, const float* x, int in, float* z);
 
 }  // namespace scales::blinear

@@ -70,18 +70,16 @@ void mean(const float* gk, const float* s_row, const float* cfac, const int32_t*
 
 void epilogue_repeat_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
                             int channels, const float* x, int in, float* z) {
-  if (s_row && cfac) return repeat<true, true>(gk, s_row, cfac, ybin, width, channels, x, in, z);
-  if (s_row) return repeat<true, false>(gk, s_row, cfac, ybin, width, channels, x, in, z);
-  if (cfac) return repeat<false, true>(gk, s_row, cfac, ybin, width, channels, x, in, z);
-  repeat<false, false>(gk, s_row, cfac, ybin, width, channels, x, in, z);
+  with_parts(s_row, cfac, [&](auto s, auto c) {
+    repeat<decltype(s)::value, decltype(c)::value>(gk, s_row, cfac, ybin, width, channels, x, in, z);
+  });
 }
 
 void epilogue_mean_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
                           int channels, const float* x, int in, float* z) {
-  if (s_row && cfac) return mean<true, true>(gk, s_row, cfac, ybin, width, channels, x, in, z);
-  if (s_row) return mean<true, false>(gk, s_row, cfac, ybin, width, channels, x, in, z);
-  if (cfac) return mean<false, true>(gk, s_row, cfac, ybin, width, channels, x, in, z);
-  mean<false, false>(gk, s_row, cfac, ybin, width, channels, x, in, z);
+  with_parts(s_row, cfac, [&](auto s, auto c) {
+    mean<decltype(s)::value, decltype(c)::value>(gk, s_row, cfac, ybin, width, channels, x, in, z);
+  });
 }
 
 }  // namespace scales::blinear

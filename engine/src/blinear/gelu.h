@@ -66,11 +66,12 @@ inline float gelu(float x) {
   return x * (x < 0.0f ? half_erfc : 1.0f - half_erfc);
 }
 
-// y[i] = gelu(y[i]) for i < n: the generic form, and each x86 kernel variant's vector form
+// y[i] = gelu(y[i]) for i < n: the generic form, and each kernel variant's vector form
 // (kernels/variant.h), equal to it bit for bit.
 void gelu_rows(float* y, size_t n);
 void gelu_rows_avx2(float* y, size_t n);
 void gelu_rows_avx512(float* y, size_t n);
+void gelu_rows_neon(float* y, size_t n);
 using GeluRowsFn = void (*)(float* y, size_t n);
 
 }  // namespace scales::blinear

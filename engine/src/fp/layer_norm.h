@@ -32,6 +32,8 @@ void layer_norm_rows_avx2(const float* x, int64_t rows, int c, const float* gamm
                           float* stats);
 void layer_norm_rows_avx512(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
                             float* stats);
+void layer_norm_rows_neon(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
+                          float* stats);
 
 // The last step alone, y = ((x - mean) * rstd) * gamma + beta with the stats a LayerNormFn wrote:
 // the same bits as the whole LayerNorm, at a fraction of its work (no sums), for a second pass

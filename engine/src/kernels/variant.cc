@@ -42,6 +42,10 @@ std::vector<KernelVariant> probe() {
   v.back().spatial_factors = bconv::spatial_factors_neon;
   v.back().window_attention = attn::window_neon;
   v.back().attention_lanes = 4;
+  v.back().gelu_rows = blinear::gelu_rows_neon;
+  v.back().layer_norm = fp::layer_norm_rows_neon;
+  v.back().epilogue_repeat = blinear::epilogue_repeat_neon;
+  v.back().epilogue_mean = blinear::epilogue_mean_neon;
 #endif
   return v;
 }
