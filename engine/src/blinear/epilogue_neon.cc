@@ -13,6 +13,7 @@ namespace scales::blinear {
 namespace {
 
 using kernels::load_first;
+using kernels::quads;
 using kernels::store_first;
 
 // g = (gk[o] * s) * cfac[o], as the generic form rounds it.
@@ -36,12 +37,11 @@ void repeat(const float* gk, const float* s_row, const float* cfac, const int32_
     float* zp = z + static_cast<size_t>(p) * channels;
     const float32x4_t s = vdupq_n_f32(S ? s_row[p] : 0.0f);
     for (int r = 0; r < channels; r += in)  // r .. r + in - 1: one copy of x
-      for (int i = 0; i < in; i += 4) {
-        const int k = in - i < 4 ? in - i : 4;
+      quads(in, [&](int i, int k) {
         const int o = r + i;
         const float32x4_t g = factor<S, C>(k, gk, cfac, o, s);
         store_first(zp + o, vaddq_f32(load_first(xp + i, k), vmulq_f32(ybin_f(k, yp, o), g)), k);
-      }
+      });
   }
 }
 
@@ -55,13 +55,12 @@ void mean(const float* gk, const float* s_row, const float* cfac, const int32_t*
     const float* xp = x + static_cast<size_t>(p) * in;
     float* zp = z + static_cast<size_t>(p) * channels;
     const float32x4_t s = vdupq_n_f32(S ? s_row[p] : 0.0f);
-    for (int o = 0; o < channels; o += 4) {
-      const int k = channels - o < 4 ? channels - o : 4;
+    quads(channels, [&](int o, int k) {
       float32x4_t acc = vdupq_n_f32(0.0f);  // 0 + x = x: the generic form's start, bit for bit
       for (int j = 0; j < n; ++j) acc = vaddq_f32(acc, load_first(xp + static_cast<size_t>(j) * channels + o, k));
       const float32x4_t g = factor<S, C>(k, gk, cfac, o, s);
       store_first(zp + o, vaddq_f32(vdivq_f32(acc, nf), vmulq_f32(ybin_f(k, yp, o), g)), k);
-    }
+    });
   }
 }
 

@@ -17,12 +17,8 @@ namespace {
 
 using kernels::lanes_below;
 using kernels::load_first;
+using kernels::quads;
 using kernels::store_first;
-
-// Lanes [i, i + 4) of a row of c, zeros past c (i < c).
-inline float32x4_t load4(const float* row, int c, int i) {
-  return c - i >= 4 ? vld1q_f32(row + i) : load_first(row + i, c - i);
-}
 
 // acc[l] += acc[l + 8], then + 4, + 2, + 1 (layer_norm.h's order): the folded sum.
 inline float fold(const float32x4_t q[4]) {
@@ -31,15 +27,20 @@ inline float fold(const float32x4_t q[4]) {
   return vget_lane_f32(s2, 0) + vget_lane_f32(s2, 1);
 }
 
-// The partial sums of f(row[i]) over i < c for N rows at once; f takes (lanes, live) where live
-// marks lanes below c.
+// The 16 partial sums of f(row[i]) over i < c for N rows at once: channels [i, i + 4) go to
+// register (i / 4) % 4. f takes (row, lanes, live), live the lanes below c (4, or 1-3 at the tail,
+// whose other lanes are loaded as zeros).
 template <int N, class F>
 inline void partial_sums(const float* x, int c, float32x4_t acc[N][4], F f) {
   for (int j = 0; j < N; ++j)
     for (int q = 0; q < 4; ++q) acc[j][q] = vdupq_n_f32(0.0f);
+  // q runs over constant bounds, so that acc stays in registers (an index computed from i would
+  // put it in memory).
   for (int i = 0; i < c; i += 16)
-    for (int q = 0; q < 4 && i + 4 * q < c; ++q)
-      for (int j = 0; j < N; ++j) acc[j][q] = vaddq_f32(acc[j][q], f(j, load4(x + j * c, c, i + 4 * q), c - i - 4 * q));
+    for (int q = 0; q < 4 && i + 4 * q < c; ++q) {
+      const int at = i + 4 * q, k = c - at < 4 ? c - at : 4;
+      for (int j = 0; j < N; ++j) acc[j][q] = vaddq_f32(acc[j][q], f(j, load_first(x + j * c + at, k), k));
+    }
 }
 
 template <int N>
@@ -65,8 +66,7 @@ inline void tokens(const float* x, int c, const float* gamma, const float* beta,
     rstd[j] = vdupq_n_f32(r);
     if (stats) stats[2 * j] = mean_s[j], stats[2 * j + 1] = r;
   }
-  for (int i = 0; i < c; i += 4) {
-    const int k = c - i < 4 ? c - i : 4;
+  quads(c, [&](int i, int k) {
     const float32x4_t g = load_first(gamma + i, k), b = load_first(beta + i, k);
     for (int j = 0; j < N; ++j) {
       // y may be x: token j's lanes i .. i + k are read before they are written, and no other
@@ -74,7 +74,7 @@ inline void tokens(const float* x, int c, const float* gamma, const float* beta,
       const float32x4_t d = vsubq_f32(load_first(x + j * c + i, k), mean[j]);
       store_first(y + j * c + i, vaddq_f32(vmulq_f32(vmulq_f32(d, rstd[j]), g), b), k);
     }
-  }
+  });
 }
 
 }  // namespace
