@@ -13,7 +13,10 @@
 //   time (ones, twos = CSA(ones, u, v)), so one lookup popcount ("twos", counted twice) serves two
 //   words, and "ones" is counted once at the end: 476-488 G/s (P = 2 spills: 334-346).
 // The 3x3 conv's rows (three runs) take Harley-Seal; the linear's one-run rows keep the lookup
-// with P = 4, the fastest form measured for them. Two later changes to the Harley-Seal form, an
+// with P = 4, the fastest form measured for them. Their outputs went through a scalar loop per
+// row and group until 2026-12-05: at SwinIR's 1-2 words a row that loop was most of the kernel,
+// and the vector form (dot_from_popcounts) took the paper-size SwinIR x2 pass on AVX2 from
+// 233-235 to 197-199 ms (scales-latency, 128x128, 2 threads, docs/benchmarks.md). Two later changes to the Harley-Seal form, an
 // odd word seeding "ones" and the sums converted to output in vector form, took the 64 -> 64
 // conv from 458-480 to 574-613 G/s (efficiency 0.65-0.68 -> 0.80-0.87; `scales-bench
 // --kernel-only`, both builds alternating in one run, 2026-12-03, docs/benchmarks.md).
@@ -31,6 +34,28 @@
 namespace scales::bgemm {
 
 namespace {
+
+// The 8 output channels' popcounts, u64 lanes 0-3 in lo and 4-7 in hi (each < 2^32), as
+// k_bits - 2 * pop in 8 int32 lanes: the two halves interleaved into one register, then put
+// back in channel order. In vector form because the scalar loop it replaces was about a tenth
+// of the 3x3 kernel's instructions at 64 channels (9 words per row).
+inline __m256i dot_from_popcounts(__m256i lo, __m256i hi, int k_bits) {
+  const __m256i mixed = _mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xaa);  // 0 4 1 5 2 6 3 7
+  const __m256i pop = _mm256_permutevar8x32_epi32(mixed, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+  return _mm256_sub_epi32(_mm256_set1_epi32(k_bits), _mm256_add_epi32(pop, pop));
+}
+
+inline void store_dot(__m256i dot, const Weights& w, int g, int32_t* out) {
+  const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
+  int32_t* o = out + 8 * g;
+  if (n == 8) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), dot);
+  } else {
+    alignas(32) int32_t d[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(d), dot);
+    for (int l = 0; l < n; ++l) o[l] = d[l];
+  }
+}
 
 template <int P>
 inline void rows_avx2(const Rows& a, int r0, const Weights& w, int32_t* out) {
@@ -70,15 +95,10 @@ inline void rows_avx2(const Rows& a, int r0, const Weights& w, int32_t* out) {
         }
       }
     }
-    const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
     for (int p = 0; p < P; ++p) {
-      alignas(32) int64_t pop[8];
-      for (int h = 0; h < 2; ++h) {
-        const __m256i t = _mm256_add_epi64(acc64[p][h], _mm256_sad_epu8(acc8[p][h], zero));
-        _mm256_store_si256(reinterpret_cast<__m256i*>(pop + 4 * h), t);
-      }
-      int32_t* o = out + static_cast<std::size_t>(p) * w.c_out + 8 * g;
-      for (int l = 0; l < n; ++l) o[l] = w.k_bits - 2 * static_cast<int32_t>(pop[l]);
+      const __m256i lo = _mm256_add_epi64(acc64[p][0], _mm256_sad_epu8(acc8[p][0], zero));
+      const __m256i hi = _mm256_add_epi64(acc64[p][1], _mm256_sad_epu8(acc8[p][1], zero));
+      store_dot(dot_from_popcounts(lo, hi, w.k_bits), w, g, out + static_cast<std::size_t>(p) * w.c_out);
     }
   }
 }
@@ -86,28 +106,6 @@ inline void rows_avx2(const Rows& a, int r0, const Weights& w, int32_t* out) {
 // Harley-Seal, one row (r0) and one group at a time; the activation words of the row are
 // gathered first (at most kMaxWords; longer rows take the lookup form).
 constexpr int kMaxWords = 256;
-
-// The 8 output channels' popcounts, u64 lanes 0-3 in lo and 4-7 in hi (each < 2^32), as
-// k_bits - 2 * pop in 8 int32 lanes: the two halves interleaved into one register, then put
-// back in channel order. In vector form because the scalar loop it replaces was about a tenth
-// of the 3x3 kernel's instructions at 64 channels (9 words per row).
-inline __m256i dot_from_popcounts(__m256i lo, __m256i hi, int k_bits) {
-  const __m256i mixed = _mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xaa);  // 0 4 1 5 2 6 3 7
-  const __m256i pop = _mm256_permutevar8x32_epi32(mixed, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-  return _mm256_sub_epi32(_mm256_set1_epi32(k_bits), _mm256_add_epi32(pop, pop));
-}
-
-inline void store_dot(__m256i dot, const Weights& w, int g, int32_t* out) {
-  const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
-  int32_t* o = out + 8 * g;
-  if (n == 8) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), dot);
-  } else {
-    alignas(32) int32_t d[8];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(d), dot);
-    for (int l = 0; l < n; ++l) o[l] = d[l];
-  }
-}
 
 // One carry-save step over a pair of XORed words u, v: "ones" keeps the bits seen an odd number
 // of times, and the returned carries ("twos") stand for two each.
