@@ -1,6 +1,13 @@
 // layer_norm.h's LayerNorm with the 16 partial sums in two AVX2 registers, lanes 0..7 and 8..15
 // (-mavx2 -ffp-contract=off): the generic form's operations in its order, so equal to it bit for
 // bit.
+//
+// A token's steps are one long dependent chain (sums, fold, division, squared deviations, fold,
+// square root, division), so four tokens go through each step together and their chains overlap
+// (tokens<4>), then the last 0-3 one at a time. Whole 8-channel chunks use plain loads and stores;
+// only a row's last partial chunk is masked, and its store goes out in 4-, 2- and 1-lane pieces
+// (AMD's VMASKMOVPS store is microcoded). Measured: the paper-size SwinIR x2 pass on AVX2,
+// docs/benchmarks.md.
 #include <immintrin.h>
 
 #include <cmath>
@@ -27,47 +34,82 @@ inline float fold(__m256 lo, __m256 hi) {
   return _mm_cvtss_f32(s1);
 }
 
+// Chunk [i, i + 8) of a row of c (i < c): zeros past c.
+inline __m256 load8(const float* row, int c, int i) {
+  return c - i >= 8 ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, live(c, i));
+}
+
+// The first k (1..8) lanes of v to p, nothing past them.
+inline void store_first(float* p, __m256 v, int k) {
+  if (k == 8) return _mm256_storeu_ps(p, v);
+  __m128 q = _mm256_castps256_ps128(v);
+  if (k >= 4) {
+    _mm_storeu_ps(p, q);
+    q = _mm256_extractf128_ps(v, 1);
+    p += 4;
+    k -= 4;
+  }
+  if (k >= 2) {
+    _mm_storel_pi(reinterpret_cast<__m64*>(p), q);
+    q = _mm_movehl_ps(q, q);
+    p += 2;
+    k -= 2;
+  }
+  if (k == 1) _mm_store_ss(p, q);
+}
+
+// Tokens x[0 .. N) (rows of c) normalised into y, each step for all N before the next.
+template <int N>
+inline void tokens(const float* x, int c, const float* gamma, const float* beta, float* y, float* stats) {
+  const float cf = static_cast<float>(c);
+  const __m256 zero = _mm256_setzero_ps();
+  __m256 lo[N], hi[N], mean[N], rstd[N];
+  float mean_s[N];
+  for (int j = 0; j < N; ++j) lo[j] = hi[j] = zero;
+  for (int i = 0; i < c; i += 16)
+    for (int j = 0; j < N; ++j) {
+      lo[j] = _mm256_add_ps(lo[j], load8(x + j * c, c, i));
+      if (i + 8 < c) hi[j] = _mm256_add_ps(hi[j], load8(x + j * c, c, i + 8));
+    }
+  for (int j = 0; j < N; ++j) {
+    mean_s[j] = fold(lo[j], hi[j]) / cf;
+    mean[j] = _mm256_set1_ps(mean_s[j]);
+    lo[j] = hi[j] = zero;
+  }
+  // Squared deviations; lanes past c would add (0 - mean)^2, so the tail's are masked to 0.
+  auto dev2 = [&](int j, int i) {
+    __m256 d = _mm256_sub_ps(load8(x + j * c, c, i), mean[j]);
+    if (c - i < 8) d = _mm256_and_ps(d, _mm256_castsi256_ps(live(c, i)));
+    return _mm256_mul_ps(d, d);
+  };
+  for (int i = 0; i < c; i += 16)
+    for (int j = 0; j < N; ++j) {
+      lo[j] = _mm256_add_ps(lo[j], dev2(j, i));
+      if (i + 8 < c) hi[j] = _mm256_add_ps(hi[j], dev2(j, i + 8));
+    }
+  for (int j = 0; j < N; ++j) {
+    const float r = 1.0f / std::sqrt(fold(lo[j], hi[j]) / cf + kLayerNormEps);
+    rstd[j] = _mm256_set1_ps(r);
+    if (stats) stats[2 * j] = mean_s[j], stats[2 * j + 1] = r;
+  }
+  for (int i = 0; i < c; i += 8) {
+    const __m256 g = load8(gamma, c, i), b = load8(beta, c, i);
+    const int k = c - i < 8 ? c - i : 8;
+    for (int j = 0; j < N; ++j) {  // token j's chunk is read, then written: y may be x
+      const __m256 d = _mm256_sub_ps(load8(x + j * c, c, i), mean[j]);
+      store_first(y + j * c + i, _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(d, rstd[j]), g), b), k);
+    }
+  }
+}
+
 }  // namespace
 
 void layer_norm_rows_avx2(const float* x, int64_t rows, int c, const float* gamma, const float* beta, float* y,
                           float* stats) {
   // The per-token divisions and the square root are scalar (the same correctly rounded results).
-  const float cf = static_cast<float>(c);
-  const __m256 zero = _mm256_setzero_ps();
-  for (int64_t t = 0; t < rows; ++t) {
-    const float* xt = x + t * c;
-    float* yt = y + t * c;
-    __m256 lo = zero, hi = zero;
-    for (int i = 0; i < c; i += 16) {
-      lo = _mm256_add_ps(lo, _mm256_maskload_ps(xt + i, live(c, i)));
-      if (i + 8 < c) hi = _mm256_add_ps(hi, _mm256_maskload_ps(xt + i + 8, live(c, i + 8)));
-    }
-    const float mean_s = fold(lo, hi) / cf;
-    const __m256 mean = _mm256_set1_ps(mean_s);
-    lo = zero;
-    hi = zero;
-    for (int i = 0; i < c; i += 16) {
-      const __m256i m0 = live(c, i);
-      const __m256 d0 = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(xt + i, m0), mean), _mm256_castsi256_ps(m0));
-      lo = _mm256_add_ps(lo, _mm256_mul_ps(d0, d0));
-      if (i + 8 < c) {
-        const __m256i m1 = live(c, i + 8);
-        const __m256 d1 =
-            _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(xt + i + 8, m1), mean), _mm256_castsi256_ps(m1));
-        hi = _mm256_add_ps(hi, _mm256_mul_ps(d1, d1));
-      }
-    }
-    const float rstd_s = 1.0f / std::sqrt(fold(lo, hi) / cf + kLayerNormEps);
-    const __m256 rstd = _mm256_set1_ps(rstd_s);
-    if (stats) stats[2 * t] = mean_s, stats[2 * t + 1] = rstd_s;
-    for (int i = 0; i < c; i += 8) {
-      const __m256i m = live(c, i);
-      const __m256 d = _mm256_sub_ps(_mm256_maskload_ps(xt + i, m), mean);
-      const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(d, rstd), _mm256_maskload_ps(gamma + i, m)),
-                                     _mm256_maskload_ps(beta + i, m));
-      _mm256_maskstore_ps(yt + i, m, v);
-    }
-  }
+  int64_t t = 0;
+  for (; t + 4 <= rows; t += 4) tokens<4>(x + t * c, c, gamma, beta, y + t * c, stats ? stats + 2 * t : nullptr);
+  for (; t < rows; ++t) tokens<1>(x + t * c, c, gamma, beta, y + t * c, stats ? stats + 2 * t : nullptr);
 }
 
 }  // namespace scales::fp
