@@ -66,6 +66,11 @@ const Shape kShapes[] = {{1, 1, 1, 1, 1, 64},
                          {3, 6, 2, 9, 33, 1152},
                          {3, 1, 1, 5, 7, 64 * 3},
                          {1, 8, 8, 33, 64, 512},
+                         // one-run rows of 1-4 words (SwinIR's linears; AVX2's pre-split form) past
+                         // its 64-row chunk: qkv's 60 -> 180, fc2's 120 -> 60, 4 words, odd groups
+                         {1, 1, 1, 130, 180, 60},
+                         {1, 2, 2, 65, 60, 120},
+                         {1, 4, 4, 70, 23, 256 - 3},
                          // runs of 3 words at stride 1 (AVX-512's taps form): whole and partial
                          // 8-row blocks, an odd group, 1 or 2 runs, a 48-channel conv's K
                          {3, 3, 1, 19, 9, 576},

@@ -16,9 +16,10 @@
 // with P = 4, the fastest form measured for them. Their outputs went through a scalar loop per
 // row and group until 2026-12-05: at SwinIR's 1-2 words a row that loop was most of the kernel,
 // and the vector form (dot_from_popcounts) took the paper-size SwinIR x2 pass on AVX2 from
-// 233-235 to 197-199 ms (scales-latency, 128x128, 2 threads, docs/benchmarks.md). Two later changes to the Harley-Seal form, an
-// odd word seeding "ones" and the sums converted to output in vector form, took the 64 -> 64
-// conv from 458-480 to 574-613 G/s (efficiency 0.65-0.68 -> 0.80-0.87; `scales-bench
+// 233-235 to 197-199 ms (scales-latency, 128x128, 2 threads, docs/benchmarks.md). Rows of 1-4
+// words now take linear_rows_avx2 (nibbles split ahead): 200-212 -> 193 ms in the same runs' way. Two later changes to the Harley-Seal
+// form, an odd word seeding "ones" and the sums converted to output in vector form, took the 64 -> 64 conv from 458-480
+// to 574-613 G/s (efficiency 0.65-0.68 -> 0.80-0.87; `scales-bench
 // --kernel-only`, both builds alternating in one run, 2026-12-03, docs/benchmarks.md).
 // Then (2026-12-05, same command, AMD EPYC Zen 5 running the AVX2 code): the carries' byte counts
 // summed undoubled (one add fewer per pair and half) and a fixed-K form for 9 words, unrolled with
@@ -99,6 +100,53 @@ inline void rows_avx2(const Rows& a, int r0, const Weights& w, int32_t* out) {
       const __m256i lo = _mm256_add_epi64(acc64[p][0], _mm256_sad_epu8(acc8[p][0], zero));
       const __m256i hi = _mm256_add_epi64(acc64[p][1], _mm256_sad_epu8(acc8[p][1], zero));
       store_dot(dot_from_popcounts(lo, hi, w.k_bits), w, g, out + static_cast<std::size_t>(p) * w.c_out);
+    }
+  }
+}
+
+// The linear's rows at 1-4 words (SwinIR's 60-240 channels), where the nibble lookup's own
+// steps are most of the work: per word, output half and row, rows_avx2 spends eight vector
+// operations (XOR, two ANDs, a shift, two lookups, two adds). Here the nibble split is done
+// ahead, once per group for the weights and once per row for the activations (a ^ w splits into
+// a's nibbles ^ w's), so each lookup takes one XOR of pre-split planes and the activation planes
+// arrive by broadcast loads: six operations. The group's weight planes stay in registers across
+// rows; rows go in chunks of kChunk, whose planes are split once for all groups.
+template <int K>
+void linear_rows_avx2(const Rows& a, const Weights& w, int32_t* out) {
+  const __m256i lut = nibble_popcount_lut();
+  const __m256i low4 = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
+  constexpr uint64_t kLowNibbles = 0x0f0f0f0f0f0f0f0full;
+  constexpr int kChunk = 64;
+  uint64_t planes[kChunk][K][2];  // [row][word]: low nibbles, high nibbles (each in its byte's low half)
+  for (int r0 = 0; r0 < a.count; r0 += kChunk) {
+    const int nr = a.count - r0 < kChunk ? a.count - r0 : kChunk;
+    for (int r = 0; r < nr; ++r)
+      for (int k = 0; k < K; ++k) {
+        const uint64_t v = a.run[0][static_cast<std::ptrdiff_t>(r0 + r) * a.stride + k];
+        planes[r][k][0] = v & kLowNibbles;
+        planes[r][k][1] = (v >> 4) & kLowNibbles;
+      }
+    for (int g = 0; g < w.groups(); ++g) {
+      const uint64_t* wg = w.lane8.data() + static_cast<std::size_t>(g) * K * 8;
+      __m256i wl[K][2], wh[K][2];  // [word][half]: output channels 0-3, 4-7 of the group
+      for (int k = 0; k < K; ++k)
+        for (int h = 0; h < 2; ++h) {
+          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + k * 8 + h * 4));
+          wl[k][h] = _mm256_and_si256(v, low4);
+          wh[k][h] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+        }
+      for (int r = 0; r < nr; ++r) {
+        __m256i c[2] = {zero, zero};  // byte counts (at most 8 K per byte)
+        for (int k = 0; k < K; ++k) {
+          const __m256i al = _mm256_set1_epi64x(static_cast<long long>(planes[r][k][0]));
+          const __m256i ah = _mm256_set1_epi64x(static_cast<long long>(planes[r][k][1]));
+          for (int h = 0; h < 2; ++h)
+            c[h] = _mm256_add_epi8(c[h], _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_xor_si256(wl[k][h], al)),
+                                                         _mm256_shuffle_epi8(lut, _mm256_xor_si256(wh[k][h], ah))));
+        }
+        store_dot(dot_from_popcounts(_mm256_sad_epu8(c[0], zero), _mm256_sad_epu8(c[1], zero), w.k_bits), w, g,
+                  out + static_cast<std::size_t>(r0 + r) * w.c_out);
+      }
     }
   }
 }
@@ -222,7 +270,13 @@ void all_rows_avx2(const Rows& a, const Weights& w, int32_t* out) {
 
 void bgemm_avx2(const Rows& a, const Weights& w, int32_t* out) {
   if (a.runs == 1) {
-    all_rows_avx2<4>(a, w, out);
+    switch (a.run_words) {
+      case 1: return linear_rows_avx2<1>(a, w, out);
+      case 2: return linear_rows_avx2<2>(a, w, out);
+      case 3: return linear_rows_avx2<3>(a, w, out);
+      case 4: return linear_rows_avx2<4>(a, w, out);
+      default: all_rows_avx2<4>(a, w, out);
+    }
   } else if (a.runs * a.run_words <= kMaxWords) {
     all_rows_avx2_hs(a, w, out);
   } else {
