@@ -164,22 +164,34 @@ void epilogue_prepare_row_neon(const float* gk, const float* s_row, const float*
 void spatial_factors_neon(const float* w, float b, const float* x, int width, int channels, float* s) {
   const float32x4_t zero = vdupq_n_f32(0.0f);
   const int full = channels / 4 * 4;
-  float wt[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int c = full; c < channels; ++c) wt[c - full] = w[c];
+  const float32x4_t wt4 = full < channels ? kernels::load_first(w + full, channels - full) : zero;
   for (int p0 = 0; p0 < width; p0 += 4) {
     const int n = width - p0 < 4 ? width - p0 : 4;
     float32x4_t a4[4];
     for (int j = 0; j < 4; ++j) {
       const float* xp = x + static_cast<std::size_t>(p0 + (j < n ? j : 0)) * channels;
-      float32x4_t q[4] = {zero, zero, zero, zero};
-      for (int c0 = 0; c0 < full; c0 += 4)
-        q[(c0 / 4) & 3] = vaddq_f32(q[(c0 / 4) & 3], vmulq_f32(vld1q_f32(w + c0), vld1q_f32(xp + c0)));
-      if (full < channels) {
-        float xt[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        for (int c = full; c < channels; ++c) xt[c - full] = xp[c];
-        q[(full / 4) & 3] = vaddq_f32(q[(full / 4) & 3], vmulq_f32(vld1q_f32(wt), vld1q_f32(xt)));
+      // Four named accumulators (quarter (c0 / 4) % 4 of dot16's lanes), not an array indexed
+      // by the step, which would live in memory.
+      float32x4_t q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+      auto add_at = [&](int k, float32x4_t v) {
+        switch (k) {
+          case 0: q0 = vaddq_f32(q0, v); break;
+          case 1: q1 = vaddq_f32(q1, v); break;
+          case 2: q2 = vaddq_f32(q2, v); break;
+          default: q3 = vaddq_f32(q3, v); break;
+        }
+      };
+      auto step = [&](int c0) { return vmulq_f32(vld1q_f32(w + c0), vld1q_f32(xp + c0)); };
+      int c0 = 0;
+      for (; c0 + 16 <= full; c0 += 16) {
+        q0 = vaddq_f32(q0, step(c0));
+        q1 = vaddq_f32(q1, step(c0 + 4));
+        q2 = vaddq_f32(q2, step(c0 + 8));
+        q3 = vaddq_f32(q3, step(c0 + 12));
       }
-      a4[j] = fold_to4(q[0], q[1], q[2], q[3]);
+      for (int k = 0; c0 < full; ++k, c0 += 4) add_at(k, step(c0));
+      if (full < channels) add_at((full / 4) & 3, vmulq_f32(wt4, kernels::load_first(xp + full, channels - full)));
+      a4[j] = fold_to4(q0, q1, q2, q3);
     }
     kernels::store_first(s + p0, spatial4(a4[0], a4[1], a4[2], a4[3], b), n);
   }

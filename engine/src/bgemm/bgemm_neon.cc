@@ -47,11 +47,27 @@ inline void row_neon(const Rows& a, int r0, const Weights& w, int32_t* out) {
         }
       }
     }
-    uint64_t pop[8];
-    for (int h = 0; h < 4; ++h) vst1q_u64(pop + 2 * h, fold16(acc64[h], acc16[h]));
+    // k_bits - 2 * pop in vector form: each 64-bit count (< 2^32) narrowed by taking its low
+    // half (UZP1 of two registers gives 4 channels in order). A scalar loop over the 8 lanes had
+    // been most of the kernel at the linear's 1-2 words a row.
+    uint32x4_t pop[2];
+    for (int q = 0; q < 2; ++q)
+      pop[q] = vuzp1q_u32(vreinterpretq_u32_u64(fold16(acc64[2 * q], acc16[2 * q])),
+                          vreinterpretq_u32_u64(fold16(acc64[2 * q + 1], acc16[2 * q + 1])));
+    const int32x4_t k = vdupq_n_s32(w.k_bits);
+    int32x4_t dot[2];
+    for (int q = 0; q < 2; ++q) dot[q] = vsubq_s32(k, vreinterpretq_s32_u32(vshlq_n_u32(pop[q], 1)));
     const int n = w.c_out - 8 * g < 8 ? w.c_out - 8 * g : 8;
     int32_t* o = out + 8 * g;
-    for (int l = 0; l < n; ++l) o[l] = w.k_bits - 2 * static_cast<int32_t>(pop[l]);
+    if (n == 8) {
+      vst1q_s32(o, dot[0]);
+      vst1q_s32(o + 4, dot[1]);
+    } else {
+      int32_t d[8];
+      vst1q_s32(d, dot[0]);
+      vst1q_s32(d + 4, dot[1]);
+      for (int l = 0; l < n; ++l) o[l] = d[l];
+    }
   }
 }
 
