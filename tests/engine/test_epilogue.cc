@@ -227,6 +227,29 @@ TEST(Epilogue, MeanResidualEqualsWritingTheMeanThenTheRow) {
   }
 }
 
+// channel_sums_row adds into the sums it is given, each channel's pixels in pixel order, whatever
+// blocks (32, 8, 4, 1 channels) it splits the channels into: the same doubles as the plain loop.
+TEST(Epilogue, ChannelSumsAddEachChannelsPixelsInOrder) {
+  for (int c : {1, 3, 4, 7, 12, 36, 60, 64, 120, 180}) {
+    for (int width : {1, 5, 33}) {
+      SCOPED_TRACE("C=" + std::to_string(c) + " width=" + std::to_string(width));
+      std::mt19937 rng(c * 31 + width);
+      // Magnitudes from 1e-12 to 1e12, so that a double sum depends on the order of its terms
+      // (floats of one range would sum exactly in a double, whatever the order).
+      std::normal_distribution<float> nd;
+      std::uniform_real_distribution<float> ex(-12.0f, 12.0f);
+      std::vector<float> x(static_cast<size_t>(width) * c);
+      for (auto& e : x) e = nd(rng) * std::pow(10.0f, ex(rng));
+      std::vector<double> want(c), got(c);
+      for (int o = 0; o < c; ++o) want[o] = got[o] = 0.25 * o - 3.0;  // the sums so far
+      for (int p = 0; p < width; ++p)
+        for (int o = 0; o < c; ++o) want[o] += x[static_cast<size_t>(p) * c + o];
+      channel_sums_row(x.data(), width, c, got.data());
+      for (int o = 0; o < c; ++o) ASSERT_EQ(got[o], want[o]) << "channel " << o;
+    }
+  }
+}
+
 TEST(Epilogue, RowFollowsTheFormula) {
   const int c = 5, width = 3;
   const std::vector<float> gk = {0.5f, -1.0f, 2.0f, 0.25f, 1.0f}, cfac = {1.0f, 0.5f, 0.25f, 2.0f, 1.0f};

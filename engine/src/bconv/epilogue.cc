@@ -130,7 +130,7 @@ SCALES_ROW_CLONES void spatial_factors(const float* w, float b, const float* x, 
 }
 
 // Adds each channel's values over the row to sums[c], pixels in order. Channels are the outer loop
-// (blocks of 32, then 8, then 1) so a block's running sums stay in vector registers for the whole
+// (blocks of 32, then 8, 4, 1) so a block's running sums stay in vector registers for the whole
 // row; the pixel-outer form loaded and stored all C sums per pixel, and was the largest item of
 // the body's profile. Each channel still adds its pixels in pixel order: the sums are the same
 // to the last bit.
@@ -149,6 +149,8 @@ SCALES_ROW_CLONES void channel_sums_row(const float* x, int width, int channels,
   int c0 = 0;
   for (; c0 + 32 <= channels; c0 += 32) add_channel_block<32>(x, width, channels, c0, sums);
   for (; c0 + 8 <= channels; c0 += 8) add_channel_block<8>(x, width, channels, c0, sums);
+  // SwinIR's 60 and 180 channels end in 4: one vector block instead of four scalar chains.
+  for (; c0 + 4 <= channels; c0 += 4) add_channel_block<4>(x, width, channels, c0, sums);
   for (; c0 < channels; ++c0) add_channel_block<1>(x, width, channels, c0, sums);
 }
 

@@ -12,19 +12,21 @@
 // - Harley-Seal, one row at a time: the row's XORed words pass through a carry-save adder two at a
 //   time (ones, twos = CSA(ones, u, v)), so one lookup popcount ("twos", counted twice) serves two
 //   words, and "ones" is counted once at the end: 476-488 G/s (P = 2 spills: 334-346).
-// The 3x3 conv's rows (three runs) take Harley-Seal; the linear's one-run rows keep the lookup
-// with P = 4, the fastest form measured for them. Their outputs went through a scalar loop per
-// row and group until 2026-12-05: at SwinIR's 1-2 words a row that loop was most of the kernel,
-// and the vector form (dot_from_popcounts) took the paper-size SwinIR x2 pass on AVX2 from
-// 233-235 to 197-199 ms (scales-latency, 128x128, 2 threads, docs/benchmarks.md). Rows of 1-4
-// words now take linear_rows_avx2 (nibbles split ahead): 200-212 -> 193 ms in the same runs' way. Two later changes to the Harley-Seal
-// form, an odd word seeding "ones" and the sums converted to output in vector form, took the 64 -> 64 conv from 458-480
-// to 574-613 G/s (efficiency 0.65-0.68 -> 0.80-0.87; `scales-bench
-// --kernel-only`, both builds alternating in one run, 2026-12-03, docs/benchmarks.md).
-// Then (2026-12-05, same command, AMD EPYC Zen 5 running the AVX2 code): the carries' byte counts
-// summed undoubled (one add fewer per pair and half) and a fixed-K form for 9 words, unrolled with
-// its sums pinned to registers, took it from 545-635 to 693-744 G/s; against a roofline given the
-// same one-add saving, 0.92-0.96 of it (docs/benchmarks.md, "Headline: the AVX2 kernel").
+// The 3x3 conv's rows (three runs) take Harley-Seal. Two later changes to it, an odd word seeding
+// "ones" and the sums converted to output in vector form, took the 64 -> 64 conv from 458-480 to
+// 574-613 G/s (efficiency 0.65-0.68 -> 0.80-0.87; `scales-bench --kernel-only`, both builds
+// alternating in one run, 2026-12-03, docs/benchmarks.md). Then (2026-12-05, same command, AMD
+// EPYC Zen 5 running the AVX2 code): the carries' byte counts summed undoubled (one add fewer per
+// pair and half) and a fixed-K form for 9 words, unrolled with its sums pinned to registers, took
+// it from 545-635 to 693-744 G/s; against a roofline given the same one-add saving, 0.92-0.96 of
+// it (docs/benchmarks.md, "Headline: the AVX2 kernel").
+//
+// The linear's one-run rows took the lookup with P = 4, the fastest form measured for them, and
+// its outputs went through a scalar loop per row and group until 2026-12-05. At SwinIR's 1-2
+// words a row that loop was most of the kernel: the vector form (dot_from_popcounts) took the
+// paper-size SwinIR x2 pass on AVX2 from 233-235 to 197-199 ms (scales-latency, 128x128, 2
+// threads). Rows of 1-4 words now take linear_rows_avx2, with the nibbles split ahead: 200-212 ->
+// 193 ms. Longer one-run rows keep the P = 4 lookup (docs/benchmarks.md).
 #include <immintrin.h>
 
 #include <cstddef>
