@@ -1,32 +1,30 @@
-// blinear/epilogue.h's residual epilogues, 8 channels a register, the last one masked.
+// blinear/epilogue.h's residual epilogues, 8 channels a register, the last 1-7 through partial loads
+// and a piecewise store (kernels/avx2_partial.h).
 #include <immintrin.h>
 
 #include <cstddef>
 
 #include "blinear/epilogue.h"
+#include "kernels/avx2_partial.h"
 
 namespace scales::blinear {
 
 namespace {
 
-// Lanes [0, min(left, 8)) set, as a load/store mask.
-inline __m256i live(int left) {
-  const int n = left < 8 ? left : 8;
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+using kernels::load_first;
+using kernels::octets;
+using kernels::store_first;
 
 // g = (gk[o] * s) * cfac[o], as the generic form rounds it.
 template <bool S, bool C>
-inline __m256 factor(__m256i m, const float* gk, const float* cfac, int o, __m256 s) {
-  __m256 g = _mm256_maskload_ps(gk + o, m);
+inline __m256 factor(int k, const float* gk, const float* cfac, int o, __m256 s) {
+  __m256 g = load_first(gk + o, k);
   if constexpr (S) g = _mm256_mul_ps(g, s);
-  if constexpr (C) g = _mm256_mul_ps(g, _mm256_maskload_ps(cfac + o, m));
+  if constexpr (C) g = _mm256_mul_ps(g, load_first(cfac + o, k));
   return g;
 }
 
-inline __m256 ybin_f(__m256i m, const int32_t* yp, int o) {
-  return _mm256_cvtepi32_ps(_mm256_maskload_epi32(yp + o, m));
-}
+inline __m256 ybin_f(int k, const int32_t* yp, int o) { return _mm256_cvtepi32_ps(load_first(yp + o, k)); }
 
 template <bool S, bool C>
 void repeat(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width, int channels,
@@ -37,34 +35,30 @@ void repeat(const float* gk, const float* s_row, const float* cfac, const int32_
     float* zp = z + static_cast<size_t>(p) * channels;
     const __m256 s = S ? _mm256_set1_ps(s_row[p]) : _mm256_setzero_ps();
     for (int r = 0; r < channels; r += in)  // r .. r + in - 1: one copy of x
-      for (int i = 0; i < in; i += 8) {
-        const __m256i m = live(in - i);
+      octets(in, [&](int i, int k) {
         const int o = r + i;
-        const __m256 g = factor<S, C>(m, gk, cfac, o, s);
-        _mm256_maskstore_ps(zp + o, m,
-                            _mm256_add_ps(_mm256_maskload_ps(xp + i, m), _mm256_mul_ps(ybin_f(m, yp, o), g)));
-      }
+        const __m256 g = factor<S, C>(k, gk, cfac, o, s);
+        store_first(zp + o, _mm256_add_ps(load_first(xp + i, k), _mm256_mul_ps(ybin_f(k, yp, o), g)), k);
+      });
   }
 }
 
 template <bool S, bool C>
 void mean(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width, int channels,
           const float* x, int in, float* z) {
-  const int k = in / channels;
-  const __m256 kf = _mm256_set1_ps(static_cast<float>(k));
+  const int n = in / channels;
+  const __m256 nf = _mm256_set1_ps(static_cast<float>(n));
   for (int p = 0; p < width; ++p) {
     const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
     const float* xp = x + static_cast<size_t>(p) * in;
     float* zp = z + static_cast<size_t>(p) * channels;
     const __m256 s = S ? _mm256_set1_ps(s_row[p]) : _mm256_setzero_ps();
-    for (int o = 0; o < channels; o += 8) {
-      const __m256i m = live(channels - o);
+    octets(channels, [&](int o, int k) {
       __m256 acc = _mm256_setzero_ps();  // 0 + x = x: the generic form's start, bit for bit
-      for (int j = 0; j < k; ++j)
-        acc = _mm256_add_ps(acc, _mm256_maskload_ps(xp + static_cast<size_t>(j) * channels + o, m));
-      const __m256 g = factor<S, C>(m, gk, cfac, o, s);
-      _mm256_maskstore_ps(zp + o, m, _mm256_add_ps(_mm256_div_ps(acc, kf), _mm256_mul_ps(ybin_f(m, yp, o), g)));
-    }
+      for (int j = 0; j < n; ++j) acc = _mm256_add_ps(acc, load_first(xp + static_cast<size_t>(j) * channels + o, k));
+      const __m256 g = factor<S, C>(k, gk, cfac, o, s);
+      store_first(zp + o, _mm256_add_ps(_mm256_div_ps(acc, nf), _mm256_mul_ps(ybin_f(k, yp, o), g)), k);
+    });
   }
 }
 

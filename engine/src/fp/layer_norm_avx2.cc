@@ -5,15 +5,15 @@
 // A token's steps are one long dependent chain (sums, fold, division, squared deviations, fold,
 // square root, division), so four tokens go through each step together and their chains overlap
 // (tokens<4>), then the last 0-3 one at a time. Whole 8-channel chunks use plain loads and stores;
-// only a row's last partial chunk is masked, and its store goes out in 4-, 2- and 1-lane pieces
-// (AMD's VMASKMOVPS store is microcoded). Measured: the paper-size SwinIR x2 pass on AVX2,
-// docs/benchmarks.md.
+// only a row's last partial chunk is masked, and its store goes out in pieces
+// (kernels/avx2_partial.h). Measured: the paper-size SwinIR x2 pass on AVX2, docs/benchmarks.md.
 #include <immintrin.h>
 
 #include <cmath>
 #include <cstdint>
 
 #include "fp/layer_norm.h"
+#include "kernels/avx2_partial.h"
 
 namespace scales::fp {
 
@@ -35,28 +35,7 @@ inline float fold(__m256 lo, __m256 hi) {
 }
 
 // Chunk [i, i + 8) of a row of c (i < c): zeros past c.
-inline __m256 load8(const float* row, int c, int i) {
-  return c - i >= 8 ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, live(c, i));
-}
-
-// The first k (1..8) lanes of v to p, nothing past them.
-inline void store_first(float* p, __m256 v, int k) {
-  if (k == 8) return _mm256_storeu_ps(p, v);
-  __m128 q = _mm256_castps256_ps128(v);
-  if (k >= 4) {
-    _mm_storeu_ps(p, q);
-    q = _mm256_extractf128_ps(v, 1);
-    p += 4;
-    k -= 4;
-  }
-  if (k >= 2) {
-    _mm_storel_pi(reinterpret_cast<__m64*>(p), q);
-    q = _mm_movehl_ps(q, q);
-    p += 2;
-    k -= 2;
-  }
-  if (k == 1) _mm_store_ss(p, q);
-}
+inline __m256 load8(const float* row, int c, int i) { return kernels::load_first(row + i, c - i); }
 
 // Tokens x[0 .. N) (rows of c) normalised into y, each step for all N before the next.
 template <int N>
@@ -97,7 +76,7 @@ inline void tokens(const float* x, int c, const float* gamma, const float* beta,
     const int k = c - i < 8 ? c - i : 8;
     for (int j = 0; j < N; ++j) {  // token j's chunk is read, then written: y may be x
       const __m256 d = _mm256_sub_ps(load8(x + j * c, c, i), mean[j]);
-      store_first(y + j * c + i, _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(d, rstd[j]), g), b), k);
+      kernels::store_first(y + j * c + i, _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(d, rstd[j]), g), b), k);
     }
   }
 }
