@@ -10,6 +10,7 @@
 
 #include "fp/layer_norm.h"
 #include "kernels/neon_partial.h"
+#include "kernels/steps.h"
 
 namespace scales::fp {
 
@@ -17,7 +18,7 @@ namespace {
 
 using kernels::lanes_below;
 using kernels::load_first;
-using kernels::quads;
+using kernels::steps;
 using kernels::store_first;
 
 // acc[l] += acc[l + 8], then + 4, + 2, + 1 (layer_norm.h's order): the folded sum.
@@ -66,7 +67,7 @@ inline void tokens(const float* x, int c, const float* gamma, const float* beta,
     rstd[j] = vdupq_n_f32(r);
     if (stats) stats[2 * j] = mean_s[j], stats[2 * j + 1] = r;
   }
-  quads(c, [&](int i, int k) {
+  steps<4>(c, [&](int i, int k) {
     const float32x4_t g = load_first(gamma + i, k), b = load_first(beta + i, k);
     for (int j = 0; j < N; ++j) {
       // y may be x: token j's lanes i .. i + k are read before they are written, and no other

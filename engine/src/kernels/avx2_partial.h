@@ -45,13 +45,4 @@ inline void store_first(float* p, __m256 v, int k) {
   if (k == 1) _mm_store_ss(p, q);
 }
 
-// f(i, 8) for each whole 8-lane step [i, i + 8) of [0, n), then f(i, n - i) for the last 1-7
-// lanes if any: f is inlined, so its partial loads and stores lose their test where k is 8.
-template <class F>
-inline void octets(int n, F&& f) {
-  int i = 0;
-  for (; i + 8 <= n; i += 8) f(i, 8);
-  if (i < n) f(i, n - i);
-}
-
 }  // namespace scales::kernels

@@ -44,13 +44,4 @@ inline void store_first(float* p, float32x4_t v, int k) {
   std::memcpy(p, t, sizeof(float) * static_cast<std::size_t>(k));
 }
 
-// f(i, 4) for each whole quad [i, i + 4) of [0, n), then f(i, n - i) for the last 1-3 lanes if
-// any: f is inlined, so its partial loads and stores lose their test where k is the constant 4.
-template <class F>
-inline void quads(int n, F&& f) {
-  int i = 0;
-  for (; i + 4 <= n; i += 4) f(i, 4);
-  if (i < n) f(i, n - i);
-}
-
 }  // namespace scales::kernels
