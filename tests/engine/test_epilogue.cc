@@ -3,7 +3,9 @@
 // the residual epilogues (generic and the variants' vector forms) equal the row plus the residual.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <random>
 
 #include "bconv/epilogue.h"
@@ -225,6 +227,43 @@ TEST(Epilogue, MeanResidualEqualsWritingTheMeanThenTheRow) {
       }
     }
   }
+}
+
+// The residual-free epilogue (z = 0 + ybin * g in one pass) against zeros then epilogue_row, bit
+// for bit: every tenth kernel sum is 0, and half the factors negative, so that -0 products occur
+// and the form must turn them into +0 as 0 + v does.
+TEST(Epilogue, PlainEqualsZerosThenTheRow) {
+  int tested = 0;
+  for (int out : {1, 12, 17, 60, 180}) {
+    for (int parts = 0; parts < 4; ++parts) {  // bit 0: s_row, bit 1: cfac
+      const int width = 19;
+      SCOPED_TRACE("out=" + std::to_string(out) + " parts=" + std::to_string(parts));
+      std::mt19937 rng(out * 13 + parts);
+      std::normal_distribution<float> nd;
+      std::uniform_int_distribution<int32_t> ud(-576, 576);
+      std::vector<float> gk(out), cf(out), s(width);
+      std::vector<int32_t> ybin(static_cast<size_t>(width) * out);
+      for (auto& e : gk) e = 0.01f * nd(rng);
+      for (auto& e : cf) e = 0.5f + 0.1f * nd(rng);
+      for (auto& e : s) e = 0.5f + 0.1f * nd(rng);
+      for (size_t i = 0; i < ybin.size(); ++i) ybin[i] = i % 10 == 3 ? 0 : ud(rng);
+      const float* s_row = parts & 1 ? s.data() : nullptr;
+      const float* cfac = parts & 2 ? cf.data() : nullptr;
+      std::vector<float> want(static_cast<size_t>(width) * out, 0.0f);
+      epilogue_row(gk.data(), s_row, cfac, ybin.data(), nullptr, width, out, want.data());
+      for (const kernels::KernelVariant& kv : kernels::kernel_variants()) {
+        if (!kv.supported || !kv.epilogue_plain) continue;
+        ++tested;
+        std::vector<float> got(want.size() + 1, 7.0f);  // one guard element past the end
+        kv.epilogue_plain(gk.data(), s_row, cfac, ybin.data(), width, out, got.data());
+        EXPECT_EQ(got.back(), 7.0f) << kv.name << " wrote past the output";
+        for (size_t i = 0; i < want.size(); ++i)
+          ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i]))
+              << kv.name << " at " << i << ": " << got[i] << " vs " << want[i];
+      }
+    }
+  }
+  expect_some_vector_form(tested);
 }
 
 // channel_sums_row adds into the sums it is given, each channel's pixels in pixel order, whatever

@@ -15,6 +15,11 @@ namespace scales::blinear {
 using ResidualEpilogueFn = void (*)(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                     int width, int channels, const float* x, int in, float* z);
 
+// A binary linear without a residual: z = 0 + ybin * g, as the generic path forms it (z filled with
+// zeros, then bconv::epilogue_row; 0 + v is v, but +0 where v is -0), in one pass.
+using PlainEpilogueFn = void (*)(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                                 int channels, float* z);
+
 // For the ISA forms: calls f(S, C) with S = std::bool_constant<s_row given> and C the same for
 // cfac, so that each form has its four compile-time instances and picks one per call.
 template <class F>
@@ -37,5 +42,12 @@ void epilogue_repeat_neon(const float* gk, const float* s_row, const float* cfac
                           int channels, const float* x, int in, float* z);
 void epilogue_mean_neon(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
                         int channels, const float* x, int in, float* z);
+
+void epilogue_plain_avx2(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                         int channels, float* z);
+void epilogue_plain_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                           int channels, float* z);
+void epilogue_plain_neon(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                         int channels, float* z);
 
 }  // namespace scales::blinear

@@ -34,4 +34,9 @@ void epilogue_mean_avx2(const float* gk, const float* s_row, const float* cfac, 
   rows::mean_any<Avx2>(gk, s_row, cfac, ybin, width, channels, x, in, z);
 }
 
+void epilogue_plain_avx2(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                         int channels, float* z) {
+  rows::plain_any<Avx2>(gk, s_row, cfac, ybin, width, channels, z);
+}
+
 }  // namespace scales::blinear

@@ -35,4 +35,9 @@ void epilogue_mean_avx512(const float* gk, const float* s_row, const float* cfac
   rows::mean_any<Avx512>(gk, s_row, cfac, ybin, width, channels, x, in, z);
 }
 
+void epilogue_plain_avx512(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width,
+                           int channels, float* z) {
+  rows::plain_any<Avx512>(gk, s_row, cfac, ybin, width, channels, z);
+}
+
 }  // namespace scales::blinear

@@ -1,6 +1,6 @@
-// The residual epilogues' loops (blinear/epilogue.h), written once for the kernel variants'
-// vector forms: epilogue_avx2.cc, epilogue_avx512.cc and epilogue_neon.cc each supply V, a struct
-// of static functions on their register type, and instantiate these. V has:
+// The binary linear's epilogues (blinear/epilogue.h: with a residual read in place, or none), written once for the
+// kernel variants' vector forms: epilogue_avx2.cc, epilogue_avx512.cc and epilogue_neon.cc each supply V, a struct of
+// static functions on their register type, and instantiate these. V has:
 //   kWidth                     floats per register
 //   zero(), set1(f)
 //   load(const float* p, k)    the first k (1..kWidth) floats at p, zeros after, no read past them
@@ -68,6 +68,21 @@ void mean(const float* gk, const float* s_row, const float* cfac, const int32_t*
   }
 }
 
+// z = 0 + ybin * g: no residual (the add keeps the generic form's +0 where the product is -0).
+template <class V, bool S, bool C>
+void plain(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width, int channels,
+           float* z) {
+  for (int p = 0; p < width; ++p) {
+    const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
+    float* zp = z + static_cast<size_t>(p) * channels;
+    const auto s = S ? V::set1(s_row[p]) : V::zero();
+    kernels::steps<V::kWidth>(channels, [&](int o, int k) {
+      const auto g = factor<V, S, C>(k, gk, cfac, o, s);
+      V::store(zp + o, V::add(V::zero(), V::mul(V::load_int(yp + o, k), g)), k);
+    });
+  }
+}
+
 // The entry points' bodies: the instance for the parts present (with_parts).
 template <class V>
 void repeat_any(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width, int channels,
@@ -82,6 +97,14 @@ void mean_any(const float* gk, const float* s_row, const float* cfac, const int3
               const float* x, int in, float* z) {
   with_parts(s_row, cfac, [&](auto sp, auto cp) {
     mean<V, decltype(sp)::value, decltype(cp)::value>(gk, s_row, cfac, ybin, width, channels, x, in, z);
+  });
+}
+
+template <class V>
+void plain_any(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin, int width, int channels,
+               float* z) {
+  with_parts(s_row, cfac, [&](auto sp, auto cp) {
+    plain<V, decltype(sp)::value, decltype(cp)::value>(gk, s_row, cfac, ybin, width, channels, z);
   });
 }
 

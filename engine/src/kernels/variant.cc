@@ -19,6 +19,7 @@ std::vector<KernelVariant> probe() {
   v.back().layer_norm = fp::layer_norm_rows_avx2;
   v.back().epilogue_repeat = blinear::epilogue_repeat_avx2;
   v.back().epilogue_mean = blinear::epilogue_mean_avx2;
+  v.back().epilogue_plain = blinear::epilogue_plain_avx2;
   if (__builtin_cpu_supports("fma")) {  // every AVX2 CPU sold so far has FMA, but it is a separate flag
     v.back().gelu_rows = blinear::gelu_rows_avx2;
     v.back().window_attention = attn::window_avx2;
@@ -35,6 +36,7 @@ std::vector<KernelVariant> probe() {
   v.back().layer_norm = fp::layer_norm_rows_avx512;
   v.back().epilogue_repeat = blinear::epilogue_repeat_avx512;
   v.back().epilogue_mean = blinear::epilogue_mean_avx512;
+  v.back().epilogue_plain = blinear::epilogue_plain_avx512;
 #endif
 #if defined(SCALES_KERNEL_NEON)
   // Advanced SIMD is baseline on aarch64.
@@ -46,6 +48,7 @@ std::vector<KernelVariant> probe() {
   v.back().layer_norm = fp::layer_norm_rows_neon;
   v.back().epilogue_repeat = blinear::epilogue_repeat_neon;
   v.back().epilogue_mean = blinear::epilogue_mean_neon;
+  v.back().epilogue_plain = blinear::epilogue_plain_neon;
 #endif
   return v;
 }

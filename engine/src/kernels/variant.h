@@ -43,6 +43,8 @@ struct KernelVariant {
   // The binary linear's residual epilogues (blinear/epilogue.h), equal to bconv's generic
   // epilogue_row_repeat and epilogue_row_mean bit for bit; null: those.
   blinear::ResidualEpilogueFn epilogue_repeat = nullptr, epilogue_mean = nullptr;
+  // Its residual-free epilogue (z = 0 + ybin * g in one pass); null: zeros, then bconv's epilogue_row.
+  blinear::PlainEpilogueFn epilogue_plain = nullptr;
 
   // One output row of a binary 3x3 conv (bconv/kernel.h).
   void row(const bconv::PackedMap& a, const bconv::BconvWeights& w, int y, int32_t* out) const {

@@ -137,8 +137,11 @@ void BinaryLinear::rows(const float* xr, const float* st, int n, float* z) const
     const blinear::ResidualEpilogueFn fn =
         rt_.kernel.epilogue_mean ? rt_.kernel.epilogue_mean : bconv::epilogue_row_mean;
     fn(L_.gk.data(), s_row, c_row, ybin.data(), n, out, xc, in, z);
+  } else if (!m.residual && rt_.kernel.epilogue_plain) {  // no residual (qkv, fc1, fc2): one pass, no zero fill
+    rt_.kernel.epilogue_plain(L_.gk.data(), s_row, c_row, ybin.data(), n, out, z);
   } else {
-    // Neither divides the other (no SwinIR layer): the general residual, then the epilogue.
+    // No residual without a vector form, or neither width divides the other (no SwinIR layer):
+    // the general residual (zeros without one), then the epilogue.
     if (!m.residual) std::fill(z, z + static_cast<size_t>(n) * out, 0.0f);
     for (int k = 0; k < n && m.residual; ++k) {
       const float* xt = xc + static_cast<size_t>(k) * in;
