@@ -1,5 +1,6 @@
 // The FP conv's precisions (fp/conv3x3.h): fp32 bands equal the whole map, the narrow conv (out
-// <= 4) and the wide convs' fp32 form (oneDNN, or OpenBLAS on arm64) equal the definition, int8
+// <= 4), the wide convs' fp32 forms (Winograd's; oneDNN's direct one, or OpenBLAS on arm64) equal
+// the definition, Winograd's bit for bit whatever the bands and threads, int8
 // (oneDNN's, or on arm64 the NEON dot-product form) equals its plain reference (fp/quantize.h), bf16 stays within
 // bf16's rounding of fp32, and the sub-pixel-major reordering (fp/subpixel.h) only moves channels.
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <random>
 
 #include "fp/conv3x3.h"
+#include "fp/conv3x3_winograd.h"
 #include "fp/quantize.h"
 #include "fp/subpixel.h"
 
@@ -85,6 +87,13 @@ void expect_definition(const std::vector<float>& got, const std::vector<float>& 
       }
 }
 
+// SCALES_FP_CONV=onednn for one scope: oneDNN's direct conv in every precision, no Winograd form,
+// so a recorded precision runs as recorded wherever oneDNN has it natively.
+struct ForceOnednn {
+  ForceOnednn() { setenv("SCALES_FP_CONV", "onednn", 1); }
+  ~ForceOnednn() { unsetenv("SCALES_FP_CONV"); }
+};
+
 }  // namespace
 
 TEST(FpConv, Fp32BandsEqualTheWholeMap) {
@@ -148,8 +157,9 @@ TEST(FpConv, NarrowEqualsTheDefinition) {
       }
 }
 
-// The wide convs' fp32 form (oneDNN's JIT kernels on x86; on arm64, where Debian's oneDNN has only
-// its reference GEMM, im2col + OpenBLAS: fp/conv3x3_blas.h) equals the definition: the shipped
+// The wide convs' fp32 forms (Winograd's where both sides have at least 32 channels, and for the
+// one-row bands below, which see only their rows, oneDNN's JIT kernels on x86; on arm64, where
+// Debian's oneDNN has only its reference GEMM, im2col + OpenBLAS: fp/conv3x3_blas.h) equal the definition: the shipped
 // models' shapes (3 -> C head, C -> 4C upsampler, C -> C) and odd ones, as a whole map and as
 // bands one row high. The last shape takes three of the OpenBLAS form's chunks (455 pixels at 64
 // channels), split mid-row, and its one-row bands are split between the two threads.
@@ -164,10 +174,11 @@ TEST(FpConv, WideFp32EqualsTheDefinition) {
     const ConvParams p = random_conv(s.out, s.in, 12 + s.out);
     Conv3x3 conv(p);
 #if defined(__aarch64__)
-    EXPECT_STREQ(conv.fp32_path(), "blas");
+    const char* direct = "blas";
 #else
-    EXPECT_STREQ(conv.fp32_path(), "onednn");
+    const char* direct = "onednn";
 #endif
+    EXPECT_STREQ(conv.fp32_path(), scales::fp::WinogradConv3x3::pays(s.in, s.out) ? "winograd" : direct);
     std::vector<float> got(static_cast<size_t>(s.h) * s.w * s.out), banded(got.size());
     conv.run(x.data(), s.h, s.w, got.data(), 2);
     expect_definition(got, x, p, s.h, s.w);
@@ -193,7 +204,9 @@ TEST(FpConv, OnednnCanBeForced) {
   expect_definition(got, x, p, h, w);
 }
 
+// oneDNN's int8 (forced: where it lacks VNNI the Winograd fp32 form would take its place).
 TEST(FpConv, Int8MatchesItsReferenceAndStaysNearFp32) {
+  const ForceOnednn onednn;
   const auto x = feature_map(kH, kW, kIn, 3);
   ConvParams p = random_conv(kOut, kIn, 4);
   std::vector<float> f32(static_cast<size_t>(kH) * kW * kOut), q8(f32.size()), ref(f32.size());
@@ -357,7 +370,9 @@ TEST(FpConv, Bf16NeonEqualsItsReference) {
 }
 #endif
 
+// oneDNN's bf16 (forced: the Winograd fp32 form takes its place otherwise).
 TEST(FpConv, Bf16StaysNearFp32) {
+  const ForceOnednn onednn;
   const auto x = feature_map(kH, kW, kIn, 5);
   ConvParams p = random_conv(kOut, kIn, 6);
   std::vector<float> f32(static_cast<size_t>(kH) * kW * kOut), b16(f32.size());
@@ -372,6 +387,75 @@ TEST(FpConv, Bf16StaysNearFp32) {
   const float scale = rms(f32), err = rms_diff(b16, f32);
   EXPECT_LT(err, 0.01f * scale);  // bf16 keeps 8 bits of mantissa; sums stay fp32
   EXPECT_GT(err, 0.f);
+}
+
+// Winograd's F(4x4, 3x3) (fp/conv3x3_winograd.h) against the definition in double: map sizes that
+// are and are not multiples of the 4x4 tile (a partial tile at the right and bottom edges, a
+// 1 x 1 map that is all padding around one pixel), channel counts off the vector widths, and the
+// upsampler's 64 -> 256.
+TEST(FpConv, WinogradEqualsTheDefinition) {
+  struct Shape {
+    int in, out, h, w;
+  };
+  for (const Shape s :
+       {Shape{32, 32, 8, 8}, Shape{64, 256, 13, 22}, Shape{48, 40, 1, 1}, Shape{33, 65, 9, 6}, Shape{60, 240, 5, 3}}) {
+    SCOPED_TRACE("in=" + std::to_string(s.in) + " out=" + std::to_string(s.out) + " h=" + std::to_string(s.h) +
+                 " w=" + std::to_string(s.w));
+    const auto x = feature_map(s.h, s.w, s.in, 41 + s.in);
+    const ConvParams p = random_conv(s.out, s.in, 42 + s.out);
+    Conv3x3 conv(p);
+    ASSERT_STREQ(conv.fp32_path(), "winograd");
+    std::vector<float> got(static_cast<size_t>(s.h) * s.w * s.out);
+    conv.run(x.data(), s.h, s.w, got.data(), 2);
+    expect_definition(got, x, p, s.h, s.w);
+  }
+}
+
+// Tiles sit on a grid fixed to the map, so bands of any height, on any number of threads,
+// compute every pixel exactly as the whole map does (bands of 5 and 3 rows cut through tiles).
+TEST(FpConv, WinogradBandsAndThreadsEqualTheWholeMapExactly) {
+  const auto x = feature_map(kH, kW, kIn, 43);
+  Conv3x3 conv(random_conv(kOut, kIn, 44));
+  ASSERT_STREQ(conv.fp32_path(), "winograd");
+  std::vector<float> whole(static_cast<size_t>(kH) * kW * kOut);
+  conv.run(x.data(), kH, kW, whole.data(), 2);
+  for (int band : {5, 3, 4})
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE("band=" + std::to_string(band) + " threads=" + std::to_string(threads));
+      std::vector<float> banded(whole.size(), -1.f);
+      for (int r0 = 0; r0 < kH; r0 += band)
+        conv.run_rows(x.data(), kH, kW, r0, std::min(kH, r0 + band),
+                      banded.data() + static_cast<size_t>(r0) * kW * kOut, threads);
+      EXPECT_EQ(0, std::memcmp(whole.data(), banded.data(), whole.size() * sizeof(float)));
+    }
+}
+
+// Where a conv has the Winograd form, a recorded bf16 runs it in fp32 on x86 (it outran oneDNN's
+// bf16), and whatever runs, the precision reported is the one computed: an fp32 result equals the
+// fp32 conv's exactly.
+TEST(FpConv, WinogradTakesOverWhereItIsFaster) {
+  const int h = 9, w = 14;
+  const auto x = feature_map(h, w, kIn, 45);
+  ConvParams p = random_conv(kOut, kIn, 46);
+  std::vector<float> f32(static_cast<size_t>(h) * w * kOut), got(f32.size());
+  Conv3x3(p).run(x.data(), h, w, f32.data(), 2);
+  p.input_absmax = absmax_per_channel(x, kIn);
+  for (Precision prec : {Precision::bf16, Precision::int8}) {
+    SCOPED_TRACE(scales::fp::to_string(prec));
+    p.precision = prec;
+    Conv3x3 conv(p);
+    EXPECT_STREQ(conv.fp32_path(), "winograd");
+    conv.run(x.data(), h, w, got.data(), 2);
+#if !defined(__aarch64__)
+    if (prec == Precision::bf16) EXPECT_EQ(conv.precision(), Precision::fp32);
+#endif
+    if (conv.precision() == Precision::fp32) {
+      EXPECT_STREQ(conv.low_precision_path(), "none");
+      EXPECT_EQ(0, std::memcmp(got.data(), f32.data(), f32.size() * sizeof(float)));
+    } else {
+      EXPECT_GT(rms_diff(got, f32), 0.f);
+    }
+  }
 }
 
 TEST(FpConv, Int8WithoutRangesRunsFp32) {

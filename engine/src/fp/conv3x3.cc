@@ -7,6 +7,7 @@
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -132,9 +133,9 @@ size_t Conv3x3::primitives_built() const {
 }
 
 namespace {
-// Whether oneDNN runs this precision natively here: a reference implementation ("ref" in its name)
-// would be far slower than fp32 (and, for fp32 itself, than OpenBLAS where the build has it).
-bool native(Precision prec, int in, int out) {
+// oneDNN's implementation for a conv in this precision, by name ("" where it has none): "ref" in
+// it marks a reference implementation, "vnni" int8 on VNNI dot products.
+std::string onednn_impl(Precision prec, int in, int out) {
   try {
     const dt sdt = data_type(prec);
     memory::desc src({1, in, 16, 16}, sdt, tag::nhwc), dst({1, out, 16, 16}, dt::f32, tag::nhwc);
@@ -144,10 +145,17 @@ bool native(Precision prec, int in, int out) {
     dnnl::primitive_attr attr;
     if (prec == Precision::int8) attr.set_output_scales(1 << 1, std::vector<float>(out, 1.f));
     dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
-    return std::string(pd.impl_info_str()).find("ref") == std::string::npos;
+    return pd.impl_info_str();
   } catch (const dnnl::error&) {
-    return false;
+    return "";
   }
+}
+
+// Whether oneDNN runs this precision natively here: a reference implementation would be far
+// slower than fp32 (and, for fp32 itself, than OpenBLAS where the build has it).
+bool native(Precision prec, int in, int out) {
+  const std::string impl = onednn_impl(prec, in, out);
+  return !impl.empty() && impl.find("ref") == std::string::npos;
 }
 }  // namespace
 
@@ -161,6 +169,7 @@ Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_
   }
   const char* force = std::getenv("SCALES_FP_CONV");
   [[maybe_unused]] const bool force_onednn = force && std::strcmp(force, "onednn") == 0;
+  if (!force_onednn && WinogradConv3x3::pays(c.in, c.out)) winograd_ = std::make_unique<WinogradConv3x3>(c);
 #ifdef SCALES_HAVE_NEON_LOWP_CONV
   // Ahead of oneDNN's: its one native low-precision conv on arm64 is int8 with 512-bit SVE, and the
   // cores with that (A64FX) have no SDOT.
@@ -173,12 +182,22 @@ Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_
 #ifdef SCALES_HAVE_BLAS_CONV
   if (!force_onednn && !native(Precision::fp32, c.in, c.out)) blas_ = std::make_unique<BlasConv3x3>(c);
 #endif
+  // A recorded low precision allows it; it does not demand it. Where the conv has the Winograd
+  // form, that fp32 form beat oneDNN's bf16 (AVX512-BF16) and its int8 without VNNI (AVX2's
+  // VPMADDUBSW) on the development machine, while staying within fp32's rounding; only int8 on
+  // VNNI was faster (docs/benchmarks.md, "Winograd"). So those run fp32. (The NEON forms were never
+  // timed against it, and keep the recorded precision.)
+  if (winograd_ && !neon_ && native_ != Precision::fp32 &&
+      !(native_ == Precision::int8 && onednn_impl(Precision::int8, c.in, c.out).find("vnni") != std::string::npos))
+    native_ = Precision::fp32;
   if (native_ == Precision::int8 && !neon_) impl_->q = quantize_conv(c);
 }
 
 const ConvParams& Conv3x3::params() const { return impl_->p; }
 
-const char* Conv3x3::fp32_path() const { return narrow_ ? "narrow" : blas_ ? "blas" : "onednn"; }
+const char* Conv3x3::fp32_path() const {
+  return narrow_ ? "narrow" : winograd_ ? "winograd" : blas_ ? "blas" : "onednn";
+}
 
 const char* Conv3x3::low_precision_path() const {
   return native_ == Precision::fp32 ? "none" : neon_ ? "neon" : "onednn";
@@ -199,6 +218,8 @@ void Conv3x3::run(const float* src, int height, int width, float* dst, int threa
 
 void Conv3x3::run_rows(const float* src, int height, int width, int row0, int row1, float* dst, int threads,
                        bool low_precision) const {
+  if (winograd_ && (!low_precision || native_ == Precision::fp32))
+    return winograd_->run_rows(src, height, width, row0, row1, dst, threads);
   const int s0 = std::max(0, row0 - 1);
   run_rows_of_band(src + static_cast<size_t>(s0) * width * in_, height, width, row0, row1, dst, threads, low_precision);
 }

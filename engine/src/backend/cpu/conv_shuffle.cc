@@ -21,8 +21,12 @@ constexpr size_t kBandFloats = size_t{1} << 19;
 // The tail runs on this many upsampler bands at once (oneDNN is slower on short bands).
 constexpr int kTailBands = 8;
 
+// Rows per band: about kBandFloats of output, a multiple of 4 rows where that is at least 4 (the
+// Winograd form computes whole 4-row tiles, fp/conv3x3_winograd.h: a band ending mid-tile would
+// have the tile computed twice, once for each band).
 int band_rows(int w, int rc, int h) {
-  return static_cast<int>(std::clamp<size_t>(kBandFloats / (static_cast<size_t>(w) * rc), 1, h));
+  const auto rows = std::clamp<size_t>(kBandFloats / (static_cast<size_t>(w) * rc), 1, h);
+  return static_cast<int>(rows >= 4 ? rows / 4 * 4 : rows);
 }
 
 // Copies the sub-pixel-major conv output of LR rows [0, rows) (g: rows x w x r*r*c) into HR rows
