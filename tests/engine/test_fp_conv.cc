@@ -87,11 +87,16 @@ void expect_definition(const std::vector<float>& got, const std::vector<float>& 
       }
 }
 
-// SCALES_FP_CONV=onednn for one scope: oneDNN's direct conv in every precision, no Winograd form,
-// so a recorded precision runs as recorded wherever oneDNN has it natively.
-struct ForceOnednn {
-  ForceOnednn() { setenv("SCALES_FP_CONV", "onednn", 1); }
-  ~ForceOnednn() { unsetenv("SCALES_FP_CONV"); }
+// A recorded low precision runs as recorded for one scope. On x86: SCALES_FP_CONV=onednn, oneDNN's
+// direct conv in every precision and no Winograd form to take its place. On arm64 nothing: the
+// NEON forms keep their place beside the Winograd form (and forcing oneDNN would drop them).
+struct KeepRecordedPrecision {
+#if defined(__aarch64__)
+  KeepRecordedPrecision() {}
+#else
+  KeepRecordedPrecision() { setenv("SCALES_FP_CONV", "onednn", 1); }
+  ~KeepRecordedPrecision() { unsetenv("SCALES_FP_CONV"); }
+#endif
 };
 
 }  // namespace
@@ -204,9 +209,9 @@ TEST(FpConv, OnednnCanBeForced) {
   expect_definition(got, x, p, h, w);
 }
 
-// oneDNN's int8 (forced: where it lacks VNNI the Winograd fp32 form would take its place).
+// The int8 form (on x86 oneDNN's, kept: where it lacks VNNI the Winograd fp32 form would take its place).
 TEST(FpConv, Int8MatchesItsReferenceAndStaysNearFp32) {
-  const ForceOnednn onednn;
+  const KeepRecordedPrecision keep;
   const auto x = feature_map(kH, kW, kIn, 3);
   ConvParams p = random_conv(kOut, kIn, 4);
   std::vector<float> f32(static_cast<size_t>(kH) * kW * kOut), q8(f32.size()), ref(f32.size());
@@ -370,9 +375,9 @@ TEST(FpConv, Bf16NeonEqualsItsReference) {
 }
 #endif
 
-// oneDNN's bf16 (forced: the Winograd fp32 form takes its place otherwise).
+// The bf16 form (on x86 oneDNN's, kept: the Winograd fp32 form takes its place otherwise).
 TEST(FpConv, Bf16StaysNearFp32) {
-  const ForceOnednn onednn;
+  const KeepRecordedPrecision keep;
   const auto x = feature_map(kH, kW, kIn, 5);
   ConvParams p = random_conv(kOut, kIn, 6);
   std::vector<float> f32(static_cast<size_t>(kH) * kW * kOut), b16(f32.size());
