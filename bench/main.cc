@@ -267,7 +267,9 @@ int main(int argc, char** argv) {
       return 0;
     }
 
-    // FP rate: the x2 upsampler conv, engine (oneDNN) vs LibTorch.
+    // FP rate: the x2 upsampler conv, engine vs LibTorch. The engine's fp32 form for this shape is
+    // Winograd's (fp/conv3x3_winograd.h), a quarter of the multiply-adds: its G MAC/s count the
+    // direct form's, an effective rate, and the floor below divides the direct count by it.
     const int fh = 256, fw = 256;
     scales::model::FpConv fc;
     fc.in = 64;

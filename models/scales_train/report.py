@@ -246,7 +246,9 @@ def precision_lines(model: Path) -> list[str]:
         f"Recorded: `{rec or 'fp32 (no candidate passed)'}` (metadata `fp_precision`). The engine runs each layer "
         "so where this CPU has a native kernel (int8: VNNI or AVX2 on x86, SDOT on arm64; bf16: AVX512-BF16 on x86, BFDOT on arm64), else fp32, "
         "except the tail: a conv with at most 4 outputs always runs the engine's own fp32 kernel "
-        "(`engine/src/fp/conv3x3_narrow.h`), whatever is recorded for it. "
+        "(`engine/src/fp/conv3x3_narrow.h`), whatever is recorded for it; and on x86 a conv with at least 32 "
+        "channels in and out runs fp32 by Winograd (`engine/src/fp/conv3x3_winograd.h`) in place of a "
+        "recorded bf16, or of int8 where oneDNN's has no VNNI: it outran both. "
         "Chosen by `scales_train.precision_gate`: the cheapest candidate that loses at most 0.02 dB on "
         "every set against the same engine in fp32, measured through `scales-upscale --local` on this "
         "CPU's path and on oneDNN's AVX2 path (ONEDNN_MAX_CPU_ISA=AVX2, whose int8 weights keep 7 bits):",
