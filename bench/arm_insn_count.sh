@@ -7,6 +7,7 @@
 #
 #   bench/arm_insn_count.sh [scales-latency options]     (after scripts/test built build-arm64/)
 #   SCALES_FP_CONV=onednn bench/arm_insn_count.sh ...    (the FP convs on oneDNN instead of OpenBLAS)
+#   SCALES_FP_CONV=direct bench/arm_insn_count.sh ...    (no Winograd form: the wide fp32 convs on OpenBLAS's im2col form)
 #   SCALES_INSN_TOP=20 bench/arm_insn_count.sh ...       (also the 20 functions that executed most)
 #
 # How: -singlestep makes every guest instruction its own translation block, and -d nochain,exec

@@ -435,6 +435,25 @@ TEST(FpConv, WinogradBandsAndThreadsEqualTheWholeMapExactly) {
     }
 }
 
+// SCALES_FP_CONV=direct drops the Winograd form and only it: the platform's direct form (oneDNN's on
+// x86, OpenBLAS's on arm64) runs, and computes the same conv.
+TEST(FpConv, WinogradCanBeLeftOut) {
+  const int h = 6, w = 9;
+  const auto x = feature_map(h, w, kIn, 47);
+  const ConvParams p = random_conv(kOut, kIn, 48);
+  setenv("SCALES_FP_CONV", "direct", 1);
+  Conv3x3 conv(p);
+  unsetenv("SCALES_FP_CONV");
+#if defined(__aarch64__)
+  EXPECT_STREQ(conv.fp32_path(), "blas");
+#else
+  EXPECT_STREQ(conv.fp32_path(), "onednn");
+#endif
+  std::vector<float> got(static_cast<size_t>(h) * w * kOut);
+  conv.run(x.data(), h, w, got.data(), 2);
+  expect_definition(got, x, p, h, w);
+}
+
 // Where a conv has the Winograd form, a recorded bf16 runs it in fp32 on x86 (it outran oneDNN's
 // bf16), and whatever runs, the precision reported is the one computed: an fp32 result equals the
 // fp32 conv's exactly.

@@ -169,7 +169,10 @@ Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_
   }
   const char* force = std::getenv("SCALES_FP_CONV");
   [[maybe_unused]] const bool force_onednn = force && std::strcmp(force, "onednn") == 0;
-  if (!force_onednn && WinogradConv3x3::pays(c.in, c.out)) winograd_ = std::make_unique<WinogradConv3x3>(c);
+  // "direct": every form but Winograd's, as the platform picks them (to time Winograd against
+  // the form it replaced: oneDNN's on x86, OpenBLAS's on arm64).
+  const bool direct = force_onednn || (force && std::strcmp(force, "direct") == 0);
+  if (!direct && WinogradConv3x3::pays(c.in, c.out)) winograd_ = std::make_unique<WinogradConv3x3>(c);
 #ifdef SCALES_HAVE_NEON_LOWP_CONV
   // Ahead of oneDNN's: its one native low-precision conv on arm64 is int8 with 512-bit SVE, and the
   // cores with that (A64FX) have no SDOT.

@@ -39,8 +39,8 @@ class Conv3x3 {
   // Which code runs the fp32 form: "narrow" (fp/conv3x3_narrow.h), "winograd"
   // (fp/conv3x3_winograd.h; run_rows_of_band, which sees only a band of the input, runs the next
   // form down instead), "blas" (fp/conv3x3_blas.h) or "onednn". SCALES_FP_CONV=onednn in the
-  // environment keeps oneDNN's direct conv even where another form is faster (to time one against
-  // the other).
+  // environment keeps oneDNN's direct conv even where another form is faster, and
+  // SCALES_FP_CONV=direct keeps every form but Winograd's (to time one against the other).
   const char* fp32_path() const;
   // Which code runs the recorded low precision: "neon" (SDOT or BFDOT, fp/conv3x3_neon.h),
   // "onednn", or "none" where precision() is fp32. SCALES_FP_CONV=onednn keeps oneDNN here too.
