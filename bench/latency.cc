@@ -191,7 +191,9 @@ int main(int argc, char** argv) {
     }
 
     json out;
-    out["machine"] = {{"cpu", cpu_model()}, {"hardware_threads", std::thread::hardware_concurrency()}};
+    out["machine"] = {{"cpu", cpu_model()},
+                      {"hardware_threads", std::thread::hardware_concurrency()},
+                      {"ort_module", scales::bench::ort_module()}};
     out["threads"] = threads;
     out["repeats"] = repeats;
     out["kernel"] = engine.kernel();

@@ -228,7 +228,9 @@ int main(int argc, char** argv) {
     std::unique_ptr<sb::OrtRunner> ort;
     if (!onnx_dir.empty()) ort = std::make_unique<sb::OrtRunner>(ort_worker);
     json out;
-    out["machine"] = {{"cpu", cpu_model()}, {"hardware_threads", std::thread::hardware_concurrency()}};
+    out["machine"] = {{"cpu", cpu_model()},
+                      {"hardware_threads", std::thread::hardware_concurrency()},
+                      {"ort_module", sb::ort_module()}};
     out["threads"] = threads;
     out["repeats"] = repeats;
     out["kernel"] = bench_kernel(kv, pool, repeats);

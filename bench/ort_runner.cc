@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -20,6 +21,11 @@ std::string fp_edsr_onnx(const std::string& dir, int scale, int blocks, int chan
       dir + "/fp-x" + std::to_string(scale) + "-b" + std::to_string(blocks) + "c" + std::to_string(channels) + ".onnx";
   if (!std::ifstream(f)) throw std::invalid_argument("no " + f + " (scales_train.onnx_export --front-dir " + dir + ")");
   return f;
+}
+
+std::string ort_module() {
+  const char* m = std::getenv("SCALES_ORT_MODULE");
+  return m && *m ? m : "bench/ort";
 }
 
 OrtRunner::OrtRunner(const std::string& worker, const std::string& node) {

@@ -20,6 +20,10 @@ namespace scales::bench {
 // shape; throws std::invalid_argument naming the file (and the command that writes it) if absent.
 std::string fp_edsr_onnx(const std::string& dir, int scale, int blocks, int channels);
 
+// The onnxruntime-node package the worker loads, for the report: $SCALES_ORT_MODULE (a copy such as
+// bench/ort/hold_to_avx2.py writes) if set, else "bench/ort" (the one scripts/setup installs).
+std::string ort_module();
+
 class OrtRunner {
  public:
   // Starts `node worker`; throws std::runtime_error if it cannot.

@@ -12,9 +12,17 @@
 // The model takes float32 NCHW RGB in [0, 1] (input 0) as models/scales_train/onnx_export.py writes it.
 // Sessions use the CPU provider, every graph optimisation, `threads` intra-op threads and one
 // inter-op thread, as a user tuning ONNX Runtime for one request at a time would.
+//
+// SCALES_ORT_MODULE, if set, names another onnxruntime-node package directory to load instead of
+// the one installed beside this script: bench/ort/hold_to_avx2.py writes a copy whose library runs
+// its AVX2 code on an AVX-512 CPU, to time the baseline an AVX2-only machine would run.
 import {readFileSync, writeFileSync} from "node:fs";
+import {createRequire} from "node:module";
+import path from "node:path";
 import readline from "node:readline";
-import ort from "onnxruntime-node";
+
+const ort = createRequire(import.meta.url)(
+    process.env.SCALES_ORT_MODULE ? path.resolve(process.env.SCALES_ORT_MODULE) : "onnxruntime-node");
 
 const sessions = new Map();  // "model|threads" -> InferenceSession
 const inputs = new Map();    // "WxH" -> Tensor

@@ -4,18 +4,14 @@
 #include <cmath>
 
 #include "bconv/sigmoid.h"
+#include "kernels/isa_clones.h"
 
 namespace scales::bconv {
 
 namespace {
 // The row functions run once per pixel per layer, so they are built for several ISAs from this
-// one source (GCC picks the clone at load time). The results do not depend on the clone: the
-// build uses ISO C++ (no FMA contraction) and every reduction has a fixed order below.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define SCALES_ROW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SCALES_ROW_CLONES
-#endif
+// one source (GCC picks the clone at load time, kernels/isa_clones.h). The results do not depend
+// on the clone: the build uses ISO C++ (no FMA contraction) and every reduction has a fixed order below.
 
 // sum_c w[c] * x[c] as 16 interleaved partial sums folded pairwise: vectorizable, and the same
 // order whatever the vector width.
@@ -59,7 +55,7 @@ std::vector<float> scale_factors(const ScalesParams& p) {
   return gk;
 }
 
-SCALES_ROW_CLONES void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+SCALES_ISA_CLONES void epilogue_row(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                     const float* prelu_slope, int width, int channels, float* x_row) {
   for (int p = 0; p < width; ++p) {
     const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
@@ -77,7 +73,7 @@ SCALES_ROW_CLONES void epilogue_row(const float* gk, const float* s_row, const f
   }
 }
 
-SCALES_ROW_CLONES void epilogue_row_repeat(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+SCALES_ISA_CLONES void epilogue_row_repeat(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                            int width, int channels, const float* x, int in, float* z) {
   for (int p = 0; p < width; ++p) {
     const int32_t* yp = ybin + static_cast<size_t>(p) * channels;
@@ -95,7 +91,7 @@ SCALES_ROW_CLONES void epilogue_row_repeat(const float* gk, const float* s_row, 
   }
 }
 
-SCALES_ROW_CLONES void epilogue_row_mean(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
+SCALES_ISA_CLONES void epilogue_row_mean(const float* gk, const float* s_row, const float* cfac, const int32_t* ybin,
                                          int width, int channels, const float* x, int in, float* z) {
   const int k = in / channels;
   const float kf = static_cast<float>(k);
@@ -125,7 +121,7 @@ SCALES_ROW_CLONES void epilogue_row_mean(const float* gk, const float* s_row, co
   }
 }
 
-SCALES_ROW_CLONES void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s) {
+SCALES_ISA_CLONES void spatial_factors(const float* w, float b, const float* x, int width, int channels, float* s) {
   for (int p = 0; p < width; ++p) s[p] = sigmoid(dot16(w, x + static_cast<size_t>(p) * channels, channels) + b);
 }
 
@@ -145,7 +141,7 @@ inline void add_channel_block(const float* x, int width, int channels, int c0, d
   for (int l = 0; l < N; ++l) sums[c0 + l] = acc[l];
 }
 
-SCALES_ROW_CLONES void channel_sums_row(const float* x, int width, int channels, double* sums) {
+SCALES_ISA_CLONES void channel_sums_row(const float* x, int width, int channels, double* sums) {
   int c0 = 0;
   for (; c0 + 32 <= channels; c0 += 32) add_channel_block<32>(x, width, channels, c0, sums);
   for (; c0 + 8 <= channels; c0 += 8) add_channel_block<8>(x, width, channels, c0, sums);

@@ -8,15 +8,11 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "kernels/isa_clones.h"
+
 namespace scales::fp {
 
 namespace {
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define SCALES_NARROW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SCALES_NARROW_CLONES
-#endif
 
 // Helpers are inlined into each clone of row(), so they are built for its ISA too.
 #define SCALES_INLINE inline __attribute__((always_inline))
@@ -124,8 +120,8 @@ SCALES_INLINE void pixel(const float* const rows[3], int x, int width, int C, in
 }
 
 template <int O>
-SCALES_NARROW_CLONES void row(const float* const rows[3], int width, int C, const float* w, const float* bias,
-                              float* out) {
+SCALES_ISA_CLONES void row(const float* const rows[3], int width, int C, const float* w, const float* bias,
+                           float* out) {
   int x = 0;
   const bool blocks = C % kLanes == 0 && width >= kPixels + 2;
   if (blocks) {

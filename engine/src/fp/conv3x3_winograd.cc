@@ -12,6 +12,7 @@
 
 #include "fp/im2col.h"
 #include "fp/omp_threads.h"
+#include "kernels/isa_clones.h"
 
 namespace scales::fp {
 
@@ -39,15 +40,10 @@ constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
 constexpr size_t kChunkBytes = size_t{1} << 22;
 
 // The transforms run per channel, written so GCC vectorises them across channels; cloned per ISA
-// level (as fp/conv3x3_narrow.cc) since the engine is built for baseline x86-64.
-#if defined(__x86_64__)
-#define SCALES_WINOGRAD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SCALES_WINOGRAD_CLONES
-#endif
+// level (kernels/isa_clones.h) since the engine is built for baseline x86-64.
 
 // B^T applied to six vectors of n channels (the 6 points of one patch row or column), into six.
-SCALES_WINOGRAD_CLONES
+SCALES_ISA_CLONES
 void input_points(const float* __restrict d0, const float* __restrict d1, const float* __restrict d2,
                   const float* __restrict d3, const float* __restrict d4, const float* __restrict d5,
                   float* __restrict o0, float* __restrict o1, float* __restrict o2, float* __restrict o3,
@@ -65,7 +61,7 @@ void input_points(const float* __restrict d0, const float* __restrict d1, const 
 
 // A^T applied to six vectors of n channels, into four (o_j = sum_i A^T[j][i] m_i + bias, bias
 // null for none).
-SCALES_WINOGRAD_CLONES
+SCALES_ISA_CLONES
 void output_points(const float* __restrict m0, const float* __restrict m1, const float* __restrict m2,
                    const float* __restrict m3, const float* __restrict m4, const float* __restrict m5,
                    const float* __restrict bias, float* __restrict o0, float* __restrict o1, float* __restrict o2,

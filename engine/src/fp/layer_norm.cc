@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "kernels/isa_clones.h"
+
 namespace scales::fp {
 
 namespace {
@@ -36,9 +38,7 @@ void layer_norm_rows(const float* x, int64_t rows, int c, const float* gamma, co
 
 // Built for several ISAs from this source (GCC picks at load time), as the epilogue rows are;
 // elementwise, so every clone gives the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
+SCALES_ISA_CLONES
 void layer_norm_apply(const float* x, int64_t rows, int c, const float* stats, const float* gamma, const float* beta,
                       float* y) {
   for (int64_t t = 0; t < rows; ++t) {
