@@ -151,12 +151,9 @@ std::string onednn_impl(Precision prec, int in, int out) {
   }
 }
 
-// Whether oneDNN runs this precision natively here: a reference implementation would be far
-// slower than fp32 (and, for fp32 itself, than OpenBLAS where the build has it).
-bool native(Precision prec, int in, int out) {
-  const std::string impl = onednn_impl(prec, in, out);
-  return !impl.empty() && impl.find("ref") == std::string::npos;
-}
+// Whether an implementation onednn_impl() named runs natively: a reference implementation would
+// be far slower than fp32 (and, for fp32 itself, than OpenBLAS where the build has it).
+bool native_impl(const std::string& impl) { return !impl.empty() && impl.find("ref") == std::string::npos; }
 }  // namespace
 
 Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_unique<Impl>()) {
@@ -181,18 +178,21 @@ Conv3x3::Conv3x3(const ConvParams& c) : in_(c.in), out_(c.out), impl_(std::make_
     native_ = want;
   }
 #endif
-  if (!neon_ && want != Precision::fp32 && native(want, c.in, c.out)) native_ = want;
-#ifdef SCALES_HAVE_BLAS_CONV
-  if (!force_onednn && !native(Precision::fp32, c.in, c.out)) blas_ = std::make_unique<BlasConv3x3>(c);
-#endif
   // A recorded low precision allows it; it does not demand it. Where the conv has the Winograd
   // form, that fp32 form beat oneDNN's bf16 (AVX512-BF16) and its int8 without VNNI (AVX2's
   // VPMADDUBSW) on the development machine, while staying within fp32's rounding; only int8 on
-  // VNNI was faster (docs/benchmarks.md, "Winograd"). So those run fp32. (The NEON forms were never
-  // timed against it, and keep the recorded precision.)
-  if (winograd_ && !neon_ && native_ != Precision::fp32 &&
-      !(native_ == Precision::int8 && onednn_impl(Precision::int8, c.in, c.out).find("vnni") != std::string::npos))
+  // VNNI was faster (docs/benchmarks.md, "Winograd"). So those run fp32, and oneDNN is asked
+  // about a recorded bf16 only where there is no Winograd form. (The NEON forms were never timed
+  // against it, and keep the recorded precision.)
+  const bool ask_onednn = !neon_ && want != Precision::fp32 && !(winograd_ && want == Precision::bf16);
+  const std::string low_impl = ask_onednn ? onednn_impl(want, c.in, c.out) : "";
+  if (native_impl(low_impl)) native_ = want;
+  if (winograd_ && !neon_ && native_ == Precision::int8 && low_impl.find("vnni") == std::string::npos)
     native_ = Precision::fp32;
+#ifdef SCALES_HAVE_BLAS_CONV
+  if (!force_onednn && !native_impl(onednn_impl(Precision::fp32, c.in, c.out)))
+    blas_ = std::make_unique<BlasConv3x3>(c);
+#endif
   if (native_ == Precision::int8 && !neon_) impl_->q = quantize_conv(c);
 }
 
