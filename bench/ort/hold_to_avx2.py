@@ -7,8 +7,9 @@ picks its kernels from CPUID and from XCR0, the register that says which vector 
 A CPU with AVX-512 whose OS does not save the ZMM state (XCR0 bits 5-7 clear) gets the AVX2
 kernels, so this copy answers every XGETBV in the library with XCR0 = 0x07 (x87, SSE and AVX
 state only): each 3-byte `xgetbv` (0F 01 D0) becomes `mov al, 7; nop` (B0 07 90). The rest of
-EAX keeps what it held and EDX is not written; the callers read the AVX-512 and AMX bits only
-together with CPUID flags this CPU lacks (AMX) or from AL (AVX-512), so AL decides.
+EAX keeps what it held and EDX is not written. The AVX-512 state bits (5-7) are in AL, so AL
+decides; the AMX bits (17-18) are read only beside CPUID's AMX flags, and where a CPU has those the
+OS saves that state anyway.
 
 Nothing else changes, and the product never loads it: `SCALES_ORT_MODULE=<out>/onnxruntime-node`
 in the environment of scales-bench or scales-latency points bench/ort/worker.mjs at the copy.
@@ -55,8 +56,13 @@ def file_offset(segments, vaddr: int) -> int:
 
 def xgetbv_sites(lib: Path) -> list[int]:
     """Virtual addresses of every xgetbv instruction, from objdump's disassembly of the code."""
-    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(lib)], check=True, capture_output=True, text=True)
-    return [int(m.group(1), 16) for m in re.finditer(r"^\s*([0-9a-f]+):\s+xgetbv\b", dis.stdout, re.M)]
+    # Streamed: the library's disassembly is about 350 MB of text.
+    insn = re.compile(r"^\s*([0-9a-f]+):\s+xgetbv\b")
+    with subprocess.Popen(["objdump", "-d", "--no-show-raw-insn", str(lib)], stdout=subprocess.PIPE, text=True) as p:
+        sites = [int(m.group(1), 16) for line in p.stdout if "xgetbv" in line and (m := insn.match(line))]
+    if p.returncode != 0:
+        raise SystemExit(f"objdump failed on {lib} (exit {p.returncode})")
+    return sites
 
 
 def hold(src_modules: Path, out: Path) -> dict:

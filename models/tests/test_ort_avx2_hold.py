@@ -27,6 +27,9 @@ def load_hold():
     return mod
 
 
+hold_to_avx2 = load_hold()
+
+
 def cpu_flags() -> set[str]:
     for line in open("/proc/cpuinfo"):
         if line.startswith("flags"):
@@ -41,7 +44,7 @@ def held(tmp_path_factory):
     if shutil.which("node") is None or not (ORT / "node_modules" / "onnxruntime-node" / LIB).is_file():
         pytest.fail("ONNX Runtime is not installed: run scripts/setup (npm ci in bench/ort)")
     out = tmp_path_factory.mktemp("ort-avx2")
-    return load_hold().hold(ORT / "node_modules", out)
+    return hold_to_avx2.hold(ORT / "node_modules", out)
 
 
 def run(requests: list[dict], module: str | None = None) -> list[dict]:
@@ -59,17 +62,14 @@ def test_only_the_xgetbv_instructions_change(held):
     before = (ORT / "node_modules" / "onnxruntime-node" / LIB).read_bytes()
     after = open(held["library"], "rb").read()
     assert len(before) == len(after)
-    segments = load_hold().load_segments(after)
-    sites = [int(a, 16) for a in held["xgetbv_sites"]]
-    assert sites, held
-    diff = np.flatnonzero(np.frombuffer(before, np.uint8) != np.frombuffer(after, np.uint8))
-    expected = []
-    for a in sites:
-        at = load_hold().file_offset(segments, a)
+    segments = hold_to_avx2.load_segments(after)
+    offsets = [hold_to_avx2.file_offset(segments, int(a, 16)) for a in held["xgetbv_sites"]]
+    assert offsets, held
+    for at in offsets:
         assert before[at:at + 3] == bytes([0x0F, 0x01, 0xD0])  # xgetbv
         assert after[at:at + 3] == bytes([0xB0, 0x07, 0x90])  # mov al, 7; nop
-        expected += [at + i for i in range(3) if before[at + i] != after[at + i]]
-    assert diff.tolist() == expected
+    diff = np.flatnonzero(np.frombuffer(before, np.uint8) != np.frombuffer(after, np.uint8))
+    assert diff.tolist() == sorted(at + i for at in offsets for i in range(3))
 
 
 def test_the_held_copy_computes_what_the_installed_one_does(held, tmp_path):
