@@ -11,7 +11,8 @@ namespace scales::bconv {
 namespace {
 // The row functions run once per pixel per layer, so they are built for several ISAs from this
 // one source (GCC picks the clone at load time, kernels/isa_clones.h). The results do not depend
-// on the clone: the build uses ISO C++ (no FMA contraction) and every reduction has a fixed order below.
+// on the clone: this file is built with -ffp-contract=off (GCC would otherwise fuse a * b + c
+// into an FMA in the clones that have one) and every reduction has a fixed order below.
 
 // sum_c w[c] * x[c] as 16 interleaved partial sums folded pairwise: vectorizable, and the same
 // order whatever the vector width.
